@@ -1,0 +1,32 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CustomersConfig(AppConfig):
+    name = "customers"
+    verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from . import timeline
+        from .models import CustomerMerge, Note
+
+        timeline.register(
+            timeline.TimelineProvider(
+                kind="note",
+                label=_("Notes"),
+                template="customers/includes/_timeline_note.html",
+                queryset=lambda customer, filters: Note.objects.filter(customer=customer).select_related("author"),
+                icon="sticky",
+            )
+        )
+        timeline.register(
+            timeline.TimelineProvider(
+                kind="merge",
+                label=_("Merges"),
+                template="customers/includes/_timeline_merge.html",
+                queryset=lambda customer, filters: CustomerMerge.objects.filter(customer=customer).select_related(
+                    "merged_by"
+                ),
+                icon="intersect",
+            )
+        )

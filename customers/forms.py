@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .models import Customer, Note, Tag
+from .phones import normalize_phone
+
+User = get_user_model()
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
+class CustomerForm(forms.ModelForm):
+    owner = StaffChoiceField(
+        queryset=User.objects.filter(is_active=True, is_staff=True).order_by("username"),
+        required=False,
+        label=_("Owner"),
+    )
+
+    class Meta:
+        model = Customer
+        fields = [
+            "family_name",
+            "given_name",
+            "family_name_kana",
+            "given_name_kana",
+            "email",
+            "phone",
+            "birth_date",
+            "company",
+            "postal_code",
+            "region",
+            "city",
+            "address_line1",
+            "address_line2",
+            "country",
+            "preferred_channel",
+            "preferred_language",
+            "source",
+            "owner",
+            "tags",
+            "external_id",
+            "marketing_consent",
+            "consent_source",
+            "consent_evidence",
+            "do_not_contact",
+        ]
+        widgets = {
+            "birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "tags": forms.CheckboxSelectMultiple,
+        }
+
+    def clean_phone(self) -> str:
+        return normalize_phone(self.cleaned_data.get("phone", ""))
+
+    def clean_email(self) -> str:
+        return (self.cleaned_data.get("email") or "").strip().lower()
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("marketing_consent") and not cleaned.get("email"):
+            self.add_error("marketing_consent", _("Marketing consent needs an email address to send to."))
+        return cleaned
+
+    def validate_unique(self) -> None:
+        # Uniqueness (email ignoring case, external ID) is checked by the service, with a clear message.
+        pass
+
+    def service_data(self) -> dict:
+        data = {k: v for k, v in self.cleaned_data.items() if k != "tags"}
+        return data
+
+
+class NoteForm(forms.ModelForm):
+    class Meta:
+        model = Note
+        fields = ["body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 3, "placeholder": _("Add a note…")})}
+        labels = {"body": _("Note")}
+
+
+class TagForm(forms.ModelForm):
+    class Meta:
+        model = Tag
+        fields = ["name", "color", "description"]
+
+    def validate_unique(self) -> None:
+        pass
+
+
+class CustomerFilterForm(forms.Form):
+    """The list's query string, validated: only these keys and values reach the queryset."""
+
+    q = forms.CharField(required=False, max_length=100, label=_("Search"))
+    tag = forms.IntegerField(required=False, min_value=1, label=_("Tag"))
+    owner = forms.CharField(required=False, max_length=20, label=_("Owner"))
+    source = forms.ChoiceField(required=False, choices=[("", _("Any source")), *Customer.Source.choices])
+    consent = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", _("Any consent")),
+            ("yes", _("Can receive marketing")),
+            ("no", _("No consent")),
+            ("dnc", _("Do not contact")),
+        ],
+    )
+    sort = forms.CharField(required=False, max_length=20)
+
+    def clean_owner(self) -> str:
+        owner = self.cleaned_data.get("owner", "")
+        if owner and owner != "none" and not owner.isdigit():
+            raise ValidationError(_("Unknown owner."))
+        return owner
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {
+            "tag": data.get("tag"),
+            "owner": data.get("owner"),
+            "source": data.get("source"),
+            "consent": data.get("consent"),
+        }
+
+    def is_filtered(self) -> bool:
+        return self.is_valid() and any(self.cleaned_data.get(k) for k in ("q", "tag", "owner", "source", "consent"))
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_("UTF-8 (with or without BOM) or Shift_JIS. The first line names the columns."),
+    )
+
+    def clean_file(self):
+        from django.conf import settings
+
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.TSUNAGU_IMPORT_MAX_BYTES:
+            raise ValidationError(_("The file is too large."))
+        if not upload.name.lower().endswith((".csv", ".txt")):
+            raise ValidationError(_("Upload a .csv file."))
+        return upload

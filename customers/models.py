@@ -1,0 +1,289 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from .phones import format_phone
+from .querysets import CustomerQuerySet, TagQuerySet
+
+
+class Tag(models.Model):
+    class Color(models.TextChoices):
+        GREY = "secondary", _("Grey")
+        BLUE = "primary", _("Blue")
+        GREEN = "success", _("Green")
+        RED = "danger", _("Red")
+        YELLOW = "warning", _("Yellow")
+        CYAN = "info", _("Cyan")
+
+    name = models.CharField(_("name"), max_length=50)
+    color = models.CharField(_("colour"), max_length=20, choices=Color.choices, default=Color.GREY)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = TagQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        constraints = [models.UniqueConstraint(Lower("name"), name="customers_tag_name_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(models.Model):
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        PHONE = "phone", _("Phone")
+        LINE = "line", _("LINE")
+        SMS = "sms", _("SMS")
+        POST = "post", _("Post")
+        NONE = "none", _("No preference")
+
+    class Language(models.TextChoices):
+        JA = "ja", _("Japanese")
+        EN = "en", _("English")
+
+    class Source(models.TextChoices):
+        WEB = "web", _("Website")
+        STORE = "store", _("Store visit")
+        REFERRAL = "referral", _("Referral")
+        ADVERTISING = "advertising", _("Advertising")
+        SOCIAL = "social", _("Social media")
+        SEARCH = "search", _("Search engine")
+        EVENT = "event", _("Event")
+        PHONE = "phone", _("Phone")
+        IMPORT = "import", _("Import")
+        API = "api", _("API")
+        OTHER = "other", _("Other")
+
+    class ConsentSource(models.TextChoices):
+        WEB_FORM = "web_form", _("Web form")
+        IN_STORE = "in_store", _("In store (signed form)")
+        VERBAL = "verbal", _("Verbal (recorded by staff)")
+        EMAIL = "email", _("Email reply")
+        IMPORT = "import", _("Import")
+        API = "api", _("API")
+
+    family_name = models.CharField(_("family name"), max_length=100)
+    given_name = models.CharField(_("given name"), max_length=100, blank=True)
+    family_name_kana = models.CharField(_("family name (kana)"), max_length=100, blank=True)
+    given_name_kana = models.CharField(_("given name (kana)"), max_length=100, blank=True)
+    email = models.EmailField(_("email"), max_length=254, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True, help_text=_("Stored in E.164 form."))
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    company = models.CharField(_("company"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=16, blank=True)
+    region = models.CharField(_("prefecture / region"), max_length=100, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    address_line1 = models.CharField(_("address line 1"), max_length=200, blank=True)
+    address_line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    country = models.CharField(_("country"), max_length=2, default="JP", help_text=_("ISO 3166 code, e.g. JP."))
+    preferred_channel = models.CharField(
+        _("preferred channel"), max_length=10, choices=Channel.choices, default=Channel.EMAIL
+    )
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=5, choices=Language.choices, default=Language.JA
+    )
+    source = models.CharField(_("acquisition source"), max_length=20, choices=Source.choices, default=Source.OTHER)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_customers",
+    )
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
+    external_id = models.CharField(
+        _("external ID"), max_length=100, blank=True, help_text=_("Identifier in another system (shop, POS).")
+    )
+    marketing_consent = models.BooleanField(_("consents to marketing email"), default=False)
+    consent_at = models.DateTimeField(_("consent recorded at"), null=True, blank=True)
+    consent_source = models.CharField(_("consent given via"), max_length=20, choices=ConsentSource.choices, blank=True)
+    consent_evidence = models.CharField(
+        _("proof of opt-in"),
+        max_length=300,
+        blank=True,
+        help_text=_("What the customer agreed to and where, e.g. 'newsletter box on store sign-up form v2'."),
+    )
+    do_not_contact = models.BooleanField(
+        _("do not contact"), default=False, help_text=_("Never send this customer any message, even transactional.")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now, editable=False)
+    # Derived on save (see derive_fields): what the list sorts and searches on, each with its index.
+    name_sort = models.CharField(max_length=210, editable=False, default="")
+    search_text = models.TextField(editable=False, default="")
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        permissions = [
+            ("export_customer", _("Can export customers to CSV")),
+            ("import_customer", _("Can import customers from CSV")),
+            ("merge_customer", _("Can merge duplicate customers")),
+        ]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), condition=~Q(email=""), name="customers_customer_email_ci_unique"),
+            models.UniqueConstraint(
+                "external_id", condition=~Q(external_id=""), name="customers_customer_external_id_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="customer_created_idx"),
+            models.Index(fields=["name_sort", "id"], name="customer_name_sort_idx"),
+            models.Index(fields=["-last_activity_at", "-id"], name="customer_last_activity_idx"),
+            models.Index(fields=["phone"], name="customer_phone_idx", condition=~Q(phone="")),
+            models.Index(fields=["owner", "-created_at", "-id"], name="customer_owner_idx"),
+            models.Index(fields=["source", "-created_at", "-id"], name="customer_source_idx"),
+            models.Index(
+                fields=["-created_at", "-id"], name="customer_consent_idx", condition=Q(marketing_consent=True)
+            ),
+            models.Index(fields=["birth_date", "family_name", "given_name"], name="customer_birth_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def save(self, *args, **kwargs) -> None:
+        self.derive_fields()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = set(update_fields) | {"name_sort", "search_text"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("customers:detail", args=[self.pk])
+
+    @property
+    def display_name(self) -> str:
+        """Japanese order (family name first) in Japanese, Western order otherwise."""
+        if not self.given_name:
+            return self.family_name
+        if (get_language() or "en").startswith("ja"):
+            return f"{self.family_name} {self.given_name}"
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def kana_name(self) -> str:
+        return " ".join(part for part in (self.family_name_kana, self.given_name_kana) if part)
+
+    @property
+    def phone_display(self) -> str:
+        return format_phone(self.phone)
+
+    @property
+    def can_receive_marketing(self) -> bool:
+        return self.marketing_consent and not self.do_not_contact and bool(self.email)
+
+    def derive_fields(self) -> None:
+        """Fill the stored sort and search keys; called by save() and by every bulk writer."""
+        family = self.family_name_kana or self.family_name
+        given = self.given_name_kana or self.given_name
+        self.name_sort = f"{family} {given}".strip().lower()[:210]
+        digits = "".join(ch for ch in self.phone if ch.isdigit())
+        national = "0" + digits[2:] if self.phone.startswith("+81") else ""
+        parts = [
+            self.family_name,
+            self.given_name,
+            f"{self.family_name}{self.given_name}",
+            f"{self.given_name} {self.family_name}",
+            self.family_name_kana,
+            self.given_name_kana,
+            f"{self.family_name_kana}{self.given_name_kana}",
+            self.email,
+            self.phone,
+            digits,
+            national,
+            self.company,
+            self.external_id,
+        ]
+        self.search_text = " ".join(p for p in parts if p).lower()
+
+
+class Note(models.Model):
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    body = models.TextField(_("note"), max_length=10_000)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+        indexes = [models.Index(fields=["customer", "-created_at", "-id"], name="note_customer_idx")]
+
+    def __str__(self) -> str:
+        return self.body[:50]
+
+
+class CustomerMerge(models.Model):
+    """Record of a merge: which record was folded into which, by whom, and what it held."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("kept customer"), on_delete=models.CASCADE, related_name="merges"
+    )
+    merged_customer_id = models.BigIntegerField(_("merged customer ID"))
+    merged_data = models.JSONField(_("merged record"), default=dict)
+    moved = models.JSONField(_("rows moved"), default=dict)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("merged by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("merged at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+
+    def __str__(self) -> str:
+        return f"#{self.merged_customer_id} → #{self.customer_id}"
+
+
+class ImportBatch(models.Model):
+    """One uploaded CSV: validated first (the preview), applied all-or-nothing on confirmation."""
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("Previewed")
+        INVALID = "invalid", _("Has errors")
+        APPLIED = "applied", _("Applied")
+
+    file_name = models.CharField(_("file name"), max_length=255)
+    content = models.BinaryField(_("content"))
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PREVIEWED)
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("customer import")
+        verbose_name_plural = _("customer imports")
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("customers:import_detail", args=[self.pk])

@@ -1,0 +1,42 @@
+"""Panels on the customer page, contributed by the apps above ``customers`` (loyalty, feedback…).
+
+An app registers a panel in its ``AppConfig.ready()``: a template and a function that builds its
+context for one customer with a constant number of queries. The customer page renders them in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+
+
+@dataclass(frozen=True)
+class Panel:
+    name: str
+    template: str
+    context: Callable[[HttpRequest, Any], dict[str, Any] | None]
+    permission: str = ""
+    order: int = 100
+
+
+_panels: dict[str, Panel] = {}
+
+
+def register(panel: Panel) -> None:
+    _panels[panel.name] = panel
+
+
+def render_panels(request: HttpRequest, customer: Any) -> list[str]:
+    html = []
+    for panel in sorted(_panels.values(), key=lambda p: (p.order, p.name)):
+        if panel.permission and not request.user.has_perm(panel.permission):
+            continue
+        context = panel.context(request, customer)
+        if context is None:
+            continue
+        html.append(render_to_string(panel.template, {"customer": customer, **context}, request=request))
+    return html

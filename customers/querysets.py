@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Prefetch, Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from .pagination import Ordering
+
+# The only sorts the list accepts; anything else in ?sort= falls back to the default.
+CUSTOMER_ORDERINGS: dict[str, Ordering] = {
+    "-created": Ordering("created_at", descending=True),
+    "created": Ordering("created_at", descending=False),
+    "name": Ordering("name_sort", descending=False),
+    "-name": Ordering("name_sort", descending=True),
+    "-last_activity": Ordering("last_activity_at", descending=True),
+    "last_activity": Ordering("last_activity_at", descending=False),
+}
+DEFAULT_CUSTOMER_ORDERING = "-created"
+
+
+def normalize_search(q: str) -> str:
+    return " ".join(q.split()).lower()
+
+
+class CustomerQuerySet(models.QuerySet):
+    def search(self, q: str) -> CustomerQuerySet:
+        """Substring search over name, kana, email, phone, company and external ID.
+
+        Matches ``search_text`` (derived on save, lower-case) with LIKE, which a trigram GIN index
+        answers on PostgreSQL; a phone typed with dashes or spaces matches its digits.
+        """
+        q = normalize_search(q)
+        if not q:
+            return self
+        digits = "".join(ch for ch in q if ch.isdigit())
+        condition = Q(search_text__contains=q)
+        if len(digits) >= 4 and len(digits) != len(q.replace(" ", "")):
+            condition |= Q(search_text__contains=digits)
+        return self.filter(condition)
+
+    def with_email(self, email: str) -> CustomerQuerySet:
+        return self.annotate(email_lower=Lower("email")).filter(email_lower=email.strip().lower())
+
+    def filter_by(
+        self,
+        *,
+        tag: int | None = None,
+        owner: int | str | None = None,
+        source: str = "",
+        consent: str = "",
+    ) -> CustomerQuerySet:
+        qs = self
+        if tag:
+            qs = qs.filter(tags__id=tag)
+        if owner == "none":
+            qs = qs.filter(owner__isnull=True)
+        elif owner:
+            qs = qs.filter(owner_id=owner)
+        if source:
+            qs = qs.filter(source=source)
+        if consent == "yes":
+            qs = qs.filter(marketing_consent=True, do_not_contact=False)
+        elif consent == "no":
+            qs = qs.filter(marketing_consent=False)
+        elif consent == "dnc":
+            qs = qs.filter(do_not_contact=True)
+        return qs
+
+    def for_list(self) -> CustomerQuerySet:
+        from .models import Tag
+
+        return self.select_related("owner").prefetch_related(
+            Prefetch("tags", queryset=Tag.objects.only("id", "name", "color"))
+        )
+
+
+def filter_choices() -> dict[str, list[tuple[int, str]]]:
+    """Tags and staff owners for the list's filter menus, in one query (a UNION)."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Case, CharField, Value, When
+    from django.db.models.functions import Cast, Concat
+
+    from .models import Tag
+
+    User = get_user_model()
+    tags = (
+        Tag.objects.annotate(kind=Value("tag", output_field=CharField()), label=Cast("name", CharField()))
+        .values_list("kind", "id", "label")
+        .order_by()
+    )
+    owners = (
+        User.objects.filter(is_active=True, is_staff=True)
+        .annotate(
+            kind=Value("owner", output_field=CharField()),
+            label=Case(
+                When(first_name="", last_name="", then=Cast("username", CharField())),
+                default=Concat("first_name", Value(" "), "last_name", output_field=CharField()),
+            ),
+        )
+        .values_list("kind", "id", "label")
+        .order_by()
+    )
+    choices: dict[str, list[tuple[int, str]]] = {"tag": [], "owner": []}
+    for kind, pk, label in tags.union(owners, all=True):
+        choices[kind].append((pk, label))
+    for values in choices.values():
+        values.sort(key=lambda item: item[1].lower())
+    return choices
+
+
+class TagQuerySet(models.QuerySet):
+    def with_customer_counts(self) -> TagQuerySet:
+        return self.annotate(customer_count=models.Count("customers"))
+
+
+# --- Duplicates -----------------------------------------------------------------------------------
+
+DUPLICATE_RULES = [
+    ("phone", _("Same phone number")),
+    ("name_birth", _("Same name and birth date")),
+    ("email", _("Same email (ignoring case)")),
+]
+
+MERGE_COMPARE_FIELDS = [
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "email",
+    "phone",
+    "birth_date",
+    "company",
+    "postal_code",
+    "region",
+    "city",
+    "address_line1",
+    "external_id",
+    "source",
+    "owner",
+    "marketing_consent",
+    "do_not_contact",
+    "created_at",
+]
+
+
+def _duplicate_key(rule: str):
+    from django.db.models import CharField, Value
+    from django.db.models.functions import Cast, Concat
+
+    if rule == "phone":
+        return Cast("phone", CharField())
+    if rule == "email":
+        return Lower("email")
+    return Concat(
+        Lower("family_name"),
+        Value("|"),
+        Lower("given_name"),
+        Value("|"),
+        Cast("birth_date", CharField()),
+        output_field=CharField(),
+    )
+
+
+def _duplicate_scope(rule: str):
+    from .models import Customer
+
+    qs = Customer.objects.order_by()
+    if rule == "phone":
+        return qs.exclude(phone="")
+    if rule == "email":
+        return qs.exclude(email="")
+    return qs.filter(birth_date__isnull=False)
+
+
+def duplicate_groups(*, rule: str, after: str = "", limit: int = 25) -> dict:
+    """Groups of likely duplicates under ``rule``, ``limit`` groups a page, in key order (two queries)."""
+    key = _duplicate_key(rule)
+    keys_qs = (
+        _duplicate_scope(rule)
+        .annotate(dup_key=key)
+        .values("dup_key")
+        .annotate(n=models.Count("id"))
+        .filter(n__gt=1)
+        .order_by("dup_key")
+    )
+    if after:
+        keys_qs = keys_qs.filter(dup_key__gt=after)
+    keys = [row["dup_key"] for row in keys_qs[: limit + 1]]
+    more = len(keys) > limit
+    keys = keys[:limit]
+    members: dict[str, list] = {k: [] for k in keys}
+    if keys:
+        rows = (
+            _duplicate_scope(rule)
+            .annotate(dup_key=key)
+            .filter(dup_key__in=keys)
+            .select_related("owner")
+            .order_by("dup_key", "created_at", "id")
+        )
+        for customer in rows:
+            members[customer.dup_key].append(customer)
+    return {"groups": [(k, members[k]) for k in keys], "next": keys[-1] if more and keys else ""}

@@ -1,0 +1,275 @@
+"""Writes to customers, tags and notes. Views, admin, importers, the API and tasks all come here."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import ForeignKey, ManyToManyRel, ManyToOneRel, OneToOneRel
+from django.db.models.functions import Lower
+from django.forms.models import model_to_dict
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import events
+from .models import Customer, CustomerMerge, Note, Tag
+from .phones import normalize_phone
+
+logger = logging.getLogger(__name__)
+
+# Fields a caller may set through customer_create / customer_update.
+CUSTOMER_FIELDS = {
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "email",
+    "phone",
+    "birth_date",
+    "company",
+    "postal_code",
+    "region",
+    "city",
+    "address_line1",
+    "address_line2",
+    "country",
+    "preferred_channel",
+    "preferred_language",
+    "source",
+    "owner",
+    "external_id",
+    "marketing_consent",
+    "consent_source",
+    "consent_evidence",
+    "do_not_contact",
+}
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(data) - CUSTOMER_FIELDS
+    if unknown:
+        raise ValueError(f"unknown customer fields: {sorted(unknown)}")
+    cleaned = dict(data)
+    for key in ("email", "external_id", "family_name", "given_name", "family_name_kana", "given_name_kana"):
+        if key in cleaned and cleaned[key] is not None:
+            cleaned[key] = str(cleaned[key]).strip()
+    if "email" in cleaned:
+        cleaned["email"] = cleaned["email"].lower()
+    if "phone" in cleaned:
+        cleaned["phone"] = normalize_phone(cleaned["phone"] or "")
+    if "country" in cleaned and cleaned["country"]:
+        cleaned["country"] = cleaned["country"].upper()
+    return cleaned
+
+
+def _check_unique(customer: Customer) -> None:
+    others = Customer.objects.exclude(pk=customer.pk)
+    errors = {}
+    if customer.email and others.with_email(customer.email).exists():
+        errors["email"] = _("Another customer already has this email address.")
+    if customer.external_id and others.filter(external_id=customer.external_id).exists():
+        errors["external_id"] = _("Another customer already has this external ID.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _apply_consent(customer: Customer, *, was_consenting: bool, now) -> None:
+    """Keep the proof of opt-in honest: when consent changes, record when it happened."""
+    if customer.marketing_consent and not was_consenting:
+        customer.consent_at = now
+        if not customer.consent_source:
+            customer.consent_source = Customer.ConsentSource.VERBAL
+    elif not customer.marketing_consent and was_consenting:
+        customer.consent_at = now
+
+
+@transaction.atomic
+def customer_create(
+    *, data: dict[str, Any], tags: list[Tag] | None = None, by: AbstractBaseUser | None = None
+) -> Customer:
+    cleaned = _clean(data)
+    customer = Customer(**cleaned)
+    _apply_consent(customer, was_consenting=False, now=timezone.now())
+    customer.full_clean(exclude=["owner", "tags"], validate_unique=False, validate_constraints=False)
+    _check_unique(customer)
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError as exc:  # a concurrent insert won the race for the email or external ID
+        raise ValidationError(_("Another customer already has this email address or external ID.")) from exc
+    if tags:
+        customer.tags.set(tags)
+    logger.info("customer created id=%s by=%s", customer.pk, getattr(by, "pk", None))
+    return customer
+
+
+@transaction.atomic
+def customer_update(
+    *, customer: Customer, data: dict[str, Any], tags: list[Tag] | None = None, by: AbstractBaseUser | None = None
+) -> Customer:
+    cleaned = _clean(data)
+    was_consenting = Customer.objects.filter(pk=customer.pk).values_list("marketing_consent", flat=True).get()
+    for key, value in cleaned.items():
+        setattr(customer, key, value)
+    _apply_consent(customer, was_consenting=was_consenting, now=timezone.now())
+    customer.full_clean(exclude=["owner", "tags"], validate_unique=False, validate_constraints=False)
+    _check_unique(customer)
+    customer.save()
+    if tags is not None:
+        customer.tags.set(tags)
+    logger.info("customer updated id=%s by=%s", customer.pk, getattr(by, "pk", None))
+    return customer
+
+
+@transaction.atomic
+def customer_delete(*, customer: Customer, by: AbstractBaseUser | None = None) -> None:
+    pk = customer.pk
+    customer.delete()
+    logger.info("customer deleted id=%s by=%s", pk, getattr(by, "pk", None))
+
+
+def customer_touch(*, customer_id: int, at=None) -> None:
+    """Move ``last_activity_at`` forward (never back); used by the apps that record activity."""
+    at = at or timezone.now()
+    Customer.objects.filter(pk=customer_id, last_activity_at__lt=at).update(last_activity_at=at)
+
+
+@transaction.atomic
+def note_create(*, customer: Customer, body: str, author: AbstractBaseUser | None) -> Note:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": _("A note cannot be empty.")})
+    note = Note.objects.create(customer=customer, body=body, author=author)
+    customer_touch(customer_id=customer.pk, at=note.created_at)
+    return note
+
+
+@transaction.atomic
+def tag_save(*, name: str, color: str = Tag.Color.GREY, description: str = "", tag: Tag | None = None) -> Tag:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": _("A tag needs a name.")})
+    clash = Tag.objects.filter(name__iexact=name)
+    if tag is not None:
+        clash = clash.exclude(pk=tag.pk)
+    if clash.exists():
+        raise ValidationError({"name": _("A tag with this name already exists.")})
+    tag = tag or Tag()
+    tag.name, tag.color, tag.description = name, color, description
+    tag.save()
+    return tag
+
+
+def tags_get_or_create(names: list[str]) -> list[Tag]:
+    """Tags by name, ignoring case, creating the missing ones (used by imports and the API)."""
+    wanted = {" ".join(n.split()).lower(): " ".join(n.split()) for n in names if n and n.strip()}
+    if not wanted:
+        return []
+
+    def existing() -> dict[str, Tag]:
+        found = Tag.objects.annotate(name_lower=Lower("name")).filter(name_lower__in=list(wanted))
+        return {t.name.lower(): t for t in found}
+
+    tags = existing()
+    missing = [Tag(name=wanted[k]) for k in wanted if k not in tags]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        tags = existing()
+    return [tags[k] for k in wanted if k in tags]
+
+
+# --- Merge ----------------------------------------------------------------------------------------
+
+# Profile fields the kept record takes from the merged one when it has none of its own.
+MERGE_FILL_FIELDS = [
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "email",
+    "phone",
+    "birth_date",
+    "company",
+    "postal_code",
+    "region",
+    "city",
+    "address_line1",
+    "address_line2",
+    "owner_id",
+    "external_id",
+]
+
+
+@transaction.atomic
+def customer_merge(*, primary: Customer, duplicate: Customer, by: AbstractBaseUser | None = None) -> CustomerMerge:
+    """Fold ``duplicate`` into ``primary``: every related row moves, empty fields are filled, the merge is kept.
+
+    Related rows are found through Django's model registry, so the apps above ``customers``
+    (touchpoints, loyalty, feedback) are covered without being imported here. An app whose rows can
+    clash when moved (one membership per programme) listens to ``events.customer_merging`` and
+    resolves the clash first.
+    """
+    if primary.pk == duplicate.pk:
+        raise ValidationError(_("A customer cannot be merged into itself."))
+    # Lock both rows in id order so two merges of the same pair cannot interleave.
+    locked = {
+        c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[primary.pk, duplicate.pk]).order_by("pk")
+    }
+    if len(locked) != 2:
+        raise ValidationError(_("One of these customers no longer exists."))
+    primary, duplicate = locked[primary.pk], locked[duplicate.pk]
+
+    snapshot = model_to_dict(duplicate, exclude=["tags"])
+    snapshot["tags"] = list(duplicate.tags.values_list("name", flat=True))
+    snapshot["created_at"] = duplicate.created_at
+    events.customer_merging.send(sender=Customer, primary=primary, duplicate=duplicate)
+
+    moved: dict[str, int] = {}
+    for rel in Customer._meta.related_objects:
+        if isinstance(rel, ManyToManyRel):
+            continue
+        if isinstance(rel, OneToOneRel | ManyToOneRel) and isinstance(rel.field, ForeignKey):
+            if rel.related_model is CustomerMerge:
+                continue
+            n = rel.related_model._base_manager.filter(**{rel.field.name: duplicate}).update(
+                **{rel.field.name: primary}
+            )
+            if n:
+                moved[rel.related_model._meta.label] = n
+    duplicate_tags = list(duplicate.tags.all())
+    if duplicate_tags:
+        primary.tags.add(*duplicate_tags)
+        moved["customers.Tag"] = len(duplicate_tags)
+
+    fill = {f: getattr(duplicate, f) for f in MERGE_FILL_FIELDS if not getattr(primary, f) and getattr(duplicate, f)}
+    # Consent: the most recent recorded decision wins; do-not-contact on either side is kept.
+    if duplicate.consent_at and (not primary.consent_at or duplicate.consent_at > primary.consent_at):
+        for f in ("marketing_consent", "consent_at", "consent_source", "consent_evidence"):
+            fill[f] = getattr(duplicate, f)
+    fill["do_not_contact"] = primary.do_not_contact or duplicate.do_not_contact
+    fill["created_at"] = min(primary.created_at, duplicate.created_at)
+    fill["last_activity_at"] = max(primary.last_activity_at, duplicate.last_activity_at)
+
+    merge = CustomerMerge.objects.create(
+        customer=primary,
+        merged_customer_id=duplicate.pk,
+        merged_data=_jsonable(snapshot),
+        moved=moved,
+        merged_by=by,
+    )
+    CustomerMerge.objects.filter(customer=duplicate).update(customer=primary)
+    duplicate.delete()  # frees its email and external ID for the kept record
+    for key, value in fill.items():
+        setattr(primary, key, value)
+    primary.save()
+    events.customer_merged.send(sender=Customer, primary=primary, merged_customer_id=merge.merged_customer_id)
+    logger.info("customer merged id=%s into id=%s by=%s", merge.merged_customer_id, primary.pk, getattr(by, "pk", None))
+    return merge
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))

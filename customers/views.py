@@ -1,0 +1,357 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.generic import CreateView, DeleteView, DetailView, ListView, UpdateView
+
+from . import exporting, importing, panels, services, timeline
+from .forms import CustomerFilterForm, CustomerForm, ImportUploadForm, NoteForm, TagForm
+from .models import Customer, ImportBatch, Tag
+from .pagination import count_capped, keyset_page
+from .querysets import (
+    CUSTOMER_ORDERINGS,
+    DEFAULT_CUSTOMER_ORDERING,
+    DUPLICATE_RULES,
+    MERGE_COMPARE_FIELDS,
+    duplicate_groups,
+    filter_choices,
+)
+
+
+def _apply_form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def customer_filtered_queryset(request: HttpRequest) -> tuple[CustomerFilterForm, object]:
+    """The list's queryset for the request's search and filters (shared by the list and the export)."""
+    form = CustomerFilterForm(request.GET or None)
+    qs = Customer.objects.all()
+    if form.is_valid():
+        qs = qs.search(form.cleaned_data.get("q", "")).filter_by(**form.filters())
+    return form, qs
+
+
+class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
+    permission_required = "customers.view_customer"
+    template_name = "customers/customer_list.html"
+
+    def get(self, request, *args, **kwargs):
+        self.filter_form, qs = customer_filtered_queryset(request)
+        sort = request.GET.get("sort", DEFAULT_CUSTOMER_ORDERING)
+        if sort not in CUSTOMER_ORDERINGS:
+            sort = DEFAULT_CUSTOMER_ORDERING
+        self.sort = sort
+        self.page = keyset_page(
+            qs.for_list(),
+            CUSTOMER_ORDERINGS[sort],
+            after=request.GET.get("after", ""),
+            before=request.GET.get("before", ""),
+        )
+        self.page.count, self.page.count_capped = count_capped(qs)
+        self.object_list = self.page.rows
+        context = self.get_context_data()
+        if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "customer-results":
+            return render(request, "customers/includes/_customer_results.html", context)
+        return self.render_to_response(context)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        for key in ("after", "before"):
+            query.pop(key, None)
+        context.update(
+            page=self.page,
+            filter_form=self.filter_form,
+            sort=self.sort,
+            choices=filter_choices(),
+            query=query.urlencode(),
+            query_without_sort="&".join(f"{k}={v}" for k, v in query.items() if k != "sort"),
+            sorts=[
+                ("-created", _("Newest")),
+                ("created", _("Oldest")),
+                ("name", _("Name (A→Z)")),
+                ("-name", _("Name (Z→A)")),
+                ("-last_activity", _("Recent activity")),
+                ("last_activity", _("Least recent activity")),
+            ],
+            is_filtered=self.filter_form.is_filtered(),
+        )
+        return context
+
+
+class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, DetailView):
+    permission_required = "customers.view_customer"
+    template_name = "customers/customer_detail.html"
+
+    def get_queryset(self):
+        return Customer.objects.select_related("owner").prefetch_related("tags")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        customer = self.object
+        context["note_form"] = NoteForm()
+        context["timeline"] = timeline.timeline_page(customer)
+        context["timeline_providers"] = timeline.providers()
+        context["panels"] = panels.render_panels(self.request, customer)
+        return context
+
+
+def customer_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    """The next page of the timeline (htmx "load more"), or the first page filtered by kind."""
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('login')}?next={request.path}")
+    if not request.user.has_perm("customers.view_customer"):
+        return HttpResponse(status=403)
+    customer = get_object_or_404(Customer, pk=pk)
+    kinds = [k for k in request.GET.getlist("kind") if k in {p.kind for p in timeline.providers()}]
+    page = timeline.timeline_page(customer, cursor=request.GET.get("cursor", ""), kinds=kinds, filters=request.GET)
+    return render(
+        request, "customers/includes/_timeline_page.html", {"customer": customer, "timeline": page, "kinds": kinds}
+    )
+
+
+class CustomerFormMixin:
+    model = Customer
+    form_class = CustomerForm
+    template_name = "customers/customer_form.html"
+
+    def form_valid(self, form):
+        try:
+            self.object = self.save_with_service(form)
+        except ValidationError as exc:
+            _apply_form_errors(form, exc)
+            return self.form_invalid(form)
+        return redirect(self.object)
+
+
+class CustomerCreateView(LoginRequiredMixin, PermissionRequiredMixin, CustomerFormMixin, CreateView):
+    permission_required = "customers.add_customer"
+
+    def save_with_service(self, form) -> Customer:
+        customer = services.customer_create(
+            data=form.service_data(), tags=list(form.cleaned_data["tags"]), by=self.request.user
+        )
+        messages.success(self.request, _("Customer created."))
+        return customer
+
+
+class CustomerUpdateView(LoginRequiredMixin, PermissionRequiredMixin, CustomerFormMixin, UpdateView):
+    permission_required = "customers.change_customer"
+
+    def save_with_service(self, form) -> Customer:
+        customer = services.customer_update(
+            customer=self.object, data=form.service_data(), tags=list(form.cleaned_data["tags"]), by=self.request.user
+        )
+        messages.success(self.request, _("Changes saved."))
+        return customer
+
+
+class CustomerDeleteView(LoginRequiredMixin, PermissionRequiredMixin, DeleteView):
+    permission_required = "customers.delete_customer"
+    model = Customer
+    template_name = "customers/customer_confirm_delete.html"
+    success_url = reverse_lazy("customers:list")
+
+    def form_valid(self, form):
+        services.customer_delete(customer=self.object, by=self.request.user)
+        messages.success(self.request, _("Customer deleted."))
+        return redirect(self.success_url)
+
+
+@login_required
+@permission_required("customers.add_note", raise_exception=True)
+@require_POST
+def note_create(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            note = services.note_create(customer=customer, body=form.cleaned_data["body"], author=request.user)
+        except ValidationError as exc:
+            _apply_form_errors(form, exc)
+        else:
+            if request.headers.get("HX-Request"):
+                entry = timeline.TimelineEntry(
+                    at=note.created_at,
+                    kind="note",
+                    pk=note.pk,
+                    template="customers/includes/_timeline_note.html",
+                    obj=note,
+                )
+                response = render(
+                    request, "customers/includes/_note_created.html", {"entry": entry, "note_form": NoteForm()}
+                )
+                return response
+            messages.success(request, _("Note added."))
+            return redirect(customer)
+    if request.headers.get("HX-Request"):
+        return render(
+            request, "customers/includes/_note_form.html", {"note_form": form, "customer": customer}, status=422
+        )
+    messages.error(request, _("The note was not saved: %(errors)s") % {"errors": " ".join(form.errors.get("body", []))})
+    return redirect(customer)
+
+
+# --- Tags -----------------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("customers.view_tag", raise_exception=True)
+def tag_list(request: HttpRequest) -> HttpResponse:
+    form = TagForm(request.POST or None)
+    if request.method == "POST":
+        if not request.user.has_perm("customers.add_tag"):
+            return HttpResponse(status=403)
+        if form.is_valid():
+            try:
+                services.tag_save(**form.cleaned_data)
+            except ValidationError as exc:
+                _apply_form_errors(form, exc)
+            else:
+                messages.success(request, _("Tag created."))
+                return redirect("customers:tags")
+    tags = Tag.objects.with_customer_counts()
+    return render(request, "customers/tag_list.html", {"tags": tags, "form": form})
+
+
+class TagUpdateView(LoginRequiredMixin, PermissionRequiredMixin, UpdateView):
+    permission_required = "customers.change_tag"
+    model = Tag
+    form_class = TagForm
+    template_name = "customers/tag_form.html"
+    success_url = reverse_lazy("customers:tags")
+
+    def form_valid(self, form):
+        try:
+            services.tag_save(tag=self.object, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_form_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Tag saved."))
+        return redirect(self.success_url)
+
+
+class TagDeleteView(LoginRequiredMixin, PermissionRequiredMixin, DeleteView):
+    permission_required = "customers.delete_tag"
+    model = Tag
+    template_name = "customers/tag_confirm_delete.html"
+    success_url = reverse_lazy("customers:tags")
+
+
+# --- Duplicates and merge -------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("customers.merge_customer", raise_exception=True)
+def duplicate_list(request: HttpRequest) -> HttpResponse:
+    rule = request.GET.get("rule", "phone")
+    if rule not in dict(DUPLICATE_RULES):
+        rule = "phone"
+    groups = duplicate_groups(rule=rule, after=request.GET.get("after", ""))
+    return render(
+        request,
+        "customers/duplicate_list.html",
+        {"groups": groups, "rule": rule, "rules": DUPLICATE_RULES},
+    )
+
+
+@login_required
+@permission_required("customers.merge_customer", raise_exception=True)
+def customer_merge(request: HttpRequest) -> HttpResponse:
+    """GET: compare two records and choose the one to keep. POST: merge (one service call)."""
+    source = request.POST if request.method == "POST" else request.GET
+    try:
+        ids = [int(i) for i in source.getlist("ids")][:2]
+    except ValueError:
+        ids = []
+    customers = list(Customer.objects.filter(pk__in=ids).select_related("owner").prefetch_related("tags"))
+    if len(customers) != 2:
+        messages.error(request, _("Choose two existing customers to merge."))
+        return redirect("customers:duplicates")
+    customers.sort(key=lambda c: c.created_at)
+    if request.method == "POST":
+        try:
+            keep = int(request.POST.get("keep", ""))
+        except ValueError:
+            keep = 0
+        by_pk = {c.pk: c for c in customers}
+        if keep not in by_pk:
+            messages.error(request, _("Choose the record to keep."))
+        else:
+            primary = by_pk.pop(keep)
+            (duplicate,) = by_pk.values()
+            try:
+                services.customer_merge(primary=primary, duplicate=duplicate, by=request.user)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+                return redirect("customers:duplicates")
+            messages.success(request, _("Customers merged. The merged record is kept in the history."))
+            return redirect(primary)
+    return render(request, "customers/customer_merge.html", {"customers": customers, "fields": MERGE_COMPARE_FIELDS})
+
+
+# --- CSV import and export ------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("customers.import_customer", raise_exception=True)
+def import_upload(request: HttpRequest) -> HttpResponse:
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        batch = importing.import_batch_create(file_name=upload.name, content=upload.read(), by=request.user)
+        return redirect(batch)
+    recent = ImportBatch.objects.select_related("created_by").defer("content")[:10]
+    return render(
+        request,
+        "customers/import_upload.html",
+        {"form": form, "recent": recent, "columns": importing.COLUMNS},
+    )
+
+
+@login_required
+@permission_required("customers.import_customer", raise_exception=True)
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=pk)
+    preview = importing.import_preview_rows(batch=batch) if batch.status == ImportBatch.Status.PREVIEWED else []
+    return render(request, "customers/import_detail.html", {"batch": batch, "preview": preview})
+
+
+@login_required
+@permission_required("customers.import_customer", raise_exception=True)
+@require_POST
+def import_apply(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(ImportBatch, pk=pk)
+    try:
+        batch = importing.import_batch_apply(batch=batch, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("Import complete: %(created)s created, %(updated)s updated.")
+            % {"created": batch.created_count, "updated": batch.updated_count},
+        )
+    return redirect(batch)
+
+
+@login_required
+@permission_required("customers.export_customer", raise_exception=True)
+def customer_export(request: HttpRequest) -> StreamingHttpResponse:
+    _form, qs = customer_filtered_queryset(request)
+    response = StreamingHttpResponse(exporting.customer_csv_chunks(qs), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
+    return response

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="manager", role="Manager")
+
+
+@pytest.fixture
+def support(db):
+    return UserFactory(username="support", role="Support")
+
+
+@pytest.fixture
+def marketing(db):
+    return UserFactory(username="marketing", role="Marketing")
+
+
+@pytest.fixture
+def manager_client(client, manager):
+    client.force_login(manager)
+    return client
+
+
+@pytest.fixture
+def support_client(client, support):
+    client.force_login(support)
+    return client
+
+
+@pytest.fixture
+def marketing_client(client, marketing):
+    client.force_login(marketing)
+    return client
