@@ -21,6 +21,7 @@ class Panel:
     context: Callable[[HttpRequest, Any], dict[str, Any] | None]
     permission: str = ""
     order: int = 100
+    slot: str = "side"  # "side": the profile column; "main": above the timeline
 
 
 _panels: dict[str, Panel] = {}
@@ -30,13 +31,14 @@ def register(panel: Panel) -> None:
     _panels[panel.name] = panel
 
 
-def render_panels(request: HttpRequest, customer: Any) -> list[str]:
-    html = []
+def render_panels(request: HttpRequest, customer: Any) -> dict[str, list[str]]:
+    html: dict[str, list[str]] = {"side": [], "main": []}
     for panel in sorted(_panels.values(), key=lambda p: (p.order, p.name)):
         if panel.permission and not request.user.has_perm(panel.permission):
             continue
         context = panel.context(request, customer)
         if context is None:
             continue
-        html.append(render_to_string(panel.template, {"customer": customer, **context}, request=request))
+        rendered = render_to_string(panel.template, {"customer": customer, **context}, request=request)
+        html.setdefault(panel.slot, []).append(rendered)
     return html
