@@ -1,9 +1,9 @@
 """The Celery app, with the safe baseline from shared/RELIABILITY.md.
 
 Tasks are thin idempotent wrappers around services, so a task may run twice: we acknowledge late
-and re-queue on a lost worker rather than lose work. Periodic jobs are declared in PERIODIC_TASKS
-below, the one place they live, and synced into django-celery-beat's tables by `manage.py sync_schedule`
-(also run by `make demo`); run exactly one beat in production.
+and re-queue on a lost worker rather than lose work. Periodic jobs are declared in ``beat_schedule``
+below, the one place they live; django-celery-beat's DatabaseScheduler copies them into its tables
+when beat starts (staff can then pause one in the admin). Run exactly one beat in production.
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ app.conf.update(
 )
 app.autodiscover_tasks()
 
-# name -> (task path, schedule in seconds, kwargs). Every job listed here is safe to run twice.
-PERIODIC_TASKS: dict[str, tuple[str, float, dict]] = {
-    "customers: purge expired import previews": ("customers.tasks.import_batch_purge_task", 60 * 60, {}),
+# Every job listed here is safe to run twice (see shared/RELIABILITY.md).
+app.conf.beat_schedule = {
+    "customers: forget week-old CSV uploads": {
+        "task": "customers.tasks.import_batch_purge_task",
+        "schedule": 60 * 60,
+    },
 }

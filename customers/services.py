@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Any
@@ -17,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import events
-from .models import Customer, CustomerMerge, Note, Tag
+from .models import Customer, CustomerMerge, ImportBatch, Note, Tag
 from .phones import normalize_phone
 
 logger = logging.getLogger(__name__)
@@ -273,3 +274,17 @@ def customer_merge(*, primary: Customer, duplicate: Customer, by: AbstractBaseUs
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def import_batches_purge(*, older_than: dt.timedelta = dt.timedelta(days=7)) -> int:
+    """Delete stale uploads (they hold personal data): previews never applied, and files of applied imports.
+
+    Applied imports keep their record (counts, who, when) but lose the uploaded content.
+    """
+    cutoff = timezone.now() - older_than
+    stale = ImportBatch.objects.filter(created_at__lt=cutoff).exclude(status=ImportBatch.Status.APPLIED)
+    deleted, _rows = stale.delete()
+    ImportBatch.objects.filter(created_at__lt=cutoff, status=ImportBatch.Status.APPLIED).exclude(content=b"").update(
+        content=b""
+    )
+    return deleted
