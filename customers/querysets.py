@@ -28,11 +28,21 @@ class CustomerQuerySet(models.QuerySet):
         """Substring search over name, kana, email, phone, company and external ID.
 
         Matches ``search_text`` (derived on save, lower-case) with LIKE, which a trigram GIN index
-        answers on PostgreSQL; a phone typed with dashes or spaces matches its digits.
+        answers on PostgreSQL; a phone typed with dashes or spaces matches its digits. Queries of one
+        or two characters match name and email prefixes through btree pattern indexes.
         """
         q = normalize_search(q)
         if not q:
             return self
+        if len(q) < 3:
+            # Trigrams need three characters: a short query matches the start of a name or email instead.
+            return self.filter(
+                Q(family_name__startswith=q)
+                | Q(given_name__startswith=q)
+                | Q(given_name__startswith=q[:1].upper() + q[1:])
+                | Q(name_sort__startswith=q)
+                | Q(email__startswith=q)
+            )
         digits = "".join(ch for ch in q if ch.isdigit())
         condition = Q(search_text__contains=q)
         if len(digits) >= 4 and len(digits) != len(q.replace(" ", "")):
