@@ -56,6 +56,12 @@ class CustomerForm(forms.ModelForm):
             "tags": forms.CheckboxSelectMultiple,
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.phone:
+            self.initial["phone"] = self.instance.phone_display
+        self.fields["phone"].help_text = _("Any format: 090-1234-5678, or +44 20 7946 0958 for other countries.")
+
     def clean_phone(self) -> str:
         return normalize_phone(self.cleaned_data.get("phone", ""))
 
@@ -100,7 +106,11 @@ class CustomerFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label=_("Search"))
     tag = forms.IntegerField(required=False, min_value=1, label=_("Tag"))
     owner = forms.CharField(required=False, max_length=20, label=_("Owner"))
-    source = forms.ChoiceField(required=False, choices=[("", _("Any source")), *Customer.Source.choices])
+    source = forms.ChoiceField(
+        required=False,
+        choices=[("", _("Any source")), *Customer.Source.choices],
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
     consent = forms.ChoiceField(
         required=False,
         choices=[
@@ -109,6 +119,7 @@ class CustomerFilterForm(forms.Form):
             ("no", _("No consent")),
             ("dnc", _("Do not contact")),
         ],
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
     sort = forms.CharField(required=False, max_length=20)
 
