@@ -7,7 +7,9 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
-        from . import timeline
+        from . import segments, timeline
+
+        segments.register_customer_conditions()
         from .models import CustomerMerge, Note
 
         timeline.register(

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Customer, Note, Tag
 from .phones import normalize_phone
+from .segments import SegmentRulesForm
 
 User = get_user_model()
 
@@ -104,6 +105,7 @@ class CustomerFilterForm(forms.Form):
     """The list's query string, validated: only these keys and values reach the queryset."""
 
     q = forms.CharField(required=False, max_length=100, label=_("Search"))
+    segment = forms.IntegerField(required=False, min_value=1, label=_("Segment"))
     tag = forms.IntegerField(required=False, min_value=1, label=_("Tag"))
     owner = forms.CharField(required=False, max_length=20, label=_("Owner"))
     source = forms.ChoiceField(
@@ -141,7 +143,8 @@ class CustomerFilterForm(forms.Form):
         }
 
     def is_filtered(self) -> bool:
-        return self.is_valid() and any(self.cleaned_data.get(k) for k in ("q", "tag", "owner", "source", "consent"))
+        keys = ("q", "segment", "tag", "owner", "source", "consent")
+        return self.is_valid() and any(self.cleaned_data.get(k) for k in keys)
 
 
 class ImportUploadForm(forms.Form):
@@ -159,3 +162,10 @@ class ImportUploadForm(forms.Form):
         if not upload.name.lower().endswith((".csv", ".txt")):
             raise ValidationError(_("Upload a .csv file."))
         return upload
+
+
+class SegmentForm(SegmentRulesForm):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    description = forms.CharField(label=_("Description"), max_length=300, required=False)
+
+    field_order = ["name", "description"]

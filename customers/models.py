@@ -292,3 +292,31 @@ class ImportBatch(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("customers:import_detail", args=[self.pk])
+
+
+class Segment(models.Model):
+    """A saved filter over customers (see customers/segments.py for the conditions)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    rules = models.JSONField(_("rules"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        constraints = [models.UniqueConstraint(Lower("name"), name="customers_segment_name_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return f"{reverse('customers:list')}?segment={self.pk}"
+
+    def customers(self):
+        return Customer.objects.in_segment(self)

@@ -49,6 +49,11 @@ class CustomerQuerySet(models.QuerySet):
             condition |= Q(search_text__contains=digits)
         return self.filter(condition)
 
+    def in_segment(self, segment) -> CustomerQuerySet:
+        from .segments import rules_q
+
+        return self.filter(rules_q(segment.rules))
+
     def with_email(self, email: str) -> CustomerQuerySet:
         return self.annotate(email_lower=Lower("email")).filter(email_lower=email.strip().lower())
 
@@ -85,37 +90,49 @@ class CustomerQuerySet(models.QuerySet):
         )
 
 
-def filter_choices() -> dict[str, list[tuple[int, str]]]:
-    """Tags and staff owners for the list's filter menus, in one query (a UNION)."""
+def filter_choices() -> dict[str, list[tuple]]:
+    """Tags, staff owners and segments for the list's filter menus, in one query (a UNION).
+
+    Each row is (kind, id, label, extra); a segment's extra is its rules as JSON, so the list can
+    apply a chosen segment without another query.
+    """
+    import json
+
     from django.contrib.auth import get_user_model
     from django.db.models import Case, CharField, Value, When
     from django.db.models.functions import Cast, Concat
 
-    from .models import Tag
+    from .models import Segment, Tag
 
     User = get_user_model()
-    tags = (
-        Tag.objects.annotate(kind=Value("tag", output_field=CharField()), label=Cast("name", CharField()))
-        .values_list("kind", "id", "label")
-        .order_by()
-    )
+    text = CharField()
+    tags = Tag.objects.annotate(
+        kind=Value("tag", output_field=text), label=Cast("name", text), extra=Value("", output_field=text)
+    ).values_list("kind", "id", "label", "extra")
     owners = (
         User.objects.filter(is_active=True, is_staff=True)
         .annotate(
-            kind=Value("owner", output_field=CharField()),
+            kind=Value("owner", output_field=text),
             label=Case(
-                When(first_name="", last_name="", then=Cast("username", CharField())),
-                default=Concat("first_name", Value(" "), "last_name", output_field=CharField()),
+                When(first_name="", last_name="", then=Cast("username", text)),
+                default=Concat("first_name", Value(" "), "last_name", output_field=text),
             ),
+            extra=Value("", output_field=text),
         )
-        .values_list("kind", "id", "label")
-        .order_by()
+        .values_list("kind", "id", "label", "extra")
     )
-    choices: dict[str, list[tuple[int, str]]] = {"tag": [], "owner": []}
-    for kind, pk, label in tags.union(owners, all=True):
+    segments = Segment.objects.annotate(
+        kind=Value("segment", output_field=text), label=Cast("name", text), extra=Cast("rules", text)
+    ).values_list("kind", "id", "label", "extra")
+    choices: dict[str, list[tuple]] = {"tag": [], "owner": [], "segment": []}
+    rules: dict[int, dict] = {}
+    for kind, pk, label, extra in tags.order_by().union(owners.order_by(), segments.order_by(), all=True):
         choices[kind].append((pk, label))
+        if kind == "segment":
+            rules[pk] = json.loads(extra or "{}")
     for values in choices.values():
         values.sort(key=lambda item: item[1].lower())
+    choices["segment_rules"] = rules  # type: ignore[assignment]
     return choices
 
 

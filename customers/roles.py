@@ -84,3 +84,20 @@ def revoke_permissions(apps, roles: dict[str, list[str]]) -> None:
         for perm in perms:
             app_label, codename = perm.split(".")
             group.permissions.remove(*Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+
+
+SEGMENT_PERMISSIONS: dict[str, list[str]] = {
+    MANAGER: [
+        "customers.view_segment",
+        "customers.add_segment",
+        "customers.change_segment",
+        "customers.delete_segment",
+    ],
+    SUPPORT: ["customers.view_segment"],
+    MARKETING: [
+        "customers.view_segment",
+        "customers.add_segment",
+        "customers.change_segment",
+        "customers.delete_segment",
+    ],
+}

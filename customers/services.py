@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import events
-from .models import Customer, CustomerMerge, ImportBatch, Note, Tag
+from .models import Customer, CustomerMerge, ImportBatch, Note, Segment, Tag
 from .phones import normalize_phone
 
 logger = logging.getLogger(__name__)
@@ -288,3 +288,29 @@ def import_batches_purge(*, older_than: dt.timedelta = dt.timedelta(days=7)) -> 
         content=b""
     )
     return deleted
+
+
+# --- Segments -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def segment_save(
+    *,
+    name: str,
+    rules: dict[str, Any],
+    description: str = "",
+    segment: Segment | None = None,
+    by: AbstractBaseUser | None = None,
+) -> Segment:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": _("A segment needs a name.")})
+    clash = Segment.objects.filter(name__iexact=name)
+    if segment is not None:
+        clash = clash.exclude(pk=segment.pk)
+    if clash.exists():
+        raise ValidationError({"name": _("A segment with this name already exists.")})
+    segment = segment or Segment(created_by=by)
+    segment.name, segment.description, segment.rules = name, description, rules
+    segment.save()
+    return segment

@@ -15,6 +15,12 @@ urlpatterns = [
     path("tags/", views.tag_list, name="tags"),
     path("tags/<int:pk>/edit/", views.TagUpdateView.as_view(), name="tag_update"),
     path("tags/<int:pk>/delete/", views.TagDeleteView.as_view(), name="tag_delete"),
+    path("segments/", views.segment_list, name="segments"),
+    path("segments/new/", views.segment_edit, name="segment_create"),
+    path("segments/preview/", views.segment_preview, name="segment_preview"),
+    path("segments/<int:pk>/edit/", views.segment_edit, name="segment_update"),
+    path("segments/<int:pk>/count/", views.segment_count, name="segment_count"),
+    path("segments/<int:pk>/delete/", views.SegmentDeleteView.as_view(), name="segment_delete"),
     # duplicates and merge
     path("duplicates/", views.duplicate_list, name="duplicates"),
     path("merge/", views.customer_merge, name="merge"),

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, DeleteView, DetailView, ListView, UpdateView
 
 from . import exporting, importing, panels, services, timeline
-from .forms import CustomerFilterForm, CustomerForm, ImportUploadForm, NoteForm, TagForm
-from .models import Customer, ImportBatch, Tag
+from .forms import CustomerFilterForm, CustomerForm, ImportUploadForm, NoteForm, SegmentForm, TagForm
+from .models import Customer, ImportBatch, Segment, Tag
 from .pagination import count_capped, keyset_page
 from .querysets import (
     CUSTOMER_ORDERINGS,
@@ -24,6 +24,7 @@ from .querysets import (
     duplicate_groups,
     filter_choices,
 )
+from .segments import rules_q
 
 
 def _apply_form_errors(form, exc: ValidationError) -> None:
@@ -34,12 +35,23 @@ def _apply_form_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
-def customer_filtered_queryset(request: HttpRequest) -> tuple[CustomerFilterForm, object]:
-    """The list's queryset for the request's search and filters (shared by the list and the export)."""
+def customer_filtered_queryset(
+    request: HttpRequest, *, segment_rules: dict[int, dict] | None = None
+) -> tuple[CustomerFilterForm, object]:
+    """The list's queryset for the request's search, segment and filters (shared by the list and the export).
+
+    ``segment_rules`` (segment id -> rules) saves a query when the caller already loaded them.
+    """
     form = CustomerFilterForm(request.GET or None)
     qs = Customer.objects.all()
     if form.is_valid():
         qs = qs.search(form.cleaned_data.get("q", "")).filter_by(**form.filters())
+        segment_id = form.cleaned_data.get("segment")
+        if segment_id:
+            if segment_rules is None:
+                segment_rules = dict(Segment.objects.filter(pk=segment_id).values_list("pk", "rules"))
+            known = segment_id in segment_rules
+            qs = qs.filter(rules_q(segment_rules[segment_id])) if known else qs.none()
     return form, qs
 
 
@@ -48,7 +60,8 @@ class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
     template_name = "customers/customer_list.html"
 
     def get(self, request, *args, **kwargs):
-        self.filter_form, qs = customer_filtered_queryset(request)
+        self.choices = filter_choices()
+        self.filter_form, qs = customer_filtered_queryset(request, segment_rules=self.choices["segment_rules"])
         sort = request.GET.get("sort", DEFAULT_CUSTOMER_ORDERING)
         if sort not in CUSTOMER_ORDERINGS:
             sort = DEFAULT_CUSTOMER_ORDERING
@@ -75,7 +88,7 @@ class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
             page=self.page,
             filter_form=self.filter_form,
             sort=self.sort,
-            choices=filter_choices(),
+            choices=self.choices,
             query=query.urlencode(),
             query_without_sort="&".join(f"{k}={v}" for k, v in query.items() if k != "sort"),
             sorts=[
@@ -355,3 +368,71 @@ def customer_export(request: HttpRequest) -> StreamingHttpResponse:
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
     return response
+
+
+# --- Segments -------------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("customers.view_segment", raise_exception=True)
+def segment_list(request: HttpRequest) -> HttpResponse:
+    segments = Segment.objects.select_related("created_by")
+    return render(request, "customers/segment_list.html", {"segments": segments})
+
+
+@login_required
+@permission_required("customers.view_segment", raise_exception=True)
+def segment_count(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live count of one segment (loaded by htmx, so the list page stays one query)."""
+    segment = get_object_or_404(Segment, pk=pk)
+    count, capped = count_capped(segment.customers())
+    return render(request, "customers/includes/_segment_count.html", {"count": count, "capped": capped})
+
+
+@login_required
+@permission_required("customers.view_segment", raise_exception=True)
+@require_POST
+def segment_preview(request: HttpRequest) -> HttpResponse:
+    """How many customers the rules being edited match, before saving (htmx)."""
+    form = SegmentForm(request.POST)
+    form.is_valid()  # the name may still be empty while the rules are edited
+    rules = {}
+    if not any(k.startswith("rule_") for k in form.errors):
+        rules = form.rules()
+    count, capped = count_capped(Customer.objects.filter(rules_q(rules)))
+    return render(request, "customers/includes/_segment_count.html", {"count": count, "capped": capped})
+
+
+@login_required
+def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    perm = "customers.change_segment" if pk else "customers.add_segment"
+    if not request.user.has_perm(perm):
+        return HttpResponse(status=403)
+    segment = get_object_or_404(Segment, pk=pk) if pk else None
+    initial = {}
+    if segment:
+        initial = {"name": segment.name, "description": segment.description}
+        initial.update(SegmentForm.initial_from_rules(segment.rules))
+    form = SegmentForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            segment = services.segment_save(
+                segment=segment,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                rules=form.rules(),
+                by=request.user,
+            )
+        except ValidationError as exc:
+            _apply_form_errors(form, exc)
+        else:
+            messages.success(request, _("Segment saved."))
+            return redirect(f"{reverse('customers:list')}?segment={segment.pk}")
+    return render(request, "customers/segment_form.html", {"form": form, "segment": segment})
+
+
+class SegmentDeleteView(LoginRequiredMixin, PermissionRequiredMixin, DeleteView):
+    permission_required = "customers.delete_segment"
+    model = Segment
+    template_name = "customers/segment_confirm_delete.html"
+    success_url = reverse_lazy("customers:segments")
