@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Customer, CustomerMerge, ImportBatch, Note, Tag
+from .models import Customer, CustomerMerge, ImportBatch, Note, Segment, Tag
 
 
 class NoteInline(admin.TabularInline):
@@ -126,3 +126,11 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "description", "created_by", "updated_at"]
+    list_select_related = ["created_by"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
