@@ -10,7 +10,7 @@ class CustomersConfig(AppConfig):
         from . import segments, timeline
 
         segments.register_customer_conditions()
-        from .models import CustomerMerge, Note
+        from .models import Note
 
         timeline.register(
             timeline.TimelineProvider(
@@ -19,16 +19,5 @@ class CustomersConfig(AppConfig):
                 template="customers/includes/_timeline_note.html",
                 queryset=lambda customer, filters: Note.objects.filter(customer=customer).select_related("author"),
                 icon="sticky",
-            )
-        )
-        timeline.register(
-            timeline.TimelineProvider(
-                kind="merge",
-                label=_("Merges"),
-                template="customers/includes/_timeline_merge.html",
-                queryset=lambda customer, filters: CustomerMerge.objects.filter(customer=customer).select_related(
-                    "merged_by"
-                ),
-                icon="intersect",
             )
         )

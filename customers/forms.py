@@ -75,9 +75,9 @@ class CustomerForm(forms.ModelForm):
             self.add_error("marketing_consent", _("Marketing consent needs an email address to send to."))
         return cleaned
 
-    def validate_unique(self) -> None:
+    def _get_validation_exclusions(self):
         # Uniqueness (email ignoring case, external ID) is checked by the service, with a clear message.
-        pass
+        return super()._get_validation_exclusions() | {"email", "external_id"}
 
     def service_data(self) -> dict:
         data = {k: v for k, v in self.cleaned_data.items() if k != "tags"}
@@ -97,8 +97,9 @@ class TagForm(forms.ModelForm):
         model = Tag
         fields = ["name", "color", "description"]
 
-    def validate_unique(self) -> None:
-        pass
+    def _get_validation_exclusions(self):
+        # The name's case-insensitive uniqueness is checked by services.tag_save, with a clear message.
+        return super()._get_validation_exclusions() | {"name"}
 
 
 class CustomerFilterForm(forms.Form):

@@ -22,6 +22,8 @@ class Panel:
     permission: str = ""
     order: int = 100
     slot: str = "side"  # "side": the profile column; "main": above the timeline
+    # One-to-one relations of Customer the panel reads, joined into the page's customer query.
+    select_related: tuple[str, ...] = ()
 
 
 _panels: dict[str, Panel] = {}
@@ -29,6 +31,10 @@ _panels: dict[str, Panel] = {}
 
 def register(panel: Panel) -> None:
     _panels[panel.name] = panel
+
+
+def select_related() -> list[str]:
+    return sorted({name for panel in _panels.values() for name in panel.select_related})
 
 
 def render_panels(request: HttpRequest, customer: Any) -> dict[str, list[str]]:

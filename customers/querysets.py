@@ -38,6 +38,7 @@ class CustomerQuerySet(models.QuerySet):
             # Trigrams need three characters: a short query matches the start of a name or email instead.
             return self.filter(
                 Q(family_name__startswith=q)
+                | Q(family_name__startswith=q[:1].upper() + q[1:])
                 | Q(given_name__startswith=q)
                 | Q(given_name__startswith=q[:1].upper() + q[1:])
                 | Q(name_sort__startswith=q)
@@ -45,7 +46,7 @@ class CustomerQuerySet(models.QuerySet):
             )
         digits = "".join(ch for ch in q if ch.isdigit())
         condition = Q(search_text__contains=q)
-        if len(digits) >= 4 and len(digits) != len(q.replace(" ", "")):
+        if len(digits) >= 4 and digits != q:
             condition |= Q(search_text__contains=digits)
         return self.filter(condition)
 

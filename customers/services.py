@@ -62,7 +62,10 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     if "email" in cleaned:
         cleaned["email"] = cleaned["email"].lower()
     if "phone" in cleaned:
-        cleaned["phone"] = normalize_phone(cleaned["phone"] or "")
+        try:
+            cleaned["phone"] = normalize_phone(cleaned["phone"] or "")
+        except ValidationError as exc:
+            raise ValidationError({"phone": exc.messages}) from exc
     if "country" in cleaned and cleaned["country"]:
         cleaned["country"] = cleaned["country"].upper()
     return cleaned
@@ -168,7 +171,10 @@ def tag_save(*, name: str, color: str = Tag.Color.GREY, description: str = "", t
 
 def tags_get_or_create(names: list[str]) -> list[Tag]:
     """Tags by name, ignoring case, creating the missing ones (used by imports and the API)."""
-    wanted = {" ".join(n.split()).lower(): " ".join(n.split()) for n in names if n and n.strip()}
+    wanted: dict[str, str] = {}
+    for name in names:
+        if name and name.strip():
+            wanted.setdefault(" ".join(name.split()).lower(), " ".join(name.split()))
     if not wanted:
         return []
 
@@ -263,6 +269,12 @@ def customer_merge(*, primary: Customer, duplicate: Customer, by: AbstractBaseUs
         merged_by=by,
     )
     CustomerMerge.objects.filter(customer=duplicate).update(customer=primary)
+    Note.objects.create(
+        customer=primary,
+        author=by,
+        body=_("Merged record #%(id)s (%(name)s, %(email)s) into this customer.")
+        % {"id": duplicate.pk, "name": duplicate.display_name, "email": duplicate.email or "—"},
+    )
     duplicate.delete()  # frees its email and external ID for the kept record
     for key, value in fill.items():
         setattr(primary, key, value)

@@ -109,7 +109,7 @@ class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, DetailView
     template_name = "customers/customer_detail.html"
 
     def get_queryset(self):
-        return Customer.objects.select_related("owner").prefetch_related("tags")
+        return Customer.objects.select_related("owner", *panels.select_related()).prefetch_related("tags")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

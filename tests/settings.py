@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 from crm.settings import *  # noqa: E402,F403
 from crm.settings import DATABASES  # noqa: E402
 
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" and not os.environ.get("TSUNAGU_TEST_ALLOW_SQLITE"):
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise RuntimeError(
         "The tests run on PostgreSQL: set DATABASE_URL=postgres://… or run `make test`, "
         "which starts a throwaway PostgreSQL cluster when DATABASE_URL is unset."
