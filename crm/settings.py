@@ -61,6 +61,9 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "csp",
     "django_celery_beat",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from our static files (no CDN)
     "customers",
     "touchpoints",
     "loyalty",
@@ -236,6 +239,42 @@ TSUNAGU_COUNT_CAP = env_int("TSUNAGU_COUNT_CAP", 10_000)
 TSUNAGU_IMPORT_MAX_BYTES = env_int("TSUNAGU_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Ingest API (Django REST framework) -----------------------------------------------------------
+# Requests per API key (DRF throttle syntax: "<n>/second|minute|hour|day"); a batch of 1,000 is one request.
+TSUNAGU_API_RATE_LIMIT = env("TSUNAGU_API_RATE_LIMIT", "600/minute")
+REST_FRAMEWORK = {
+    # API keys only (Authorization: Bearer <key>); staff sessions do not reach the API, so no CSRF questions.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["touchpoints.api_auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["touchpoints.api_auth.HasApiKey"],
+    "DEFAULT_THROTTLE_CLASSES": ["touchpoints.api_auth.ApiKeyRateThrottle"],
+    # JSON only: the browsable API needs inline scripts, which the CSP forbids.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tsunagu API",
+    "DESCRIPTION": "Ingest customers and touchpoints. Authenticate with `Authorization: Bearer <API key>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The schema is for staff (session) and integrators (API key), not the public.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_AUTHENTICATION": [
+        "rest_framework.authentication.SessionAuthentication",
+        "touchpoints.api_auth.ApiKeyAuthentication",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerSourceEnum": "customers.models.Customer.Source",
+        "TouchpointSourceEnum": "touchpoints.models.Touchpoint.Source",
+    },
+}
 
 LOGGING = {
     "version": 1,

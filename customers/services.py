@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import ForeignKey, ManyToManyRel, ManyToOneRel, OneToOneRel
 from django.db.models.functions import Lower
 from django.forms.models import model_to_dict
@@ -141,6 +141,24 @@ def customer_touch(*, customer_id: int, at=None) -> None:
     """Move ``last_activity_at`` forward (never back); used by the apps that record activity."""
     at = at or timezone.now()
     Customer.objects.filter(pk=customer_id, last_activity_at__lt=at).update(last_activity_at=at)
+
+
+def customers_touch(*, at_by_customer: dict[int, dt.datetime]) -> None:
+    """``customer_touch`` for many customers at once: one UPDATE on PostgreSQL, a loop elsewhere."""
+    if not at_by_customer:
+        return
+    rows = sorted(at_by_customer.items())
+    if connection.vendor != "postgresql":
+        for customer_id, at in rows:
+            customer_touch(customer_id=customer_id, at=at)
+        return
+    values = ", ".join(["(%s, %s::timestamptz)"] * len(rows))
+    sql = (
+        "UPDATE customers_customer AS c SET last_activity_at = v.at "  # noqa: S608 - placeholders only
+        f"FROM (VALUES {values}) AS v(id, at) WHERE c.id = v.id AND c.last_activity_at < v.at"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for row in rows for value in row])
 
 
 @transaction.atomic

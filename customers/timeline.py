@@ -76,6 +76,8 @@ class TimelineProvider:
     queryset: Callable[[Any, dict[str, str]], QuerySet | None]
     at_field: str = "created_at"
     icon: str = "circle"
+    # Optional template of extra filter fields for the timeline header (their values reach ``queryset``).
+    filters_template: str = ""
 
 
 _providers: dict[str, TimelineProvider] = {}

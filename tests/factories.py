@@ -56,3 +56,33 @@ class NoteFactory(factory.django.DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory)
     author = factory.SubFactory(UserFactory)
     body = factory.Faker("sentence")
+
+
+# --- touchpoints ----------------------------------------------------------------------------------
+
+
+class TouchpointTypeFactory(factory.django.DjangoModelFactory):
+    """A catalogue entry; the seeded ones are found by slug (``TouchpointTypeFactory(slug="transaction")``)."""
+
+    class Meta:
+        model = "touchpoints.TouchpointType"
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"type-{n}")
+    name = factory.LazyAttribute(lambda t: t.slug.replace("-", " ").capitalize())
+    stage = "awareness"
+
+
+def api_key_create(name: str = "Online shop", by=None):
+    """(ApiKey, raw key), made by the service as managers make them."""
+    from touchpoints.services import api_key_create as create
+
+    return create(name=name, by=by)
+
+
+def touchpoint_create(customer, slug: str = "research", **kwargs):
+    """A touchpoint recorded the only way there is: through touchpoint_record (stage and journey included)."""
+    from touchpoints.models import TouchpointType
+    from touchpoints.services import touchpoint_record
+
+    return touchpoint_record(customer=customer, touchpoint_type=TouchpointType.objects.get(slug=slug), **kwargs)

@@ -4,4 +4,61 @@ from django.utils.translation import gettext_lazy as _
 
 class TouchpointsConfig(AppConfig):
     name = "touchpoints"
-    verbose_name = _("Touchpoints")
+    verbose_name = _("Customer journey")
+
+    def ready(self) -> None:
+        from customers import events as customer_events
+        from customers import panels, timeline
+
+        from . import panels as journey_panels
+        from . import receivers
+        from .models import StageTransition, Touchpoint
+
+        timeline.register(
+            timeline.TimelineProvider(
+                kind="touchpoint",
+                label=_("Touchpoints"),
+                template="touchpoints/includes/_timeline_touchpoint.html",
+                queryset=lambda customer, filters: (
+                    Touchpoint.objects.for_customer(customer).with_stage_and_channel(filters).for_timeline()
+                ),
+                at_field="occurred_at",
+                icon="signpost-split",
+                filters_template="touchpoints/includes/_timeline_filters.html",
+            )
+        )
+        # "transition" sorts after "touchpoint", so a stage change shows above the touchpoint that caused it.
+        timeline.register(
+            timeline.TimelineProvider(
+                kind="transition",
+                label=_("Stage changes"),
+                template="touchpoints/includes/_timeline_transition.html",
+                queryset=lambda customer, filters: (
+                    StageTransition.objects.for_customer(customer).with_stage_and_channel(filters).for_timeline()
+                ),
+                at_field="at",
+                icon="signpost-2",
+            )
+        )
+        panels.register(
+            panels.Panel(
+                name="touchpoints.log",
+                template="touchpoints/includes/_panel_log.html",
+                context=journey_panels.log_panel_context,
+                permission="touchpoints.add_touchpoint",
+                order=10,
+                slot="main",
+            )
+        )
+        panels.register(
+            panels.Panel(
+                name="touchpoints.journey",
+                template="touchpoints/includes/_panel_journey.html",
+                context=journey_panels.journey_panel_context,
+                permission="touchpoints.view_touchpoint",
+                order=10,
+                slot="side",
+                select_related=("journey",),
+            )
+        )
+        customer_events.customer_merging.connect(receivers.on_customer_merging, dispatch_uid="touchpoints.merge")

@@ -203,12 +203,6 @@ def test_markup_typed_into_names_and_notes_is_shown_as_text_and_never_runs(
     assert browser_log.page_errors == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the htmx note swap prepends the note but leaves #timeline-empty in place "
-    "(fix: hide `.timeline-item ~ #timeline-empty` in static/css/app.css, or delete it out of band "
-    "from customers/includes/_note_created.html)",
-)
 def test_first_note_replaces_the_empty_timeline_message(page, live_server, support_user, browser_log):
     # given: a customer with nothing on the timeline yet
     customer = CustomerFactory(family_name="Kato", given_name="Mai")

@@ -1,0 +1,319 @@
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from customers.models import Customer
+from tests.factories import CustomerFactory, api_key_create, touchpoint_create
+from touchpoints.models import ApiKey, CustomerJourney, Touchpoint
+from touchpoints.services import api_key_revoke
+
+pytestmark = pytest.mark.django_db
+
+TOUCHPOINTS = "/api/v1/touchpoints/"
+CUSTOMERS = "/api/v1/customers/"
+
+
+@pytest.fixture
+def api_key():
+    key, raw = api_key_create()
+    key.raw = raw
+    return key
+
+
+@pytest.fixture
+def api(api_key):
+    return Client(headers={"Authorization": f"Bearer {api_key.raw}"})
+
+
+def post(client: Client, url: str, payload):
+    return client.post(url, payload, content_type="application/json")
+
+
+# --- authentication -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer", "Bearer tsu_wrong", "Bearer a b", "Token tsu_x", "Basic dXNlcjpwYXNz", "Bearer ключ"],
+)
+def test_requests_without_a_valid_key_are_refused(header):
+    client = Client(headers={"Authorization": header} if header else {})
+    response = post(client, TOUCHPOINTS, {"customer_id": 1, "type": "research"})
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert not Touchpoint.objects.exists()
+
+
+def test_a_key_in_the_query_string_is_ignored(api_key):
+    response = post(Client(), f"{TOUCHPOINTS}?api_key={api_key.raw}&key={api_key.raw}", {"type": "research"})
+    assert response.status_code == 401
+
+
+def test_a_revoked_key_is_refused(api, api_key):
+    customer = CustomerFactory()
+    assert post(api, TOUCHPOINTS, {"customer_id": customer.pk, "type": "research"}).status_code == 201
+    api_key_revoke(api_key=api_key, by=None)
+    assert post(api, TOUCHPOINTS, {"customer_id": customer.pk, "type": "research"}).status_code == 401
+
+
+def test_a_staff_session_does_not_reach_the_api(manager_client):
+    customer = CustomerFactory()
+    response = post(manager_client, TOUCHPOINTS, {"customer_id": customer.pk, "type": "research"})
+    assert response.status_code == 401
+
+
+def test_last_used_is_written_at_most_once_a_minute(api, api_key, django_assert_num_queries):
+    url = reverse("api:customer_touchpoints", args=[CustomerFactory().pk])
+    api.get(url)
+    first = ApiKey.objects.get().last_used_at
+    assert first is not None
+    api.get(url)
+    assert ApiKey.objects.get().last_used_at == first
+    ApiKey.objects.update(last_used_at=timezone.now() - dt.timedelta(minutes=2))
+    api.get(url)
+    assert ApiKey.objects.get().last_used_at > first
+
+
+# --- touchpoints ----------------------------------------------------------------------------------
+
+
+def test_record_one_touchpoint_by_external_id(api, api_key):
+    customer = CustomerFactory(external_id="SHOP-1")
+    response = post(
+        api,
+        TOUCHPOINTS,
+        {
+            "customer_external_id": "SHOP-1",
+            "type": "transaction",
+            "channel": "web",
+            "amount": "12800",
+            "order_reference": "A-100",
+            "occurred_at": "2026-01-05T10:00:00+09:00",
+            "metadata": {"items": 2},
+        },
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["type"], body["stage"], body["amount"], body["currency"]) == (
+        "transaction",
+        "decision",
+        "12800.00",
+        "JPY",
+    )
+    touchpoint = Touchpoint.objects.get()
+    assert (touchpoint.customer, touchpoint.recorded_by_api_key, touchpoint.source) == (customer, api_key, "api")
+    assert CustomerJourney.objects.get(customer=customer).stage == "decision"
+
+
+def test_record_by_email_ignores_case(api):
+    customer = CustomerFactory(email="hanako@example.jp")
+    response = post(api, TOUCHPOINTS, {"customer_email": "Hanako@Example.JP", "type": "research"})
+    assert response.status_code == 201
+    assert Touchpoint.objects.get().customer == customer
+
+
+def test_validation_errors_name_each_field(api):
+    response = post(
+        api,
+        TOUCHPOINTS,
+        {"customer_id": 999999, "type": "no-such-type", "channel": "pigeon", "amount": "-5", "currency": "yen"},
+    )
+    assert response.status_code == 400
+    assert set(response.json()) == {"channel", "amount", "currency"}
+    response = post(api, TOUCHPOINTS, {"customer_id": 999999, "type": "no-such-type"})
+    assert response.status_code == 400
+    assert set(response.json()) == {"customer", "type"}
+    response = post(api, TOUCHPOINTS, {"customer_id": 1, "customer_email": "a@b.jp", "type": "pr"})
+    assert set(response.json()) == {"customer"}
+    assert not Touchpoint.objects.exists()
+
+
+def test_a_retried_request_returns_the_first_result_with_200(api):
+    customer = CustomerFactory()
+    payload = {"customer_id": customer.pk, "type": "transaction", "amount": "500", "idempotency_key": "order-77"}
+    first = post(api, TOUCHPOINTS, payload)
+    second = post(api, TOUCHPOINTS, payload)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json() == second.json()
+    assert Touchpoint.objects.count() == 1
+
+
+def test_a_batch_records_every_item(api):
+    customers = CustomerFactory.create_batch(3)
+    items = [
+        {"customer_id": c.pk, "type": slug, "idempotency_key": f"k-{c.pk}-{slug}"}
+        for c in customers
+        for slug in ("brand-exposure", "research")
+    ]
+    response = post(api, TOUCHPOINTS, {"touchpoints": items})
+    assert response.status_code == 201, response.json()
+    assert (response.json()["created"], response.json()["replayed"]) == (6, 0)
+    assert Touchpoint.objects.count() == 6
+    assert set(CustomerJourney.objects.values_list("stage", flat=True)) == {"consideration"}
+    retry = post(api, TOUCHPOINTS, {"touchpoints": items})
+    assert retry.status_code == 200
+    assert (retry.json()["created"], retry.json()["replayed"]) == (0, 6)
+    assert [t["id"] for t in retry.json()["touchpoints"]] == [t["id"] for t in response.json()["touchpoints"]]
+    assert Touchpoint.objects.count() == 6
+
+
+def test_a_batch_with_bad_items_records_none_and_names_them(api):
+    customer = CustomerFactory()
+    items = [
+        {"customer_id": customer.pk, "type": "research"},
+        {"customer_id": customer.pk, "type": "nope"},
+        {"customer_id": customer.pk, "type": "research"},
+        {"customer_id": customer.pk, "type": "research", "channel": "fax", "amount": "1.234"},
+        "not an object",
+    ]
+    response = post(api, TOUCHPOINTS, {"touchpoints": items})
+    assert response.status_code == 400
+    errors = {e["index"]: e["errors"] for e in response.json()["errors"]}
+    assert set(errors) == {1, 3, 4}
+    assert set(errors[1]) == {"type"}
+    assert set(errors[3]) == {"channel", "amount"}
+    assert "4 of 5" not in response.json()["detail"] and "3 of 5" in response.json()["detail"]
+    assert not Touchpoint.objects.exists()
+
+
+@pytest.mark.parametrize("payload", [{"touchpoints": []}, {"touchpoints": "x"}, {"touchpoints": [{}] * 1001}])
+def test_a_batch_must_be_a_list_of_1_to_1000(api, payload):
+    response = post(api, TOUCHPOINTS, payload)
+    assert response.status_code == 400
+    assert "touchpoints" in response.json()
+
+
+def test_list_a_customers_touchpoints_with_a_cursor(api):
+    customer = CustomerFactory()
+    for n in range(5):
+        touchpoint_create(customer, "research", occurred_at=timezone.now() - dt.timedelta(hours=n), summary=f"t{n}")
+    touchpoint_create(CustomerFactory(), "research", summary="someone else")
+    url = reverse("api:customer_touchpoints", args=[customer.pk])
+    body = api.get(url, {"page_size": 2}).json()
+    assert [t["summary"] for t in body["results"]] == ["t0", "t1"]
+    body = api.get(body["next"]).json()
+    assert [t["summary"] for t in body["results"]] == ["t2", "t3"]
+    assert api.get(reverse("api:customer_touchpoints", args=[10**20])).status_code == 404
+
+
+# --- customers ------------------------------------------------------------------------------------
+
+
+def test_customer_upsert_creates_then_updates_by_external_id(api):
+    response = post(api, CUSTOMERS, {"external_id": "POS-9", "family_name": "山田", "email": "Taro@Example.jp"})
+    assert response.status_code == 201, response.json()
+    customer = Customer.objects.get()
+    assert (customer.email, customer.source) == ("taro@example.jp", "api")
+    response = post(api, CUSTOMERS, {"external_id": "POS-9", "given_name": "太郎"})
+    assert response.status_code == 200
+    customer.refresh_from_db()
+    assert (customer.family_name, customer.given_name, customer.source) == ("山田", "太郎", "api")
+
+
+def test_customer_upsert_finds_by_email_and_records_api_consent(api):
+    existing = CustomerFactory(email="hana@example.jp", source="store")
+    response = post(api, CUSTOMERS, {"email": "HANA@example.jp", "external_id": "X-1", "marketing_consent": True})
+    assert response.status_code == 200
+    existing.refresh_from_db()
+    assert (existing.external_id, existing.source, existing.consent_source) == ("X-1", "store", "api")
+
+
+def test_customer_upsert_validation(api):
+    assert set(post(api, CUSTOMERS, {"family_name": "No key"}).json()) == {"external_id"}
+    assert set(post(api, CUSTOMERS, {"external_id": "E-1"}).json()) == {"family_name"}
+    response = post(api, CUSTOMERS, {"external_id": "E-2", "family_name": "X", "phone": "12", "email": "bad"})
+    assert response.status_code == 400
+    assert set(response.json()) == {"email", "phone"}
+    response = post(api, CUSTOMERS, {"external_id": "E-2", "family_name": "X", "phone": "12"})
+    assert set(response.json()) == {"phone"}
+    CustomerFactory(email="taken@example.jp", external_id="OTHER")
+    response = post(api, CUSTOMERS, {"external_id": "E-3", "family_name": "X", "email": "taken@example.jp"})
+    assert response.status_code == 400
+    assert set(response.json()) == {"email"}
+
+
+# --- throttling and the schema --------------------------------------------------------------------
+
+
+def test_each_key_is_rate_limited(api, settings):
+    settings.TSUNAGU_API_RATE_LIMIT = "3/minute"
+    cache.clear()
+    url = reverse("api:customer_touchpoints", args=[CustomerFactory().pk])
+    assert [api.get(url).status_code for _ in range(4)] == [200, 200, 200, 429]
+    _other, raw = api_key_create(name="Other system")
+    assert Client(headers={"Authorization": f"Bearer {raw}"}).get(url).status_code == 200
+
+
+def test_the_schema_is_valid_and_documents_bearer_keys(api):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+    response = api.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    assert {"/api/v1/touchpoints/", "/api/v1/customers/", "/api/v1/customers/{id}/touchpoints/"} <= set(schema["paths"])
+    assert Client().get("/api/schema/").status_code in (401, 403)
+
+
+# --- fuzzing --------------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+FIELDS = [
+    "customer_id",
+    "customer_external_id",
+    "customer_email",
+    "type",
+    "channel",
+    "direction",
+    "occurred_at",
+    "summary",
+    "amount",
+    "currency",
+    "order_reference",
+    "campaign",
+    "utm_source",
+    "metadata",
+    "idempotency_key",
+]
+field_values = st.one_of(
+    json_values,
+    st.sampled_from(["research", "transaction", "web", "inbound", "JPY", "9999-12-31T23:59:59-14:00", "0001-01-01"]),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+)
+touchpoint_like = st.dictionaries(st.sampled_from(FIELDS), field_values, max_size=len(FIELDS))
+payloads = st.one_of(
+    json_values,
+    touchpoint_like,
+    st.builds(lambda items: {"touchpoints": items}, st.lists(st.one_of(touchpoint_like, json_values), max_size=5)),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=payloads)
+def test_random_json_never_gives_a_server_error(api, payload):
+    customer = Customer.objects.first() or CustomerFactory(external_id="FUZZ", email="fuzz@example.jp")
+    if isinstance(payload, dict) and payload.get("customer_id") == "me":
+        payload["customer_id"] = customer.pk
+    for url in (TOUCHPOINTS, CUSTOMERS):
+        response = post(api, url, payload)
+        assert response.status_code < 500, (url, payload, response.content[:500])
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=200))
+def test_random_bytes_never_give_a_server_error(api, body):
+    response = api.post(TOUCHPOINTS, body, content_type="application/json")
+    assert response.status_code < 500

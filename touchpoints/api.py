@@ -1,0 +1,233 @@
+"""The ingest API (``/api/v1/``): upsert customers, record touchpoints one at a time or in batches, list them.
+
+Every endpoint needs an API key (``Authorization: Bearer <key>``) and is rate limited per key. Validation
+errors answer 400 with per-field messages; a batch with bad items records none and names each one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models.functions import Lower
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from rest_framework import generics, pagination, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from customers.models import Customer
+
+from . import services
+from .models import Touchpoint, TouchpointType
+from .serializers import (
+    BatchErrorSerializer,
+    CustomerSerializer,
+    CustomerUpsertSerializer,
+    TouchpointBatchInSerializer,
+    TouchpointBatchSerializer,
+    TouchpointInSerializer,
+    TouchpointSerializer,
+    touchpoint_ref,
+)
+
+
+def _django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()}
+    return {"non_field_errors": exc.messages}
+
+
+class CustomerUpsertView(APIView):
+    @extend_schema(
+        summary="Create or update a customer",
+        request=CustomerUpsertSerializer,
+        responses={
+            201: OpenApiResponse(CustomerSerializer, description="Created."),
+            200: OpenApiResponse(CustomerSerializer, description="Updated (found by external_id or email)."),
+            400: OpenApiResponse(description="Per-field validation errors."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = CustomerUpsertSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if data.get("marketing_consent") and not data.get("consent_source"):
+            data["consent_source"] = Customer.ConsentSource.API  # consent given through the API is recorded as such
+        try:
+            customer, created = services.customer_upsert(
+                data=data, create_defaults={"source": Customer.Source.API}, by=None
+            )
+        except DjangoValidationError as exc:
+            return Response(_django_errors(exc), status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            CustomerSerializer(customer).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+TouchpointRequest = PolymorphicProxySerializer(
+    component_name="TouchpointRequest",
+    serializers=[TouchpointInSerializer, TouchpointBatchInSerializer],
+    resource_type_field_name=None,
+)
+TouchpointResponse = PolymorphicProxySerializer(
+    component_name="TouchpointResponse",
+    serializers=[TouchpointSerializer, TouchpointBatchSerializer],
+    resource_type_field_name=None,
+)
+
+
+class TouchpointCreateView(APIView):
+    @extend_schema(
+        summary="Record a touchpoint, or a batch of up to 1,000",
+        description=(
+            'Send one touchpoint, or `{"touchpoints": [...]}`. A batch is all-or-nothing: when an item is '
+            "invalid nothing is recorded and the answer names each bad item by its index. An item whose "
+            "`idempotency_key` was recorded before is not recorded again: you get the first touchpoint back, "
+            "and 200 instead of 201 when nothing new was recorded."
+        ),
+        request=TouchpointRequest,
+        responses={
+            201: OpenApiResponse(TouchpointResponse, description="Recorded."),
+            200: OpenApiResponse(TouchpointResponse, description="Recorded before (idempotent retry)."),
+            400: OpenApiResponse(BatchErrorSerializer, description="Invalid; nothing was recorded."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        payload = request.data
+        is_batch = isinstance(payload, dict) and "touchpoints" in payload
+        if is_batch:
+            raw_items = payload["touchpoints"]
+            if not isinstance(raw_items, list):
+                return Response({"touchpoints": [_("Expected a list of touchpoints.")]}, status=400)
+            if not raw_items:
+                return Response({"touchpoints": [_("The batch is empty.")]}, status=400)
+            if len(raw_items) > services.BATCH_MAX:
+                return Response(
+                    {"touchpoints": [_("A batch holds at most %(n)d touchpoints.") % {"n": services.BATCH_MAX}]},
+                    status=400,
+                )
+        else:
+            raw_items = [payload]
+
+        errors: dict[int, dict[str, Any]] = {}
+        valid: list[tuple[int, dict[str, Any]]] = []
+        validator = TouchpointInSerializer()  # one instance for every item: DRF copies its fields per instance
+        for index, raw in enumerate(raw_items):
+            try:
+                valid.append((index, validator.run_validation(raw)))
+            except serializers.ValidationError as exc:
+                errors[index] = serializers.as_serializer_error(exc)
+        items = self._resolve(valid, errors)
+        if errors:
+            return self._invalid(errors, is_batch=is_batch, total=len(raw_items))
+        try:
+            touchpoints = services.touchpoint_record_batch(items=items, api_key=request.auth)
+        except services.TouchpointBatchInvalid as exc:
+            return self._invalid(exc.errors, is_batch=is_batch, total=len(raw_items))
+        except DjangoValidationError as exc:
+            return Response(_django_errors(exc), status=status.HTTP_400_BAD_REQUEST)
+        created = sum(1 for t in touchpoints if not t.replayed)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        if not is_batch:
+            return Response(TouchpointSerializer(touchpoints[0]).data, status=code)
+        body = {
+            "touchpoints": [touchpoint_ref(t) for t in touchpoints],
+            "created": created,
+            "replayed": len(touchpoints) - created,
+        }
+        return Response(body, status=code)
+
+    @staticmethod
+    def _resolve(
+        valid: list[tuple[int, dict[str, Any]]], errors: dict[int, dict[str, Any]]
+    ) -> list[services.TouchpointData]:
+        """Customers and types of every item in four queries at most; unknown ones become item errors."""
+        ids = {d["customer_id"] for _i, d in valid if d.get("customer_id")}
+        external_ids = {d["customer_external_id"] for _i, d in valid if d.get("customer_external_id")}
+        emails = {d["customer_email"].strip().lower() for _i, d in valid if d.get("customer_email")}
+        by_id = set(Customer.objects.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+        by_external = (
+            dict(Customer.objects.filter(external_id__in=external_ids).values_list("external_id", "pk"))
+            if external_ids
+            else {}
+        )
+        by_email = (
+            dict(
+                Customer.objects.annotate(email_lower=Lower("email"))
+                .filter(email_lower__in=emails)
+                .values_list("email_lower", "pk")
+            )
+            if emails
+            else {}
+        )
+        slugs = {d["type"] for _i, d in valid}
+        types = {t.slug: t for t in TouchpointType.objects.filter(slug__in=slugs)} if slugs else {}
+        items: list[services.TouchpointData] = []
+        for index, data in valid:
+            item_errors: dict[str, list[str]] = {}
+            if data.get("customer_id"):
+                customer_id = data["customer_id"] if data["customer_id"] in by_id else None
+            elif data.get("customer_external_id"):
+                customer_id = by_external.get(data["customer_external_id"])
+            else:
+                customer_id = by_email.get(data["customer_email"].strip().lower())
+            if customer_id is None:
+                item_errors["customer"] = [_("No customer matches.")]
+            touchpoint_type = types.get(data["type"])
+            if touchpoint_type is None:
+                item_errors["type"] = [_("Unknown touchpoint type.")]
+            if item_errors:
+                errors[index] = item_errors
+                continue
+            items.append(
+                services.TouchpointData(
+                    customer_id=customer_id,
+                    touchpoint_type=touchpoint_type,
+                    channel=data["channel"],
+                    direction=data["direction"],
+                    occurred_at=data.get("occurred_at"),
+                    summary=data["summary"],
+                    amount=data["amount"],
+                    currency=data["currency"],
+                    order_reference=data["order_reference"],
+                    campaign=data["campaign"],
+                    utm_source=data["utm_source"],
+                    metadata=data["metadata"],
+                    idempotency_key=data["idempotency_key"],
+                )
+            )
+        return items
+
+    @staticmethod
+    def _invalid(errors: dict[int, dict[str, Any]], *, is_batch: bool, total: int) -> Response:
+        if not is_batch:
+            return Response(errors[0], status=status.HTTP_400_BAD_REQUEST)
+        body = {
+            "detail": _("%(bad)d of %(total)d touchpoints are invalid; none were recorded.")
+            % {"bad": len(errors), "total": total},
+            "errors": [{"index": index, "errors": errors[index]} for index in sorted(errors)],
+        }
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+
+class TouchpointCursorPagination(pagination.CursorPagination):
+    ordering = ("-occurred_at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+@extend_schema(summary="A customer's touchpoints, newest first")
+class CustomerTouchpointListView(generics.ListAPIView):
+    serializer_class = TouchpointSerializer
+    pagination_class = TouchpointCursorPagination
+
+    def get_queryset(self):
+        pk = self.kwargs["pk"]
+        if pk > 2**63 - 1:
+            pk = 0
+        customer = get_object_or_404(Customer.objects.only("pk"), pk=pk)
+        return Touchpoint.objects.for_customer(customer).for_api()

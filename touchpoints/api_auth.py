@@ -1,0 +1,94 @@
+"""How the ingest API knows its caller: an API key sent as ``Authorization: Bearer <key>``, never in the URL.
+
+Kept apart from ``api.py`` because REST_FRAMEWORK settings name these classes, and DRF imports them while
+the API views are being defined.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions, permissions, throttling
+
+from .models import ApiKey
+
+
+class ApiClient:
+    """``request.user`` for a request made with an API key: authenticated, but never a staff member."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    pk = None
+    id = None
+
+    def __init__(self, api_key: ApiKey):
+        self.api_key = api_key
+
+    def __str__(self) -> str:
+        return f"API key {self.api_key.prefix}"
+
+    def has_perm(self, perm: str, obj=None) -> bool:
+        return False
+
+    def get_username(self) -> str:
+        return str(self)
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        from .services import api_key_authenticate, api_key_mark_used
+
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if isinstance(header, bytes):
+            header = header.decode("latin-1")
+        parts = header.split()
+        if not parts or parts[0].lower() != self.keyword.lower():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed(_("Send the key as “Authorization: Bearer <key>”."))
+        raw = parts[1]
+        if not raw.isascii():
+            raise exceptions.AuthenticationFailed(_("Invalid API key."))
+        api_key = api_key_authenticate(raw)
+        if api_key is None:
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
+        api_key_mark_used(api_key=api_key)
+        return ApiClient(api_key), api_key
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'
+
+
+class HasApiKey(permissions.BasePermission):
+    message = _("Send an API key as “Authorization: Bearer <key>”.")
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, ApiKey)
+
+
+class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
+    """Requests per API key, counted in the cache (Redis in production); the rate is TSUNAGU_API_RATE_LIMIT."""
+
+    scope = "api_key"
+
+    def get_rate(self) -> str:
+        return settings.TSUNAGU_API_RATE_LIMIT
+
+    def get_cache_key(self, request, view) -> str | None:
+        if not isinstance(request.auth, ApiKey):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "touchpoints.api_auth.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "An API key created by a manager."}

@@ -1,0 +1,213 @@
+"""The ingest API's request and response shapes. Serializers validate; the services write."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from customers.models import Customer
+from customers.phones import normalize_phone
+
+from .models import Channel, Direction, Touchpoint
+from .services import BATCH_MAX
+
+BIGINT_MAX = 2**63 - 1
+
+
+class DateTimeField(serializers.DateTimeField):
+    """DRF's, refusing (not crashing on) times that overflow when moved to UTC, e.g. 9999-12-31T23:59-14:00."""
+
+    def to_internal_value(self, value):
+        try:
+            return super().to_internal_value(value)
+        except OverflowError as exc:
+            raise serializers.ValidationError(_("This date and time is out of range.")) from exc
+
+
+class CustomerUpsertSerializer(serializers.Serializer):
+    """A customer to create or update, found by ``external_id`` first, then by ``email`` (ignoring case).
+
+    Only the fields sent are changed. ``family_name`` is needed to create a customer.
+    """
+
+    external_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    family_name = serializers.CharField(max_length=100, required=False)
+    given_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    family_name_kana = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    given_name_kana = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    company = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    postal_code = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    region = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    address_line1 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    country = serializers.CharField(
+        max_length=2,
+        required=False,
+        validators=[RegexValidator(r"^[A-Za-z]{2}$", _("Enter an ISO 3166 code, e.g. JP."))],
+    )
+    preferred_channel = serializers.ChoiceField(choices=Customer.Channel.choices, required=False)
+    preferred_language = serializers.ChoiceField(choices=Customer.Language.choices, required=False)
+    source = serializers.ChoiceField(choices=Customer.Source.choices, required=False)
+    marketing_consent = serializers.BooleanField(required=False)
+    consent_source = serializers.ChoiceField(choices=Customer.ConsentSource.choices, required=False, allow_blank=True)
+    consent_evidence = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    do_not_contact = serializers.BooleanField(required=False)
+
+    def validate_phone(self, value: str) -> str:
+        try:
+            return normalize_phone(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+
+    def validate(self, attrs):
+        if not (attrs.get("external_id") or "").strip() and not (attrs.get("email") or "").strip():
+            raise serializers.ValidationError(
+                {"external_id": [_("Give an external ID or an email to find or create the customer.")]}
+            )
+        return attrs
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "external_id",
+            "email",
+            "family_name",
+            "given_name",
+            "family_name_kana",
+            "given_name_kana",
+            "phone",
+            "birth_date",
+            "company",
+            "postal_code",
+            "region",
+            "city",
+            "address_line1",
+            "address_line2",
+            "country",
+            "preferred_channel",
+            "preferred_language",
+            "source",
+            "marketing_consent",
+            "consent_at",
+            "consent_source",
+            "do_not_contact",
+            "created_at",
+            "updated_at",
+            "last_activity_at",
+        ]
+        read_only_fields = fields
+
+
+class TouchpointInSerializer(serializers.Serializer):
+    """One touchpoint. Name the customer by exactly one of ``customer_id``, ``customer_external_id`` or
+    ``customer_email``, and the type by its catalogue slug."""
+
+    customer_id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX, required=False)
+    customer_external_id = serializers.CharField(max_length=100, required=False)
+    customer_email = serializers.EmailField(max_length=254, required=False)
+    type = serializers.SlugField(max_length=50, help_text=_("Slug of a touchpoint type, e.g. “transaction”."))
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.OTHER)
+    direction = serializers.ChoiceField(choices=Direction.choices, default=Direction.INBOUND)
+    occurred_at = DateTimeField(required=False, help_text=_("Defaults to now."))
+    summary = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True, default=None
+    )
+    currency = serializers.RegexField(r"^[A-Z]{3}$", max_length=3, required=False, default="JPY")
+    order_reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    campaign = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    utm_source = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    metadata = serializers.DictField(required=False, default=dict)
+    idempotency_key = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("Send the same key when you retry: the touchpoint is recorded once."),
+    )
+
+    def validate(self, attrs):
+        given = [name for name in ("customer_id", "customer_external_id", "customer_email") if attrs.get(name)]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                {"customer": [_("Give exactly one of customer_id, customer_external_id or customer_email.")]}
+            )
+        return attrs
+
+
+class TouchpointBatchInSerializer(serializers.Serializer):
+    touchpoints = TouchpointInSerializer(many=True, max_length=BATCH_MAX, min_length=1)
+
+
+class TouchpointSerializer(serializers.ModelSerializer):
+    customer_id = serializers.IntegerField(read_only=True)
+    type = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Touchpoint
+        fields = [
+            "id",
+            "customer_id",
+            "type",
+            "stage",
+            "channel",
+            "direction",
+            "occurred_at",
+            "summary",
+            "amount",
+            "currency",
+            "order_reference",
+            "campaign",
+            "utm_source",
+            "metadata",
+            "source",
+            "idempotency_key",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class TouchpointRefSerializer(serializers.Serializer):
+    """What a batch answers for each item, in the order sent."""
+
+    id = serializers.IntegerField()
+    customer_id = serializers.IntegerField()
+    stage = serializers.CharField()
+    idempotency_key = serializers.CharField()
+    replayed = serializers.BooleanField(help_text=_("True when the key had been recorded before."))
+
+
+def touchpoint_ref(touchpoint) -> dict:
+    """``TouchpointRefSerializer``'s shape, built directly: a batch answers 1,000 of them."""
+    return {
+        "id": touchpoint.pk,
+        "customer_id": touchpoint.customer_id,
+        "stage": touchpoint.stage,
+        "idempotency_key": touchpoint.idempotency_key,
+        "replayed": touchpoint.replayed,
+    }
+
+
+class TouchpointBatchSerializer(serializers.Serializer):
+    touchpoints = TouchpointRefSerializer(many=True)
+    created = serializers.IntegerField(help_text=_("How many were recorded by this request."))
+    replayed = serializers.IntegerField(help_text=_("How many had been recorded before under the same key."))
+
+
+class BatchErrorItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class BatchErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = BatchErrorItemSerializer(many=True)
