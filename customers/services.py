@@ -176,6 +176,9 @@ def tag_save(*, name: str, color: str = Tag.Color.GREY, description: str = "", t
     name = " ".join((name or "").split())
     if not name:
         raise ValidationError({"name": _("A tag needs a name.")})
+    if ";" in name or "|" in name:
+        # They separate tags in CSV files: such a tag could not survive an export and re-import.
+        raise ValidationError({"name": _("A tag name cannot contain ; or |.")})
     clash = Tag.objects.filter(name__iexact=name)
     if tag is not None:
         clash = clash.exclude(pk=tag.pk)

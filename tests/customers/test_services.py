@@ -477,3 +477,8 @@ def test_a_garbage_cursor_gives_the_first_page(crowded_table, cursor):
     assert [c.pk for c in after] == [c.pk for c in first]
     assert [c.pk for c in before] == [c.pk for c in first]
     assert not after.has_previous
+
+
+def test_tag_save_refuses_the_csv_tag_separators():
+    with pytest.raises(ValidationError, match="cannot contain"):
+        services.tag_save(name="VIP;Gold")
