@@ -1,0 +1,95 @@
+"""The benchmark database: a PostgreSQL database of its own (``tsunagu_bench``), seeded once and reused.
+
+Runs before Django is set up (the settings read ``DATABASE_URL`` once), with psycopg directly for the
+database-level work and ``manage.py`` subprocesses for ``migrate`` and ``seed_demo``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+BENCH_DATABASE = "tsunagu_bench"
+SEED = 42
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` with its database name replaced by ``name`` (user, host, port and options kept)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def base_url() -> str:
+    """``DATABASE_URL`` when set, else the throwaway cluster of ``bin/testdb`` (started if needed)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url:
+        if not url.startswith(("postgres://", "postgresql://")):
+            raise SystemExit(f"bench: DATABASE_URL must be a PostgreSQL URL, not {url.split(':')[0]}://…")
+        return url
+    result = subprocess.run(  # noqa: S603 (our own script)
+        [str(BASE_DIR / "bin" / "testdb"), "start"], check=True, capture_output=True, text=True, cwd=BASE_DIR
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def seed_fingerprint() -> str:
+    """A hash of the seeder's code and word lists: when they change, the benchmark data is seeded again."""
+    files = sorted(BASE_DIR.glob("*/management/commands/seed_*.py")) + sorted(BASE_DIR.glob("*/demo_data.py"))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _manage(url: str, *args: str) -> None:
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    subprocess.run([sys.executable, "manage.py", *args], check=True, cwd=BASE_DIR, env=env)  # noqa: S603
+
+
+def prepare(url: str, *, customers: int, reseed: bool = False, log=print) -> dict:
+    """Make ``url``'s database hold exactly ``customers`` customers seeded by the current seeder.
+
+    The database's comment records what seeded it (``seed=<fingerprint> customers=<n>``); a database
+    seeded by another version of the seeder, or with another size, is dropped and seeded again.
+    """
+    name = urlsplit(url).path.lstrip("/")
+    maintenance = with_database(url, "postgres")
+    stamp = f"tsunagu-bench seed={seed_fingerprint()} customers={customers}"
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if found and (reseed or found[0] != stamp):
+            log(f"bench: dropping {name} (seeded {found[0] or 'by something else'}; want {stamp})")
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+            found = None
+        if not found:
+            log(f"bench: creating database {name}")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    _manage(url, "migrate", "--noinput", "-v", "0")
+    info: dict = {"database": name, "customers": customers, "seed": SEED, "stamp": stamp}
+    if found:
+        log(f"bench: reusing {name} ({customers:,} customers)")
+        info["reused"] = True
+        return info
+    log(f"bench: seeding {customers:,} customers into {name}")
+    started = time.monotonic()
+    _manage(url, "seed_demo", "--customers", str(customers), "--seed", str(SEED))
+    info["seed_seconds"] = round(time.monotonic() - started, 1)
+    started = time.monotonic()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(stamp)))
+    info["vacuum_seconds"] = round(time.monotonic() - started, 1)
+    info["reused"] = False
+    log(f"bench: seeded in {info['seed_seconds']}s, VACUUM ANALYZE in {info['vacuum_seconds']}s")
+    return info
