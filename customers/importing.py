@@ -410,9 +410,11 @@ def _existing_customers(plan: _Plan, *, for_update: bool) -> tuple[dict[str, Cus
         customers = customers.select_for_update(of=("self",))
     else:
         customers = customers.only("pk", "external_id", "email", "marketing_consent")
-    by_pk = {c.pk: c for c in _matching(customers, F("external_id"), ext_ids)}
+    # The unique indexes on external ID and LOWER(email) are partial (WHERE … <> ''): say so, or they go unused.
+    by_pk = {c.pk: c for c in _matching(customers.exclude(external_id=""), F("external_id"), ext_ids)}
     by_ext = {c.external_id: c for c in by_pk.values()}
-    email_pks = dict(_matching(customers.values_list(Lower("email"), "pk"), Lower("email"), emails))
+    with_email = customers.exclude(email="").values_list(Lower("email"), "pk")
+    email_pks = dict(_matching(with_email, Lower("email"), emails))
     missing = [pk for pk in email_pks.values() if pk not in by_pk]
     by_pk.update((c.pk, c) for c in _matching(customers, F("pk"), missing))
     return by_ext, {email: by_pk[pk] for email, pk in email_pks.items()}

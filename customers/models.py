@@ -72,6 +72,7 @@ class Customer(models.Model):
         EMAIL = "email", _("Email reply")
         IMPORT = "import", _("Import")
         API = "api", _("API")
+        UNSUBSCRIBE = "unsubscribe", _("Unsubscribed (link or one-click)")
 
     family_name = models.CharField(_("family name"), max_length=100)
     given_name = models.CharField(_("given name"), max_length=100, blank=True)
@@ -101,6 +102,7 @@ class Customer(models.Model):
         null=True,
         blank=True,
         related_name="owned_customers",
+        db_index=False,  # customer_owner_idx (owner, -created_at, -id) serves every lookup by owner
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
     external_id = models.CharField(

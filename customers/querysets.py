@@ -56,7 +56,8 @@ class CustomerQuerySet(models.QuerySet):
         return self.filter(rules_q(segment.rules))
 
     def with_email(self, email: str) -> CustomerQuerySet:
-        return self.annotate(email_lower=Lower("email")).filter(email_lower=email.strip().lower())
+        # ``exclude(email="")`` matches the partial unique index on LOWER(email), which otherwise goes unused.
+        return self.exclude(email="").annotate(email_lower=Lower("email")).filter(email_lower=email.strip().lower())
 
     def filter_by(
         self,

@@ -76,7 +76,7 @@ def _check_unique(customer: Customer) -> None:
     errors = {}
     if customer.email and others.with_email(customer.email).exists():
         errors["email"] = _("Another customer already has this email address.")
-    if customer.external_id and others.filter(external_id=customer.external_id).exists():
+    if customer.external_id and others.exclude(external_id="").filter(external_id=customer.external_id).exists():
         errors["external_id"] = _("Another customer already has this external ID.")
     if errors:
         raise ValidationError(errors)

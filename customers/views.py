@@ -60,6 +60,8 @@ class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
     template_name = "customers/customer_list.html"
 
     def get(self, request, *args, **kwargs):
+        if request.GET.get("count") == "1":
+            return self.count_response(request)
         self.choices = filter_choices()
         self.filter_form, qs = customer_filtered_queryset(request, segment_rules=self.choices["segment_rules"])
         sort = request.GET.get("sort", DEFAULT_CUSTOMER_ORDERING)
@@ -72,17 +74,26 @@ class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
             after=request.GET.get("after", ""),
             before=request.GET.get("before", ""),
         )
-        self.page.count, self.page.count_capped = count_capped(qs)
         self.object_list = self.page.rows
         context = self.get_context_data()
         if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "customer-results":
             return render(request, "customers/includes/_customer_results.html", context)
         return self.render_to_response(context)
 
+    def count_response(self, request):
+        """The number of matching customers, fetched by the page after it is shown (htmx).
+
+        Counting can cost more than the page itself (every match of a broad search is read, up to the
+        cap), so the list renders first and the count follows.
+        """
+        _form, qs = customer_filtered_queryset(request)
+        count, capped = count_capped(qs)
+        return render(request, "customers/includes/_customer_count.html", {"count": count, "capped": capped})
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         query = self.request.GET.copy()
-        for key in ("after", "before"):
+        for key in ("after", "before", "count"):
             query.pop(key, None)
         context.update(
             page=self.page,

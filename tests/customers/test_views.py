@@ -520,3 +520,21 @@ def test_merge_post_without_a_valid_record_to_keep_merges_nothing(support_client
     assert "Choose the record to keep." in response.content.decode()
     assert Customer.objects.count() == 2
     assert not CustomerMerge.objects.exists()
+
+
+def test_list_count_arrives_after_the_page_and_says_more_than_the_cap(marketing_client, settings):
+    # given: three customers named Tanaka and one other; a cap of two for counting
+    for _ in range(3):
+        CustomerFactory(family_name="Tanaka")
+    CustomerFactory(family_name="Suzuki")
+
+    # when: the page is shown, then its count is fetched the way the page does (htmx on load)
+    page = marketing_client.get(reverse("customers:list"), {"q": "tanaka"}).content.decode()
+    exact = marketing_client.get(reverse("customers:list"), {"q": "tanaka", "count": "1"}).content.decode()
+    settings.TSUNAGU_COUNT_CAP = 2
+    capped = marketing_client.get(reverse("customers:list"), {"q": "tanaka", "count": "1"}).content.decode()
+
+    # then
+    assert 'hx-get="/customers/?q=tanaka&amp;count=1"' in page
+    assert exact.strip() == "3 customers"
+    assert capped.strip() == "More than 2 customers"
