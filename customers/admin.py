@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Customer, CustomerMerge, ImportBatch, Note, Segment, Tag
+from .models import Customer, CustomerMerge, CustomerTag, ImportBatch, Note, Segment, Tag
 
 
 class NoteInline(admin.TabularInline):
@@ -10,6 +10,15 @@ class NoteInline(admin.TabularInline):
     fields = ["body", "author", "created_at"]
     readonly_fields = ["author", "created_at"]
     ordering = ["-created_at"]
+
+
+class CustomerTagInline(admin.TabularInline):
+    model = CustomerTag
+    extra = 0
+    fields = ["tag"]
+    autocomplete_fields = ["tag"]
+    verbose_name = _("tag")
+    verbose_name_plural = _("tags")
 
 
 @admin.register(Customer)
@@ -40,11 +49,11 @@ class CustomerAdmin(admin.ModelAdmin):
         "company",
         "external_id",
     ]
-    autocomplete_fields = ["owner", "tags"]
+    autocomplete_fields = ["owner"]
     readonly_fields = ["created_at", "updated_at", "last_activity_at"]
     date_hierarchy = "created_at"
     show_full_result_count = False
-    inlines = [NoteInline]
+    inlines = [CustomerTagInline, NoteInline]
     fieldsets = [
         (None, {"fields": [("family_name", "given_name"), ("family_name_kana", "given_name_kana"), "birth_date"]}),
         (
@@ -65,7 +74,7 @@ class CustomerAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        (_("CRM"), {"fields": ["source", "owner", "tags", "external_id"]}),
+        (_("CRM"), {"fields": ["source", "owner", "external_id"]}),
         (
             _("Consent"),
             {"fields": ["marketing_consent", "consent_at", "consent_source", "consent_evidence", "do_not_contact"]},

@@ -17,6 +17,11 @@ CUSTOMER_ORDERINGS: dict[str, Ordering] = {
     "last_activity": Ordering("last_activity_at", descending=False),
 }
 DEFAULT_CUSTOMER_ORDERING = "-created"
+# With a tag filter, "newest"/"oldest" read the tag's own index (see CustomerTag) through this annotation.
+TAGGED_ORDERINGS: dict[str, Ordering] = {
+    "-created": Ordering("tag_created", descending=True),
+    "created": Ordering("tag_created", descending=False),
+}
 
 
 def normalize_search(q: str) -> str:
@@ -69,7 +74,7 @@ class CustomerQuerySet(models.QuerySet):
     ) -> CustomerQuerySet:
         qs = self
         if tag:
-            qs = qs.filter(tags__id=tag)
+            qs = qs.filter(tag_links__tag_id=tag)
         if owner == "none":
             qs = qs.filter(owner__isnull=True)
         elif owner:
@@ -83,6 +88,12 @@ class CustomerQuerySet(models.QuerySet):
         elif consent == "dnc":
             qs = qs.filter(do_not_contact=True)
         return qs
+
+    def ordered_for_list(self, sort: str, *, tag: int | None = None) -> tuple[CustomerQuerySet, Ordering]:
+        """The queryset and keyset ordering for the list's ``sort``; with a tag filter, the tag's index leads."""
+        if tag and sort in TAGGED_ORDERINGS:
+            return self.annotate(tag_created=models.F("tag_links__customer_created_at")), TAGGED_ORDERINGS[sort]
+        return self, CUSTOMER_ORDERINGS[sort]
 
     def for_list(self) -> CustomerQuerySet:
         from .models import Tag

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import events
-from .models import Customer, CustomerMerge, ImportBatch, Note, Segment, Tag
+from .models import Customer, CustomerMerge, CustomerTag, ImportBatch, Note, Segment, Tag
 from .phones import normalize_phone
 
 logger = logging.getLogger(__name__)
@@ -261,7 +261,7 @@ def customer_merge(*, primary: Customer, duplicate: Customer, by: AbstractBaseUs
         if isinstance(rel, ManyToManyRel):
             continue
         if isinstance(rel, OneToOneRel | ManyToOneRel) and isinstance(rel.field, ForeignKey):
-            if rel.related_model is CustomerMerge:
+            if rel.related_model in (CustomerMerge, CustomerTag):  # merges are re-pointed below; tags are a set
                 continue
             n = rel.related_model._base_manager.filter(**{rel.field.name: duplicate}).update(
                 **{rel.field.name: primary}

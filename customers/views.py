@@ -68,9 +68,11 @@ class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
         if sort not in CUSTOMER_ORDERINGS:
             sort = DEFAULT_CUSTOMER_ORDERING
         self.sort = sort
+        tag = self.filter_form.cleaned_data.get("tag") if self.filter_form.is_valid() else None
+        qs, ordering = qs.ordered_for_list(sort, tag=tag)
         self.page = keyset_page(
             qs.for_list(),
-            CUSTOMER_ORDERINGS[sort],
+            ordering,
             after=request.GET.get("after", ""),
             before=request.GET.get("before", ""),
         )

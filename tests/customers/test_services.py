@@ -482,3 +482,45 @@ def test_a_garbage_cursor_gives_the_first_page(crowded_table, cursor):
 def test_tag_save_refuses_the_csv_tag_separators():
     with pytest.raises(ValidationError, match="cannot contain"):
         services.tag_save(name="VIP;Gold")
+
+
+def test_tag_links_carry_the_customers_created_at_for_the_tag_index():
+    # given: customers tagged through every kind of writer (tags.add, a COPY-like bulk insert)
+    vip = Tag.objects.create(name="VIP")
+    older = CustomerFactory(created_at=timezone.now() - dt.timedelta(days=400))
+    newer = CustomerFactory()
+    older.tags.add(vip)
+    Customer.tags.through.objects.bulk_create([Customer.tags.through(customer=newer, tag=vip)])
+
+    # when: a merge moves the kept record's created_at back in time
+    merged = services.customer_merge(primary=newer, duplicate=older)
+
+    # then: the copy follows, so "VIP customers, newest first" reads the tag's index in the right order
+    links = Customer.tags.through.objects.filter(tag=vip)
+    assert [(link.customer_id, link.customer_created_at) for link in links] == [
+        (merged.customer_id, Customer.objects.get(pk=merged.customer_id).created_at)
+    ]
+
+
+def test_tag_filtered_list_pages_newest_first_without_gaps():
+    # given: 7 tagged customers created a day apart and 3 untagged ones
+    vip = Tag.objects.create(name="VIP")
+    now = timezone.now()
+    tagged = [CustomerFactory(created_at=now - dt.timedelta(days=n)) for n in range(7)]
+    for customer in tagged:
+        customer.tags.add(vip)
+    for n in range(3):
+        CustomerFactory(created_at=now - dt.timedelta(days=n, hours=1))
+
+    # when: walking the list filtered by the tag, three at a time
+    qs, ordering = Customer.objects.filter_by(tag=vip.pk).ordered_for_list("-created", tag=vip.pk)
+    seen, cursor = [], ""
+    while True:
+        page = keyset_page(qs, ordering, after=cursor, size=3)
+        seen += [c.pk for c in page.rows]
+        if not page.has_next:
+            break
+        cursor = page.next_cursor
+
+    # then
+    assert seen == [c.pk for c in tagged]
