@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0006_segment_roles'),
+        ("customers", "0006_segment_roles"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='customer',
-            name='consent_source',
-            field=models.CharField(blank=True, choices=[('web_form', 'Web form'), ('in_store', 'In store (signed form)'), ('verbal', 'Verbal (recorded by staff)'), ('email', 'Email reply'), ('import', 'Import'), ('api', 'API'), ('unsubscribe', 'Unsubscribed (link or one-click)')], max_length=20, verbose_name='consent given via'),
+            model_name="customer",
+            name="consent_source",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("web_form", "Web form"),
+                    ("in_store", "In store (signed form)"),
+                    ("verbal", "Verbal (recorded by staff)"),
+                    ("email", "Email reply"),
+                    ("import", "Import"),
+                    ("api", "API"),
+                    ("unsubscribe", "Unsubscribed (link or one-click)"),
+                ],
+                max_length=20,
+                verbose_name="consent given via",
+            ),
         ),
     ]
