@@ -3,10 +3,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .catalogue import TYPE_MENU_CACHE_SECONDS, type_menu_cache_key
 from .models import ApiKey, Channel, Direction, Stage, TouchpointType
 from .querysets import RECORDED_BY_SOURCES
 
@@ -40,10 +42,15 @@ class TouchpointLogForm(forms.Form):
     )
 
     def type_choices(self) -> list[tuple]:
-        """The type menu in one plain query (the field's own choices would count the rows, then read them
-        through a server-side cursor)."""
+        """The type menu, from the cache (the catalogue changes rarely; touchpoint_type_save clears it), else
+        in one plain query (the field's own choices would count the rows, then read them through a cursor)."""
         field = self.fields["type"]
-        return [("", field.empty_label), *((t.pk, field.label_from_instance(t)) for t in field.queryset)]
+
+        def build() -> list[tuple]:
+            return [(t.pk, field.label_from_instance(t)) for t in field.queryset]
+
+        menu = cache.get_or_set(type_menu_cache_key(), build, TYPE_MENU_CACHE_SECONDS)
+        return [("", field.empty_label), *menu]
 
     def clean(self):
         cleaned = super().clean()

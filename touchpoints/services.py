@@ -33,6 +33,7 @@ from customers.models import Customer
 from customers.services import customer_create, customer_update, customers_touch
 
 from . import events
+from .catalogue import type_menu_forget
 from .models import (
     ApiKey,
     Channel,
@@ -597,6 +598,7 @@ def touchpoint_type_save(*, data: dict[str, Any], touchpoint_type: TouchpointTyp
     if creating and TouchpointType.objects.filter(slug=touchpoint_type.slug).exists():
         raise ValidationError({"slug": _("A touchpoint type with this slug already exists.")})
     touchpoint_type.save()
+    transaction.on_commit(type_menu_forget)
     return touchpoint_type
 
 

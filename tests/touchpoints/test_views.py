@@ -306,3 +306,21 @@ def test_api_docs_page_loads_nothing_from_a_cdn(manager_client):
     schema = manager_client.get(reverse("api_schema"))
     assert schema.status_code == 200
     assert b"/api/v1/touchpoints/" in schema.content
+
+
+def test_quick_log_type_menu_is_cached_and_renamed_types_show_at_once(
+    support_client, django_capture_on_commit_callbacks
+):
+    from touchpoints.services import touchpoint_type_save
+
+    customer = CustomerFactory(family_name="Menu")
+    url = customer.get_absolute_url()
+    support_client.get(url)  # fills the menu cache
+    kind = TouchpointType.objects.get(slug="research")
+
+    # when: marketing renames a type (the service clears the cached menu after commit)
+    with django_capture_on_commit_callbacks(execute=True):
+        touchpoint_type_save(touchpoint_type=kind, data={"name": "Website research"})
+
+    # then
+    assert "Website research" in support_client.get(url).content.decode()
