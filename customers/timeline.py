@@ -62,7 +62,10 @@ class Cursor:
         if kind < self.kind:
             return Q(**{f"{at_field}__lte": self.at})
         if kind == self.kind:
-            return Q(**{f"{at_field}__lt": self.at}) | Q(**{at_field: self.at, "pk__lt": self.pk})
+            # The redundant upper bound lets the (customer, at, id) index start at the cursor.
+            return Q(**{f"{at_field}__lte": self.at}) & (
+                Q(**{f"{at_field}__lt": self.at}) | Q(**{at_field: self.at, "pk__lt": self.pk})
+            )
         return Q(**{f"{at_field}__lt": self.at})
 
 

@@ -18,8 +18,11 @@ import psycopg
 from psycopg import sql
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-BENCH_DATABASE = "tsunagu_bench"
+# BENCH_DATABASE names another database, e.g. to benchmark a branch without reseeding the shared one.
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "") or "tsunagu_bench"
 SEED = 42
+# One customer with this many touchpoints, for the timeline benchmark (the first customer seeded).
+LONG_HISTORY = 10_000
 
 
 def with_database(url: str, name: str) -> str:
@@ -63,7 +66,7 @@ def prepare(url: str, *, customers: int, reseed: bool = False, log=print) -> dic
     """
     name = urlsplit(url).path.lstrip("/")
     maintenance = with_database(url, "postgres")
-    stamp = f"tsunagu-bench seed={seed_fingerprint()} customers={customers}"
+    stamp = f"tsunagu-bench seed={seed_fingerprint()} customers={customers} long-history={LONG_HISTORY}"
     with psycopg.connect(maintenance, autocommit=True) as conn:
         found = conn.execute(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name]
@@ -83,7 +86,7 @@ def prepare(url: str, *, customers: int, reseed: bool = False, log=print) -> dic
         return info
     log(f"bench: seeding {customers:,} customers into {name}")
     started = time.monotonic()
-    _manage(url, "seed_demo", "--customers", str(customers), "--seed", str(SEED))
+    _manage(url, "seed_demo", "--customers", str(customers), "--seed", str(SEED), "--long-history", str(LONG_HISTORY))
     info["seed_seconds"] = round(time.monotonic() - started, 1)
     started = time.monotonic()
     with psycopg.connect(url, autocommit=True) as conn:

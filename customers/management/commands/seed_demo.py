@@ -1,12 +1,18 @@
 """``manage.py seed_demo``: a realistic, deterministic demo database.
 
     manage.py seed_demo [--customers 300] [--seed 42] [--today YYYY-MM-DD] [--append] [--staff-only]
+                        [--no-journeys] [--long-history N]
 
 Creates the demo staff (``manager``, ``support``, ``marketing`` and two more owners, in their role
 groups, plus the superuser ``admin``; all with the password ``tsunagu-demo``), ten tags, and N
 customers — about 80% Japanese (kanji names with katakana readings, addresses by prefecture, 090/080
 mobiles) and 20% English-speaking — with sources, owners, tags, consent with its proof, birth dates,
-activity dates over the last three years and a few notes.
+activity dates over the last three years and a few notes; and, when the touchpoints app is installed,
+each customer's journey: about ten touchpoints on average (a long tail: a few have a hundred), most
+customers stalling before decision, purchases in yen with some returns, the stage transitions and the
+journey row exactly as ``touchpoint_record`` would have left them, and the customer's
+``last_activity_at`` at their newest touchpoint. ``--long-history N`` gives the first new customer N
+touchpoints (the benchmarks' timeline customer).
 
 The same N, seed and ``--today`` give the same data: every kind of data draws from its own
 ``random.Random`` stream (``rng(seed, kind)``), so a later kind (touchpoints, loyalty, tickets) adds
@@ -14,7 +20,7 @@ a stream of its own and leaves the customers it builds on unchanged. Each kind i
 ``<kind>_make`` function; ``seed_customers`` writes them chunk by chunk through ``TableWriter``:
 PostgreSQL COPY, ``bulk_create`` elsewhere (SQLite). On PostgreSQL a big run loads as pg_restore does
 (``BulkLoad``): 100,000 customers take about 10 s and a million about 2 minutes on a small machine,
-half of it building the trigram search index.
+half of it building the trigram search index; their ten million touchpoints add a few minutes.
 
 Staff are created once and left alone on later runs, so the command is safe to re-run; customers are
 refused when some exist already, unless ``--append`` is given.
@@ -26,6 +32,7 @@ import bisect
 import contextlib
 import datetime as dt
 import itertools
+import json
 import operator
 import random
 import time
@@ -34,6 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -331,6 +339,351 @@ def customer_notes_make(r: random.Random, ctx: SeedContext, customer: Row) -> li
     ]
 
 
+# --- Journeys -------------------------------------------------------------------------------------
+#
+# Each customer gets a journey through the stages (awareness → consideration → decision → retention):
+# its touchpoints, the stage transitions ``touchpoint_record`` would have made from them, and the
+# customer's journey row. The touchpoints app sits above customers, so its models are looked up by
+# name (``apps.get_model``) and only when it is installed.
+
+# Columns of a generated touchpoint, in order; the id is put in front when ids are reserved.
+TOUCHPOINT_COLUMNS = [
+    "customer_id",
+    "type_id",
+    "stage",
+    "channel",
+    "direction",
+    "occurred_at",
+    "summary",
+    "amount",
+    "currency",
+    "order_reference",
+    "campaign",
+    "utm_source",
+    "metadata",
+    "source",
+    "recorded_by_user_id",
+    "idempotency_key",
+    "created_at",
+]
+TRANSITION_COLUMNS = ["customer_id", "from_stage", "to_stage", "at", "ended_at", "is_manual", "reason"]
+TRANSITION_COLUMNS += ["touchpoint_id", "channel", "by_id"]
+JOURNEY_COLUMNS = ["customer_id", "stage", "stage_since", "created_at", "updated_at"]
+
+# How far customers get (awareness, consideration, decision, retention), by weight. Most stall before
+# decision: about 45% overall, once the one-visit customers (no second activity) are counted in.
+_FINAL_STAGE_ONE_VISIT = cumulative([50, 30, 20, 0])
+_FINAL_STAGE = cumulative([22, 18, 22, 38])
+_FINAL_STAGE_WARM = cumulative([14, 14, 27, 45])  # came through the store, an event or a friend
+_FINAL_STAGE_COLD = cumulative([30, 22, 18, 30])  # came through an ad or social media
+_WARM_SOURCES = frozenset({"store", "event", "referral"})
+_COLD_SOURCES = frozenset({"advertising", "social"})
+_STAGE_RANKS = (0, 1, 2, 3)
+# Mean number of further touchpoints in a stage after the one that entered it (exponential, floored).
+_PHASE_MEAN = (1.7, 3.0, 1.6, 11.0)
+_PHASE_MAX = (12, 20, 10, 400)
+PURCHASE_SHARE_IN_RETENTION = 0.22
+RETURN_SHARE = 0.05
+_YEN_MEDIAN = 5500
+_MINUTE = dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class JourneyType:
+    pk: int
+    slug: str
+    stage: str
+    rank: int
+    channels: list[str]
+    channels_cum: list[int]
+    outbound_share: float
+    summaries: tuple[list[str], list[str]]
+
+
+@dataclass
+class JourneyCatalogue:
+    """The touchpoint types a journey draws from, read from the database once per run."""
+
+    types: dict[str, JourneyType]
+    by_stage: list[tuple[list[JourneyType], list[int]]]  # per stage rank: (types, cumulative weights)
+    stages: list[str]
+
+    @classmethod
+    def load(cls, using: str = DEFAULT_DB_ALIAS) -> JourneyCatalogue | None:
+        """None when the touchpoints app is not installed or its catalogue lacks a type the seeder uses."""
+        if not django_apps.is_installed("touchpoints"):
+            return None
+        touchpoint_type = django_apps.get_model("touchpoints", "TouchpointType")
+        touchpoint = django_apps.get_model("touchpoints", "Touchpoint")
+        stages = [value for value, _label in touchpoint._meta.get_field("stage").choices]
+        rows = {t.slug: t for t in touchpoint_type.objects.using(using).filter(slug__in=demo_data.TOUCHPOINT_CHANNELS)}
+        if set(rows) != set(demo_data.TOUCHPOINT_CHANNELS):
+            return None
+        types = {}
+        for slug, (channels, outbound) in demo_data.TOUCHPOINT_CHANNELS.items():
+            row = rows[slug]
+            types[slug] = JourneyType(
+                pk=row.pk,
+                slug=slug,
+                stage=row.stage,
+                rank=stages.index(row.stage),
+                channels=[c for c, _ in channels],
+                channels_cum=cumulative(w for _, w in channels),
+                outbound_share=outbound,
+                summaries=demo_data.TOUCHPOINT_SUMMARIES[slug],
+            )
+        by_stage = [
+            (
+                [types[slug] for slug, _ in demo_data.TOUCHPOINT_TYPES_BY_STAGE[stage]],
+                cumulative(w for _, w in demo_data.TOUCHPOINT_TYPES_BY_STAGE[stage]),
+            )
+            for stage in stages
+        ]
+        return cls(types=types, by_stage=by_stage, stages=stages)
+
+
+@dataclass
+class JourneyRows:
+    """One customer's journey, ready to write: touchpoint ids are filled in when the chunk reserves them."""
+
+    touchpoints: list[tuple]  # TOUCHPOINT_COLUMNS
+    transitions: list[tuple[int, str, str, dt.datetime, str, int | None]]  # (touchpoint index, from, to, at, …)
+    newest: dt.datetime
+
+
+def _geometric(r: random.Random, mean: float, cap: int) -> int:
+    return min(int(r.expovariate(1 / mean)), cap) if mean else 0
+
+
+def _yen(r: random.Random, items: int) -> int:
+    """A basket in yen: most between 1,500 and 20,000, a long tail, now and then a big-ticket item."""
+    if r.random() < 0.005:
+        return between(r, 50, 300) * 1000
+    amount = r.lognormvariate(0, 0.75) * _YEN_MEDIAN * (1 + 0.35 * (items - 1))
+    return max(1500, int(amount / 10) * 10)
+
+
+def _journey_plan(
+    r: random.Random, catalogue: JourneyCatalogue, customer: Row, *, one_visit: bool, length: int = 0
+) -> list[tuple[JourneyType, float]]:
+    """The journey's touchpoint types in order, each with the weight of the gap before it.
+
+    ``length`` forces a journey to retention with about that many touchpoints (the long history).
+    """
+    source = customer.source
+    if length:
+        final = 3
+    else:
+        cum = (
+            _FINAL_STAGE_ONE_VISIT
+            if one_visit
+            else _FINAL_STAGE_WARM
+            if source in _WARM_SOURCES
+            else _FINAL_STAGE_COLD
+            if source in _COLD_SOURCES
+            else _FINAL_STAGE
+        )
+        final = pick(r, _STAGE_RANKS, cum)
+    start = 0
+    if final >= 2 and r.random() < (0.4 if source in ("store", "event") else 0.08):
+        start = 2  # walked in and bought: the first touchpoint is the purchase
+    elif final >= 1 and source in ("web", "search") and r.random() < 0.15:
+        start = 1  # landed straight on the shop's site
+    buys = final == 3 or (final == 2 and r.random() < 0.7)
+    types = catalogue.types
+    purchase, refund = types["transaction"], types["return"]
+    plan: list[tuple[JourneyType, float]] = []
+
+    def draw(rank: int) -> JourneyType:
+        population, cum_weights = catalogue.by_stage[rank]
+        return pick(r, population, cum_weights)
+
+    def buy(gap: float) -> None:
+        plan.append((purchase, gap))
+        if r.random() < RETURN_SHARE:
+            plan.append((refund, 0.2))
+
+    for rank in range(start, final + 1):
+        entering = 2.0 if plan else 0.0
+        extra = _geometric(r, _PHASE_MEAN[rank], _PHASE_MAX[rank])
+        if rank == 2:
+            walk_in = start == 2 and not plan and buys
+            if walk_in:
+                buy(entering)
+            else:
+                plan.append((draw(2), entering))
+            for _ in range(extra):
+                plan.append((draw(1) if r.random() < 0.3 else draw(2), 1.0))
+            if buys and not walk_in:
+                buy(0.3)
+            continue
+        if rank == 3:
+            extra = max(length - len(plan) - 1, 0) if length else extra
+            first = types["follow-up-email"] if r.random() < 0.6 else draw(3)
+            plan.append((first, 0.1))
+            for _ in range(extra):
+                roll = r.random()
+                if roll < PURCHASE_SHARE_IN_RETENTION:
+                    buy(1.0)
+                    if r.random() < 0.5:
+                        plan.append((types["follow-up-email"], 0.1))
+                elif roll < PURCHASE_SHARE_IN_RETENTION + 0.08:
+                    plan.append((draw(1), 1.0))
+                elif roll < PURCHASE_SHARE_IN_RETENTION + 0.13:
+                    plan.append((draw(2), 1.0))
+                else:
+                    plan.append((draw(3), 1.0))
+            continue
+        plan.append((draw(rank), entering))
+        for _ in range(extra):
+            plan.append((draw(rank - 1) if rank and r.random() < 0.25 else draw(rank), 1.0))
+    if length:
+        del plan[length:]
+    return plan
+
+
+def journey_make(
+    r: random.Random,
+    ctx: SeedContext,
+    catalogue: JourneyCatalogue,
+    customer: Row,
+    seq: int,
+    *,
+    length: int = 0,
+) -> JourneyRows:
+    """A customer's touchpoints from ``created_at`` on, and the stage transitions they make.
+
+    The last touchpoint is the customer's last activity (the caller sets ``last_activity_at`` from
+    ``newest``). A customer whose only activity was the day they joined gets a single visit of a few
+    touchpoints minutes apart; the others' touchpoints spread from joining to their last activity,
+    closer together after a purchase (the follow-up mail, a return) than between stages.
+    """
+    start = customer.created_at
+    one_visit = customer.last_activity_at - start < _DAY and not length
+    plan = _journey_plan(r, catalogue, customer, one_visit=one_visit, length=length)
+    count = len(plan)
+    if one_visit:
+        span = min(sum(between(r, 2, 30) for _ in range(count - 1)) * 60, int((ctx.now - start).total_seconds()))
+    elif length:
+        span = int((ctx.now - start).total_seconds()) - between(r, 3600, 12 * 3600)
+    else:
+        span = int((customer.last_activity_at - start).total_seconds())
+    gaps = [weight * r.expovariate(1.0) for _type, weight in plan]
+    gaps[0] = 0.0
+    scale = span / (sum(gaps) or 1.0)
+
+    japanese = customer.preferred_language != "en"
+    in_store = customer.source in ("store", "event")
+    owners = ctx.owner_ids
+    staff_id = customer.owner_id
+    touchpoints: list[tuple] = []
+    transitions: list[tuple[int, str, str, dt.datetime, str, int | None]] = []
+    stage_rank = -1
+    elapsed = 0.0
+    purchases = 0
+    last_order, last_amount = "", 0
+    for index, (kind, _weight) in enumerate(plan):
+        elapsed += gaps[index]
+        occurred_at = start + dt.timedelta(seconds=int(elapsed * scale))
+        slug = kind.slug
+        amount = None
+        order_reference = campaign = utm_source = ""
+        metadata = "{}"
+        if slug == "transaction":
+            channel = "store" if r.random() < (0.75 if in_store else 0.3) else "web"
+            items = 1 + _geometric(r, 0.8, 9)
+            purchases += 1
+            amount = last_amount = _yen(r, items)
+            last_order = order_reference = f"{'POS' if channel == 'store' else 'EC'}-{seq:07d}-{purchases}"
+            metadata = f'{{"items": {items}}}'
+            summary = r.choice(kind.summaries[0 if japanese else 1]).format(items=items)
+        else:
+            channel = pick(r, kind.channels, kind.channels_cum)
+            summary = r.choice(kind.summaries[0 if japanese else 1])
+            if slug == "return":
+                amount = last_amount if r.random() < 0.7 else int(last_amount / 20) * 10
+                order_reference = last_order
+        share = kind.outbound_share
+        outbound = share == 1.0 or (share and r.random() < share)
+        if channel in ("advertising", "social") or slug in ("brand-exposure", "cross-sell"):
+            month = occurred_at.month
+            campaign = f"{occurred_at.year}-{demo_data.SEASONS[month - 1]}-{r.choice(demo_data.CAMPAIGNS)}"
+            if channel != "email":
+                utm_source = pick(r, _UTM_SOURCES, _UTM_SOURCES_CUM)
+        user_id = None
+        if slug in ("transaction", "return", "loyalty-activity"):
+            source = "import" if channel == "store" else "api"
+        elif channel in ("phone", "store", "event"):
+            source = "staff"
+            user_id = staff_id or (owners[int(r.random() * len(owners))] if owners else None)
+        elif outbound and channel in ("email", "line", "sms", "post"):
+            source = "system"
+        else:
+            source = "api"
+        touchpoints.append(
+            (
+                customer.id,
+                kind.pk,
+                kind.stage,
+                channel,
+                "outbound" if outbound else "inbound",
+                occurred_at,
+                summary,
+                amount,
+                "JPY",
+                order_reference,
+                campaign,
+                utm_source,
+                metadata,
+                source,
+                user_id,
+                "",
+                occurred_at,
+            )
+        )
+        if kind.rank > stage_rank:  # what touchpoint_record does: only ever forward
+            from_stage = catalogue.stages[stage_rank] if stage_rank >= 0 else ""
+            transitions.append((index, from_stage, kind.stage, occurred_at, channel, user_id))
+            stage_rank = kind.rank
+    return JourneyRows(touchpoints=touchpoints, transitions=transitions, newest=touchpoints[-1][5])
+
+
+JOURNEY_MODELS = ("Touchpoint", "StageTransition", "CustomerJourney")
+_UTM_SOURCES = [s for s, _ in demo_data.UTM_SOURCES]
+_UTM_SOURCES_CUM = cumulative(w for _, w in demo_data.UTM_SOURCES)
+
+
+def journeys_write(writer: TableWriter, catalogue: JourneyCatalogue, journeys: list[JourneyRows]) -> tuple[int, int]:
+    """Write a chunk's journeys: reserve the touchpoints' ids, then touchpoints, transitions and journey rows."""
+    touchpoint_model = django_apps.get_model("touchpoints", "Touchpoint")
+    transition_model = django_apps.get_model("touchpoints", "StageTransition")
+    journey_model = django_apps.get_model("touchpoints", "CustomerJourney")
+    count = sum(len(j.touchpoints) for j in journeys)
+    if not count:
+        return 0, 0
+    next_id = writer.reserve_ids(touchpoint_model, count)
+    touchpoints, transitions, rows = [], [], []
+    for journey in journeys:
+        first = next_id
+        for touchpoint in journey.touchpoints:
+            touchpoints.append((next_id, *touchpoint))
+            next_id += 1
+        chain = journey.transitions
+        if not chain:
+            continue
+        customer_id = journey.touchpoints[0][0]
+        for position, (index, from_stage, to_stage, at, channel, by_id) in enumerate(chain):
+            ended_at = chain[position + 1][3] if position + 1 < len(chain) else None  # closed by the next one
+            transitions.append(
+                (customer_id, from_stage, to_stage, at, ended_at, False, "", first + index, channel, by_id)
+            )
+        rows.append((customer_id, chain[-1][2], chain[-1][3], chain[0][3], chain[-1][3]))
+    writer.write_tuples(touchpoint_model, ["id", *TOUCHPOINT_COLUMNS], touchpoints)
+    writer.write_tuples(transition_model, TRANSITION_COLUMNS, transitions)
+    writer.write_tuples(journey_model, JOURNEY_COLUMNS, rows)
+    return len(touchpoints), len(transitions)
+
+
 # --- Writing --------------------------------------------------------------------------------------
 
 
@@ -395,6 +748,41 @@ class TableWriter:
         with self.connection.cursor() as cursor, cursor.copy(sql) as copy:
             for row in rows:
                 copy.write_row(values(row))
+
+    def write_tuples(self, model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple]) -> None:
+        """Write rows given as tuples in ``columns`` order (attnames): the fast path for millions of rows.
+
+        Other concrete fields get their default. JSON columns hold their JSON text.
+        """
+        if not rows:
+            return
+        fields = {f.attname: f for f in model._meta.concrete_fields}
+        rest = [f for name, f in fields.items() if name not in columns and not f.primary_key]
+        defaults = tuple(f.get_default() for f in rest)
+        names = [*columns, *(f.attname for f in rest)]
+        json_at = [i for i, name in enumerate(names) if isinstance(fields[name], models.JSONField)]
+        if not self.copy:
+            objs = []
+            for row in rows:
+                values = [*row, *defaults]
+                for i in json_at:
+                    if isinstance(values[i], str):
+                        values[i] = json.loads(values[i])
+                objs.append(model(**dict(zip(names, values, strict=True))))
+            model._base_manager.using(self.using).bulk_create(objs, batch_size=self.batch_size)
+            return
+        quote = self.connection.ops.quote_name
+        sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(fields[n].column) for n in names)}) FROM STDIN"
+        json_defaults = any(i >= len(columns) for i in json_at)
+        if json_defaults:  # a JSON field the caller left out: its default as JSON text
+            defaults = tuple(json.dumps(d) if isinstance(d, dict | list) else d for d in defaults)
+        with self.connection.cursor() as cursor, cursor.copy(sql) as copy:
+            if defaults:
+                for row in rows:
+                    copy.write_row(row + defaults)
+            else:
+                for row in rows:
+                    copy.write_row(row)
 
 
 class BulkLoad:
@@ -461,19 +849,38 @@ class BulkLoad:
 
 
 def seed_customers(
-    *, ctx: SeedContext, count: int, writer: TableWriter, progress=None, chunk_size: int = CHUNK_SIZE
+    *,
+    ctx: SeedContext,
+    count: int,
+    writer: TableWriter,
+    progress=None,
+    chunk_size: int = CHUNK_SIZE,
+    catalogue: JourneyCatalogue | None = None,
+    long_history: int = 0,
 ) -> dict[str, int]:
-    """Generate and write ``count`` customers with their tags and notes, chunk by chunk."""
+    """Generate and write ``count`` customers with their tags, notes and (given a catalogue) journeys, chunk by
+    chunk. With ``long_history``, the first customer of the run gets a journey of that many touchpoints."""
     customers_rng = rng(ctx.seed, "customers", ctx.first_seq)
     tags_rng = rng(ctx.seed, "tags", ctx.first_seq)
     notes_rng = rng(ctx.seed, "notes", ctx.first_seq)
+    journeys_rng = rng(ctx.seed, "journeys", ctx.first_seq)
+    long_rng = rng(ctx.seed, "long-history", ctx.first_seq)
     first_id = writer.reserve_ids(Customer, count)
-    totals = {"customers": 0, "tags": 0, "notes": 0}
+    totals = {"customers": 0, "tags": 0, "notes": 0, "touchpoints": 0, "transitions": 0}
     for start in range(0, count, chunk_size):
-        customers, links, notes = [], [], []
+        customers, links, notes, journeys = [], [], [], []
         for i in range(start, min(start + chunk_size, count)):
-            customer = customer_make(customers_rng, ctx, ctx.first_seq + i, (i, count))
+            seq = ctx.first_seq + i
+            customer = customer_make(customers_rng, ctx, seq, (i, count))
             customer.id = first_id + i
+            if catalogue is not None:
+                if i == 0 and long_history:
+                    journey = journey_make(long_rng, ctx, catalogue, customer, seq, length=long_history)
+                else:
+                    journey = journey_make(journeys_rng, ctx, catalogue, customer, seq)
+                # The customer's last activity is their newest touchpoint (as touchpoint_record leaves it).
+                customer.last_activity_at = customer.updated_at = journey.newest
+                journeys.append(journey)
             customers.append(customer)
             links.extend(
                 Row(customer_id=customer.id, tag_id=tag_id) for tag_id in customer_tags_make(tags_rng, ctx, customer)
@@ -482,6 +889,10 @@ def seed_customers(
         writer.write(Customer, customers)
         writer.write(Customer.tags.through, links)
         writer.write(Note, notes)
+        if catalogue is not None:
+            touchpoints, transitions = journeys_write(writer, catalogue, journeys)
+            totals["touchpoints"] += touchpoints
+            totals["transitions"] += transitions
         totals["customers"] += len(customers)
         totals["tags"] += len(links)
         totals["notes"] += len(notes)
@@ -504,11 +915,23 @@ class Command(BaseCommand):
         )
         parser.add_argument("--append", action="store_true", help="Add customers even when some exist already.")
         parser.add_argument("--staff-only", action="store_true", help="Only make sure the demo staff and tags exist.")
+        parser.add_argument(
+            "--no-journeys", action="store_true", help="Customers only: no touchpoints, stage changes or journeys."
+        )
+        parser.add_argument(
+            "--long-history",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Give the first new customer a history of N touchpoints (the timeline benchmark's customer).",
+        )
 
     def handle(self, *args, **options) -> None:
         count: int = options["customers"]
         if count < 0:
             raise CommandError("--customers must be zero or more.")
+        if options["long_history"] < 0:
+            raise CommandError("--long-history must be zero or more.")
         using = DEFAULT_DB_ALIAS
         today = options["today"] or timezone.localdate()
         # The history ends at the start of ``today`` (local time): fixed for the day, never in the future.
@@ -547,9 +970,21 @@ class Command(BaseCommand):
             )
             connection = connections[using]
             tables = [Customer._meta.db_table, Customer.tags.through._meta.db_table, Note._meta.db_table]
+            catalogue = None if options["no_journeys"] else JourneyCatalogue.load(using)
+            if catalogue is not None:
+                tables += [django_apps.get_model("touchpoints", name)._meta.db_table for name in JOURNEY_MODELS]
+            elif not options["no_journeys"]:
+                self.stdout.write(self.style.WARNING("No touchpoint catalogue (run migrate): customers only."))
             rebuild = writer.copy and count > REBUILD_INDEXES_ABOVE
             with BulkLoad(connection, tables) if rebuild else contextlib.nullcontext() as load:
-                totals = seed_customers(ctx=ctx, count=count, writer=writer, progress=self._progress(count, started))
+                totals = seed_customers(
+                    ctx=ctx,
+                    count=count,
+                    writer=writer,
+                    progress=self._progress(count, started),
+                    catalogue=catalogue,
+                    long_history=options["long_history"],
+                )
             if load:
                 self.stdout.write(
                     f"  rebuilt {len(load.indexes)} indexes and {len(load.foreign_keys)} foreign keys "
@@ -564,8 +999,8 @@ class Command(BaseCommand):
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created {totals['customers']:,} customers ({totals['tags']:,} tag links, {totals['notes']:,} notes) "
-                f"in {elapsed:.1f}s."
+                f"Created {totals['customers']:,} customers ({totals['tags']:,} tag links, {totals['notes']:,} notes, "
+                f"{totals['touchpoints']:,} touchpoints, {totals['transitions']:,} stage changes) in {elapsed:.1f}s."
             )
         )
         self._print_logins(logins)
@@ -578,7 +1013,8 @@ class Command(BaseCommand):
             done = totals["customers"]
             if done % 100_000 < CHUNK_SIZE or done == count:
                 rate = done / max(time.monotonic() - started, 1e-9)
-                self.stdout.write(f"  {done:,} / {count:,} customers ({rate:,.0f}/s)")
+                touchpoints = f", {totals['touchpoints']:,} touchpoints" if totals["touchpoints"] else ""
+                self.stdout.write(f"  {done:,} / {count:,} customers{touchpoints} ({rate:,.0f} customers/s)")
 
         return report
 

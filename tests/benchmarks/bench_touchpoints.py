@@ -1,0 +1,302 @@
+"""Touchpoints: the timeline of a customer with 10,000 touchpoints, the funnel, the ingest API, batch ingest.
+
+Targets (at 1,000,000 customers and about 10,000,000 touchpoints, issue 3): the timeline (customer page, and
+the htmx "show older" request at a deep cursor) p95 < 50 ms; the funnel page p95 < 200 ms, for the default
+90 days and a narrower month (both split by source and by channel); a single touchpoint through the API
+p95 < 25 ms server time; batch ingest >= 10,000 touchpoints/s, through the service and through the API, in
+batches of 1,000.
+
+The long history is the first customer seeded (``seed_demo --long-history``, see database.py). Every request
+that writes runs in a transaction that is rolled back, so the benchmark database is left as it was: the
+figures include the service's work and its savepoint, not the COMMIT nor the after-commit receivers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import statistics
+import time
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.models import Customer
+from customers.timeline import Cursor
+from tests.benchmarks.harness import Context, Measurement, benchmark, percentile, target
+from touchpoints import services
+from touchpoints.models import Touchpoint, TouchpointType
+
+TIMELINE_P95_MS = 50
+FUNNEL_P95_MS = 200
+API_P95_MS = 25
+INGEST_PER_S = 10_000
+BATCH = 1_000
+BATCHES = 10
+LONG_HISTORY = 10_000
+DEEP = 9_000  # the "show older" cursor sits this many touchpoints back
+# Types an integration sends in bulk: site visits, purchases, mails (the stage advances of some customers).
+INGEST_TYPES = ["research", "product-selection", "transaction", "follow-up-email", "loyalty-activity"]
+
+
+class Rollback(Exception):
+    pass
+
+
+def _long_history_customer() -> tuple[Customer | None, int]:
+    customer = Customer.objects.order_by("pk").first()
+    if customer is None:
+        return None, 0
+    return customer, Touchpoint.objects.filter(customer=customer).count()
+
+
+def _is_timeline_query(pk: int):
+    return lambda sql: 'FROM "touchpoints_touchpoint"' in sql and f'"customer_id" = {pk}' in sql
+
+
+def _timeline_target(m: Measurement, count: int) -> Measurement:
+    m.note = "; ".join(filter(None, [f"{count:,} touchpoints", m.note]))
+    return m.check(target(f"p95 < {TIMELINE_P95_MS} ms", m.p95_ms, lambda v: v < TIMELINE_P95_MS))
+
+
+@benchmark("touchpoints")
+def timeline_customer_page(ctx: Context) -> list[Measurement]:
+    """The customer page (its timeline's first page) of the customer with the long history."""
+    customer, count = _long_history_customer()
+    if customer is None or count < LONG_HISTORY:
+        return [Measurement(name="timeline", note=f"no customer with {LONG_HISTORY:,} touchpoints: reseed")]
+    m = ctx.time_page(
+        f"timeline: customer page ({count:,} touchpoints)",
+        customer.get_absolute_url(),
+        main_query=_is_timeline_query(customer.pk),
+    )
+    return [_timeline_target(m, count)]
+
+
+@benchmark("touchpoints")
+def timeline_show_older(ctx: Context) -> list[Measurement]:
+    """The timeline's htmx "show older" request at a cursor deep in the long history."""
+    customer, count = _long_history_customer()
+    if customer is None or count < LONG_HISTORY:
+        return [Measurement(name="timeline", note=f"no customer with {LONG_HISTORY:,} touchpoints: reseed")]
+    occurred_at, pk = (
+        Touchpoint.objects.filter(customer=customer).order_by("-occurred_at", "-id").values_list("occurred_at", "id")
+    )[DEEP]
+    cursor = Cursor(occurred_at, "touchpoint", pk).encode()
+    m = ctx.time_page(
+        f"timeline: show older at touchpoint {DEEP:,} (htmx)",
+        f"{reverse('customers:timeline', args=[customer.pk])}?{urlencode({'cursor': cursor})}",
+        main_query=_is_timeline_query(customer.pk),
+        headers={"HX-Request": "true"},
+    )
+    return [_timeline_target(m, count)]
+
+
+def _is_funnel_query(sql: str) -> bool:
+    """The funnel's reach-per-stage query split by source (a GROUP BY over transitions per customer)."""
+    return "per_customer" in sql and "customers_customer" in sql
+
+
+@benchmark("touchpoints")
+def funnel(ctx: Context) -> list[Measurement]:
+    """The funnel page for its default period (the last 90 days) and for the last 30 days."""
+    url = reverse("touchpoints:funnel")
+    today = timezone.localdate()
+    month = {"start": (today - dt.timedelta(days=29)).isoformat(), "end": today.isoformat()}
+    results = []
+    for name, page in [("funnel: default (90 days)", url), ("funnel: last 30 days", f"{url}?{urlencode(month)}")]:
+        m = ctx.time_page(name, page, main_query=_is_funnel_query)
+        m.check(target(f"p95 < {FUNNEL_P95_MS} ms", m.p95_ms, lambda v: v < FUNNEL_P95_MS))
+        results.append(m)
+    start = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=89), dt.time.min))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM touchpoints_stagetransition WHERE at >= %s", [start])
+        (transitions,) = cursor.fetchone()
+    results[0].note = "; ".join(filter(None, [f"{transitions:,} transitions in the period", results[0].note]))
+    # The scan the transitions table avoids: every touchpoint of the period, grouped by customer and stage.
+    scan = "SELECT customer_id, stage, count(*) FROM touchpoints_touchpoint WHERE occurred_at >= %s GROUP BY 1, 2"
+    scan_ms = ctx.time_sql(scan, [start], repeats=3, warmup=1)
+    results.append(
+        Measurement(name="funnel: raw scan of the period's touchpoints (for comparison)", value=scan_ms, unit="ms")
+    )
+    return results
+
+
+def _api_key():
+    manager = get_user_model().objects.get(username="manager")
+    return services.api_key_create(name="bench", by=manager)
+
+
+def _ingest_items(customer_ids: list[int], r: random.Random) -> list[dict]:
+    now = timezone.now()
+    items = []
+    for i, customer_id in enumerate(customer_ids):
+        slug = r.choice(INGEST_TYPES)
+        item = {
+            "customer_id": customer_id,
+            "type": slug,
+            "channel": "email" if slug == "follow-up-email" else "web",
+            "occurred_at": (now - dt.timedelta(seconds=i)).isoformat(),
+            "summary": "bench",
+        }
+        if slug == "transaction":
+            item["amount"] = str(r.randint(15, 500) * 100)
+        items.append(item)
+    return items
+
+
+def _sample_customers(count: int, seed: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM customers_customer")
+        (top,) = cursor.fetchone()
+    r = random.Random(seed)
+    return sorted(r.sample(range(2, top + 1), count))  # ids are dense; 1 is the long history
+
+
+@benchmark("touchpoints")
+def api_single(ctx: Context) -> list[Measurement]:
+    """POST one touchpoint to /api/v1/touchpoints/ with a Bearer key (each request rolled back)."""
+    api_key, raw = _api_key()
+    url = reverse("api:touchpoints")
+    headers = {"Authorization": f"Bearer {raw}"}
+    r = random.Random(1)
+    customer_ids = _sample_customers(ctx.warmup + ctx.repeats + 1, seed=2)
+    bodies = [json.dumps(item) for item in _ingest_items(customer_ids, r)]
+    samples = []
+    try:
+        for i, body in enumerate(bodies[:-1]):
+            with transaction.atomic():
+                started = time.perf_counter()
+                response = ctx.client.post(url, body, content_type="application/json", headers=headers)
+                elapsed = (time.perf_counter() - started) * 1000
+                transaction.set_rollback(True)
+            if response.status_code != 201:
+                raise AssertionError(f"POST {url} answered {response.status_code}: {response.content[:300]!r}")
+            if i >= ctx.warmup:
+                samples.append(elapsed)
+        # The main statement, raw: the touchpoint's INSERT.
+        raw_ms = _raw_insert_ms(ctx, customer_ids[-1])
+    finally:
+        api_key.delete()
+    p95 = percentile(samples, 95)
+    m = Measurement(
+        name="API: POST one touchpoint",
+        median_ms=statistics.median(samples),
+        p95_ms=p95,
+        raw_sql_ms=raw_ms,
+        note="rolled back: no COMMIT, no after-commit receivers",
+    )
+    return [m.check(target(f"p95 < {API_P95_MS} ms", p95, lambda v: v < API_P95_MS))]
+
+
+def _raw_insert_ms(ctx: Context, customer_id: int) -> float:
+    type_id = TouchpointType.objects.get(slug="research").pk
+    sql = (
+        "INSERT INTO touchpoints_touchpoint (customer_id, type_id, stage, channel, direction, occurred_at, summary,"
+        " currency, order_reference, campaign, utm_source, metadata, source, idempotency_key, created_at)"
+        " VALUES (%s, %s, 'consideration', 'web', 'inbound', now(), 'bench', 'JPY', '', '', '', '{}', 'api', '', now())"
+    )
+    samples = []
+    for _ in range(ctx.repeats):
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                started = time.perf_counter()
+                cursor.execute(sql, [customer_id, type_id])
+                samples.append((time.perf_counter() - started) * 1000)
+            transaction.set_rollback(True)
+    return statistics.median(samples)
+
+
+def _raw_copy_ms(items: list[services.TouchpointData]) -> float:
+    """COPY of a batch's rows alone (what the service's main statement costs), rolled back."""
+    columns = "customer_id, type_id, stage, channel, direction, occurred_at, summary, currency, order_reference,"
+    columns += " campaign, utm_source, metadata, source, idempotency_key, created_at"
+    now = timezone.now()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            started = time.perf_counter()
+            with cursor.cursor.copy(f"COPY touchpoints_touchpoint ({columns}) FROM STDIN") as copy:
+                for item in items:
+                    tp = item.touchpoint_type
+                    copy.write_row(
+                        (item.customer_id, tp.pk, tp.stage, item.channel, "inbound", now, "bench")
+                        + ("JPY", "", "", "", "{}", "import", "", now)
+                    )
+            elapsed = (time.perf_counter() - started) * 1000
+        transaction.set_rollback(True)
+    return elapsed
+
+
+def _rate(name: str, seconds: list[float], raw_ms: float | None = None) -> list[Measurement]:
+    total = sum(seconds)
+    rate = BATCH * len(seconds) / total
+    per_batch = statistics.median(seconds) * 1000
+    note = f"median {per_batch:.0f} ms per batch of {BATCH:,}"
+    if raw_ms is not None:
+        note += f"; raw COPY of the batch {raw_ms:.1f} ms"
+    return [
+        Measurement(name=name, value=rate, unit="touchpoints/s", note=note).check(
+            target(f">= {INGEST_PER_S:,}/s", rate, lambda v: v >= INGEST_PER_S)
+        )
+    ]
+
+
+@benchmark("touchpoints")
+def ingest_service(ctx: Context) -> list[Measurement]:
+    """touchpoint_record_batch: 10 batches of 1,000 touchpoints for 1,000 different customers each (rolled back)."""
+    types = {t.slug: t for t in TouchpointType.objects.filter(slug__in=INGEST_TYPES)}
+    r = random.Random(3)
+    seconds = []
+    raw_ms = None
+    for batch in range(BATCHES + 1):
+        customer_ids = _sample_customers(BATCH, seed=100 + batch)
+        items = [
+            services.TouchpointData(
+                customer_id=item["customer_id"],
+                touchpoint_type=types[item["type"]],
+                channel=item["channel"],
+                summary=item["summary"],
+                amount=item.get("amount") and Decimal(item["amount"]),
+            )
+            for item in _ingest_items(customer_ids, r)
+        ]
+        with transaction.atomic():
+            started = time.perf_counter()
+            services.touchpoint_record_batch(items=items, source="import")
+            elapsed = time.perf_counter() - started
+            transaction.set_rollback(True)
+        if batch:  # the first is a warm-up
+            seconds.append(elapsed)
+        else:
+            raw_ms = _raw_copy_ms(items)
+    return _rate("ingest: touchpoint_record_batch, 1,000 per batch", seconds, raw_ms)
+
+
+@benchmark("touchpoints")
+def ingest_api(ctx: Context) -> list[Measurement]:
+    """POST batches of 1,000 touchpoints to /api/v1/touchpoints/ (each rolled back)."""
+    api_key, raw = _api_key()
+    url = reverse("api:touchpoints")
+    headers = {"Authorization": f"Bearer {raw}"}
+    r = random.Random(4)
+    seconds = []
+    try:
+        for batch in range(BATCHES + 1):
+            body = json.dumps({"touchpoints": _ingest_items(_sample_customers(BATCH, seed=200 + batch), r)})
+            with transaction.atomic():
+                started = time.perf_counter()
+                response = ctx.client.post(url, body, content_type="application/json", headers=headers)
+                elapsed = time.perf_counter() - started
+                transaction.set_rollback(True)
+            if response.status_code != 201:
+                raise AssertionError(f"POST {url} answered {response.status_code}: {response.content[:300]!r}")
+            if batch:
+                seconds.append(elapsed)
+    finally:
+        api_key.delete()
+    return _rate("ingest: API, 1,000 per request", seconds)
