@@ -568,6 +568,7 @@ def journey_make(
         span = int((ctx.now - start).total_seconds()) - between(r, 3600, 12 * 3600)
     else:
         span = int((customer.last_activity_at - start).total_seconds())
+    span = max(0, min(span, int((ctx.now - start).total_seconds())))  # never past "now"
     gaps = [weight * r.expovariate(1.0) for _type, weight in plan]
     gaps[0] = 0.0
     scale = span / (sum(gaps) or 1.0)
