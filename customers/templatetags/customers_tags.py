@@ -1,6 +1,7 @@
 from django import template
 from django.db.models import Model
 from django.template.defaultfilters import date as date_filter
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 register = template.Library()
@@ -8,7 +9,7 @@ register = template.Library()
 
 @register.simple_tag
 def field_label(obj: Model, name: str) -> str:
-    return str(obj._meta.get_field(name).verbose_name).capitalize()
+    return capfirst(str(obj._meta.get_field(name).verbose_name))
 
 
 @register.simple_tag
