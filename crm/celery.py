@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
@@ -32,10 +33,57 @@ app.conf.update(
 )
 app.autodiscover_tasks()
 
+_outreach_tick = float(os.environ.get("TSUNAGU_OUTREACH_TICK_SECONDS") or 60)
+
 # Every job listed here is safe to run twice (see shared/RELIABILITY.md).
 app.conf.beat_schedule = {
     "customers: forget week-old CSV uploads": {
         "task": "customers.tasks.import_batch_purge_task",
         "schedule": 60 * 60,
+    },
+    # Feedback: warn the assignee and managers before and at SLA breaches (TSUNAGU_SLA_CHECK_SECONDS).
+    "feedback: SLA warnings": {
+        "task": "feedback.tasks.sla_check_task",
+        "schedule": float(os.environ.get("TSUNAGU_SLA_CHECK_SECONDS") or 60),
+        "options": {"expires": float(os.environ.get("TSUNAGU_SLA_CHECK_SECONDS") or 60)},
+    },
+    # Outreach: due rows in the database, picked up every tick (TSUNAGU_OUTREACH_TICK_SECONDS).
+    "touchpoints: dispatch due follow-ups": {
+        "task": "touchpoints.tasks.followups_dispatch_task",
+        "schedule": _outreach_tick,
+        "options": {"expires": _outreach_tick},  # a backlog of ticks is not worth running
+    },
+    "touchpoints: start, resume and close broadcasts": {
+        "task": "touchpoints.tasks.broadcasts_advance_task",
+        "schedule": _outreach_tick,
+        "options": {"expires": _outreach_tick},  # a backlog of ticks is not worth running
+    },
+    "touchpoints: sweep the outbox (recover, re-publish, timeline)": {
+        "task": "touchpoints.tasks.outbox_sweep_task",
+        "schedule": _outreach_tick,
+        "options": {"expires": _outreach_tick},  # a backlog of ticks is not worth running
+    },
+    "touchpoints: schedule inactive-customer follow-ups": {
+        "task": "touchpoints.tasks.inactive_followups_schedule_task",
+        "schedule": crontab(minute=30, hour=18),  # 03:30 in Tokyo; UTC has no DST
+    },
+    # Loyalty. Each job works out "today" in the business time zone (TIME_ZONE) when it runs and is idempotent
+    # per occasion, so running hourly (milestones) or at a fixed UTC time (nightly jobs) is safe; UTC has no DST.
+    "loyalty: schedule today's birthday and anniversary greetings": {
+        "task": "loyalty.tasks.milestones_schedule_task",
+        "schedule": crontab(minute=5),
+    },
+    "loyalty: hand due greetings to the outbox": {
+        "task": "loyalty.tasks.greetings_dispatch_task",
+        "schedule": 5 * 60,
+        "options": {"expires": 5 * 60},
+    },
+    "loyalty: expire points and remind of points expiring soon": {
+        "task": "loyalty.tasks.points_expire_task",
+        "schedule": crontab(minute=30, hour=15),  # 00:30 in Tokyo
+    },
+    "loyalty: yearly tier reviews that are due": {
+        "task": "loyalty.tasks.tiers_review_task",
+        "schedule": crontab(minute=50, hour=15),  # 00:50 in Tokyo
     },
 }

@@ -217,12 +217,13 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport does not create its folders.
-    for folder in ("out", "processed"):
+    for folder in ("out", "processed", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "out"),
         "data_folder_out": str(BROKER_DIR / "out"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.startswith("redis"):
@@ -237,8 +238,45 @@ PHONENUMBER_DEFAULT_REGION = env("TSUNAGU_PHONE_REGION", "JP")
 TSUNAGU_PAGE_SIZE = env_int("TSUNAGU_PAGE_SIZE", 50)
 TSUNAGU_COUNT_CAP = env_int("TSUNAGU_COUNT_CAP", 10_000)
 TSUNAGU_IMPORT_MAX_BYTES = env_int("TSUNAGU_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+# Loyalty: greetings go out from this hour (0-23) of their day, in the business time zone.
+TSUNAGU_LOYALTY_GREETING_HOUR = env_int("TSUNAGU_LOYALTY_GREETING_HOUR", 9)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Outreach (touchpoints/outbox.py) --------------------------------------------------------------
+# Absolute address of the site, for links in mail (the unsubscribe link must work outside the app).
+TSUNAGU_BASE_URL = env("TSUNAGU_BASE_URL", "http://localhost:8000").rstrip("/")
+# Where mail clients may send an unsubscribe request by mail (List-Unsubscribe mailto:); empty: derived
+# from DJANGO_DEFAULT_FROM_EMAIL's domain (unsubscribe@<domain>).
+TSUNAGU_UNSUBSCRIBE_MAILTO = env("TSUNAGU_UNSUBSCRIBE_MAILTO")
+# No marketing mail in these local hours (business time zone); messages wait until the end. Empty: none.
+TSUNAGU_QUIET_HOURS = env("TSUNAGU_QUIET_HOURS", "21:00-08:00")
+# A message that keeps failing is retried after 1, 2, 4… times this many seconds, up to the attempts limit.
+TSUNAGU_OUTBOX_RETRY_SECONDS = env_int("TSUNAGU_OUTBOX_RETRY_SECONDS", 300)
+TSUNAGU_OUTBOX_MAX_ATTEMPTS = env_int("TSUNAGU_OUTBOX_MAX_ATTEMPTS", 6)
+# A send attempt that shows no progress for this long is taken to be dead (its worker was killed). Keep it
+# above 5 x EMAIL_TIMEOUT (the SMTP steps of one message), so a slow but live attempt is never taken for dead.
+TSUNAGU_OUTBOX_CLAIM_TIMEOUT = env_int("TSUNAGU_OUTBOX_CLAIM_TIMEOUT", 300)
+# A queued message whose send task has not run after this long is handed to the broker again.
+TSUNAGU_OUTBOX_REQUEUE_SECONDS = env_int("TSUNAGU_OUTBOX_REQUEUE_SECONDS", 900)
+# Messages per send task (one SMTP connection each), and follow-ups per dispatcher transaction.
+TSUNAGU_OUTBOX_BATCH = env_int("TSUNAGU_OUTBOX_BATCH", 100)
+TSUNAGU_OUTREACH_DISPATCH_CHUNK = env_int("TSUNAGU_OUTREACH_DISPATCH_CHUNK", 500)
+# How often the follow-up dispatcher, the broadcast starter and the outbox sweeper run (seconds).
+TSUNAGU_OUTREACH_TICK_SECONDS = env_int("TSUNAGU_OUTREACH_TICK_SECONDS", 60)
+# Seconds an SMTP connection waits for the server before giving up.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+
+# --- Feedback (feedback/) --------------------------------------------------------------------------
+# Days a survey link (CSAT/NPS) stays valid; after that the page says it expired.
+TSUNAGU_SURVEY_LINK_DAYS = env_int("TSUNAGU_SURVEY_LINK_DAYS", 30)
+# Messages the public feedback form (/feedback/) accepts per client address: "<n>/minute|hour|day".
+TSUNAGU_FEEDBACK_RATE_LIMIT = env("TSUNAGU_FEEDBACK_RATE_LIMIT", "5/hour")
+# The request header holding the client's address when a proxy sits in front (e.g. HTTP_X_REAL_IP, set by
+# nginx); empty: REMOTE_ADDR. Only set it when the proxy overwrites the header (clients can forge it).
+TSUNAGU_CLIENT_IP_HEADER = env("TSUNAGU_CLIENT_IP_HEADER")
+# How often the SLA job looks for deadlines near or passed (seconds).
+TSUNAGU_SLA_CHECK_SECONDS = env_int("TSUNAGU_SLA_CHECK_SECONDS", 60)
 
 # --- Ingest API (Django REST framework) -----------------------------------------------------------
 # Requests per API key (DRF throttle syntax: "<n>/second|minute|hour|day"); a batch of 1,000 is one request.
@@ -273,6 +311,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CustomerSourceEnum": "customers.models.Customer.Source",
         "TouchpointSourceEnum": "touchpoints.models.Touchpoint.Source",
+        # Two "channel" fields (a touchpoint's, a ticket's): each choice set named, or the schema warns.
+        "TouchpointChannelEnum": "touchpoints.models.Channel",
+        "TicketChannelEnum": "feedback.models.Ticket.Channel",
+        "TicketKindEnum": "feedback.models.Ticket.Kind",
+        "TicketStatusEnum": "feedback.models.Status",
+        "TicketPriorityEnum": "feedback.models.Priority",
     },
 }
 

@@ -5,3 +5,32 @@ from django.utils.translation import gettext_lazy as _
 class FeedbackConfig(AppConfig):
     name = "feedback"
     verbose_name = _("Feedback")
+
+    def ready(self) -> None:
+        from customers import panels, timeline
+        from touchpoints import placeholders
+
+        from . import panels as feedback_panels
+        from .models import TicketMessage
+
+        timeline.register(
+            timeline.TimelineProvider(
+                kind="ticket",
+                label=_("Tickets and replies"),
+                template="feedback/includes/_timeline_ticket.html",
+                queryset=lambda customer, filters: TicketMessage.objects.for_timeline(customer),
+                at_field="created_at",
+                icon="life-preserver",
+            )
+        )
+        panels.register(
+            panels.Panel(
+                name="feedback.tickets",
+                template="feedback/includes/_panel_tickets.html",
+                context=feedback_panels.tickets_panel_context,
+                permission="feedback.view_ticket",
+                order=20,
+                slot="side",
+            )
+        )
+        placeholders.register("nps_survey_url", _("NPS survey link (feedback)"), feedback_panels.nps_survey_url)

@@ -5,3 +5,72 @@ from django.utils.translation import gettext_lazy as _
 class LoyaltyConfig(AppConfig):
     name = "loyalty"
     verbose_name = _("Loyalty")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, pre_delete
+
+        from customers import events as customer_events
+        from customers import panels, segments, timeline
+        from touchpoints import events as touchpoint_events
+
+        from . import panels as loyalty_panels
+        from . import receivers
+        from .models import Membership
+
+        timeline.register(
+            timeline.TimelineProvider(
+                kind="loyalty",
+                label=_("Points"),
+                template="loyalty/includes/_timeline_entry.html",
+                queryset=loyalty_panels.ledger_timeline,
+                at_field="created_at",
+                icon="stars",
+            )
+        )
+        timeline.register(
+            timeline.TimelineProvider(
+                kind="greeting",
+                label=_("Greetings"),
+                template="loyalty/includes/_timeline_greeting.html",
+                queryset=loyalty_panels.greeting_timeline,
+                at_field="created_at",
+                icon="gift",
+            )
+        )
+        panels.register(
+            panels.Panel(
+                name="loyalty.membership",
+                template="loyalty/includes/_panel_membership.html",
+                context=loyalty_panels.membership_panel_context,
+                permission="loyalty.view_membership",
+                order=20,
+                slot="side",
+                select_related=("loyalty_account",),
+            )
+        )
+        segments.register(
+            segments.SegmentCondition(
+                key="loyalty_tier",
+                label=_("Loyalty tier is one of"),
+                field=loyalty_panels.tier_segment_field,
+                to_q=loyalty_panels.tier_segment_q,
+                dump=lambda tiers: sorted(t.pk for t in tiers),
+                load=lambda ids: ids,
+                order=90,
+            )
+        )
+        touchpoint_events.touchpoint_recorded.connect(receivers.on_touchpoint_recorded, dispatch_uid="loyalty.earn")
+        customer_events.customer_merging.connect(receivers.on_customer_merging, dispatch_uid="loyalty.merge")
+        pre_delete.connect(receivers.on_membership_pre_delete, sender=Membership, dispatch_uid="loyalty.erase")
+        post_delete.connect(receivers.on_membership_post_delete, sender=Membership, dispatch_uid="loyalty.erased")
+        self._register_placeholders()
+
+    @staticmethod
+    def _register_placeholders() -> None:
+        """{points_balance} and {tier} for the outreach message templates."""
+        from touchpoints import placeholders
+
+        from . import services
+
+        placeholders.register("points_balance", _("Points balance"), services.placeholder_points_balance)
+        placeholders.register("tier", _("Loyalty tier"), services.placeholder_tier)

@@ -86,3 +86,134 @@ def touchpoint_create(customer, slug: str = "research", **kwargs):
     from touchpoints.services import touchpoint_record
 
     return touchpoint_record(customer=customer, touchpoint_type=TouchpointType.objects.get(slug=slug), **kwargs)
+
+
+# --- outreach (touchpoints) -----------------------------------------------------------------------
+
+
+class MessageTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "touchpoints.MessageTemplate"
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Template {n}")
+    slug = factory.Sequence(lambda n: f"template-{n}")
+    channel = "email"
+    purpose = "marketing"
+    subject_en = "Thank you, {customer_name}"
+    body_en = "Dear {customer_name},\nthank you for shopping at {shop_name}.\nUnsubscribe: {unsubscribe_url}"
+    subject_ja = "{customer_name}様、ありがとうございます"
+    body_ja = "{customer_name}様\n{shop_name}をご利用いただきありがとうございます。\n配信停止: {unsubscribe_url}"
+
+
+class FollowUpRuleFactory(factory.django.DjangoModelFactory):
+    """A rule that sends ``template`` a day after a purchase (``trigger_type`` the seeded "transaction")."""
+
+    class Meta:
+        model = "touchpoints.FollowUpRule"
+
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    trigger = "touchpoint"
+    trigger_type = factory.LazyFunction(lambda: TouchpointTypeFactory(slug="transaction"))
+    delay_amount = 1
+    delay_unit = "days"
+    action = "send"
+    template = factory.SubFactory(MessageTemplateFactory)
+    cap_days = 0
+
+
+def consenting_customer(**kwargs):
+    """A customer who accepts marketing email, with the consent recorded."""
+    from django.utils import timezone
+
+    defaults = {
+        "family_name": "Sato",
+        "given_name": "Hanako",
+        "marketing_consent": True,
+        "consent_source": "web_form",
+        "consent_at": timezone.now(),
+    }
+    return CustomerFactory(**{**defaults, **kwargs})
+
+
+# --- loyalty --------------------------------------------------------------------------------------
+
+
+class ProgrammeFactory(factory.django.DjangoModelFactory):
+    """A programme earning 1 point per 100 JPY, points valid 12 months, no bonuses unless given."""
+
+    class Meta:
+        model = "loyalty.Programme"
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Programme {n}")
+    currency = "JPY"
+    earn_rate = "0.01"
+    points_lifetime_months = 12
+    tier_grace_days = 30
+
+
+class TierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "loyalty.Tier"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    name = factory.Sequence(lambda n: f"Tier {n}")
+    position = factory.Sequence(lambda n: n + 1)
+    threshold = 0
+    multiplier = "1.00"
+
+
+class RewardFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "loyalty.Reward"
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    name = factory.Sequence(lambda n: f"Reward {n}")
+    points_cost = 100
+
+
+def programme_with_tiers(name: str = "Tsunagu Club", **kwargs):
+    """A programme with Regular (0), Silver (1,000 points) ×1.5 and Gold (5,000 points) ×2."""
+    programme = ProgrammeFactory(name=name, **kwargs)
+    TierFactory(programme=programme, name="Regular", position=1, threshold=0, multiplier="1.00")
+    TierFactory(programme=programme, name="Silver", position=2, threshold=1000, multiplier="1.50")
+    TierFactory(programme=programme, name="Gold", position=3, threshold=5000, multiplier="2.00")
+    return programme
+
+
+def member_join(customer=None, programme=None, **kwargs):
+    """A membership made the only way there is: through loyalty.services.membership_join."""
+    from loyalty.services import membership_join
+
+    return membership_join(customer=customer or CustomerFactory(), programme=programme or ProgrammeFactory(), **kwargs)
+
+
+def purchase_record(customer, amount, order_reference: str = "", **kwargs):
+    """A purchase touchpoint (the seeded "transaction" type); loyalty earns on it after commit."""
+    return touchpoint_create(customer, "transaction", amount=amount, order_reference=order_reference, **kwargs)
+
+
+def return_record(customer, order_reference: str, amount=None, **kwargs):
+    return touchpoint_create(customer, "return", amount=amount, order_reference=order_reference, **kwargs)
+
+
+# --- feedback -------------------------------------------------------------------------------------
+
+
+def ticket_create(customer=None, **kwargs):
+    """A ticket opened the only way there is: through ticket_open (SLA, touchpoint and all)."""
+    from feedback.services import ticket_open
+
+    kwargs.setdefault("subject", "The kettle lid does not close")
+    kwargs.setdefault("body", "Bought last week; the lid springs open.")
+    return ticket_open(customer=customer or CustomerFactory(), **kwargs)
+
+
+class CannedResponseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "feedback.CannedResponse"
+        django_get_or_create = ("title",)
+
+    title = factory.Sequence(lambda n: f"Canned {n}")
+    body = "Dear {customer_name}, thank you for your patience about {ticket_reference}. {agent_name}, {shop_name}"

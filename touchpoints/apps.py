@@ -62,3 +62,12 @@ class TouchpointsConfig(AppConfig):
             )
         )
         customer_events.customer_merging.connect(receivers.on_customer_merging, dispatch_uid="touchpoints.merge")
+
+        # Outreach (issue 4): placeholders, segment conditions, and the follow-up rules' triggers.
+        from . import events, placeholders, rules
+        from . import segments as journey_segments
+
+        placeholders.register_outreach_placeholders()
+        journey_segments.register_journey_conditions()
+        events.touchpoint_recorded.connect(rules.on_touchpoint_recorded, dispatch_uid="touchpoints.rules.touchpoint")
+        events.journey_stage_changed.connect(rules.on_journey_stage_changed, dispatch_uid="touchpoints.rules.stage")

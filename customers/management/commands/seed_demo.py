@@ -934,9 +934,10 @@ class Command(BaseCommand):
         if options["long_history"] < 0:
             raise CommandError("--long-history must be zero or more.")
         using = DEFAULT_DB_ALIAS
-        today = options["today"] or timezone.localdate()
+        business_tz = timezone.get_default_timezone()  # the business time zone, whatever zone is active
+        today = options["today"] or timezone.localdate(timezone=business_tz)
         # The history ends at the start of ``today`` (local time): fixed for the day, never in the future.
-        now = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
+        now = timezone.make_aware(dt.datetime.combine(today, dt.time.min), business_tz)
         started = time.monotonic()
 
         with transaction.atomic(using=using):

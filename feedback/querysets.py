@@ -1,0 +1,179 @@
+"""Reads of the feedback app: queues, a customer's tickets, the conversation, survey answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
+
+from customers.pagination import Ordering
+
+if TYPE_CHECKING:
+    from customers.models import Customer
+
+# The queues staff pick from; each is a whitelisted filter (nothing from the query string reaches filter()).
+QUEUES: dict[str, Any] = {
+    "open": _("All open"),
+    "mine": _("My tickets"),
+    "unassigned": _("Unassigned"),
+    "breaching": _("Breaching soon"),
+    "all": _("Everything"),
+}
+DEFAULT_QUEUE = "open"
+
+# The only sorts the queue accepts: most urgent deadline first (SLA countdown), newest or oldest first.
+TICKET_ORDERINGS: dict[str, Ordering] = {
+    "due": Ordering("next_due_at", descending=False, label=_("Deadline")),
+    "-created": Ordering("created_at", descending=True, label=_("Newest")),
+    "created": Ordering("created_at", descending=False, label=_("Oldest")),
+}
+DEFAULT_TICKET_ORDERING = "due"
+
+# The values a queue row shows, read as tuples (no model instances: a page is 50 rows of a few columns, and
+# a customer row holds long derived search text). ``pk`` and the sort fields let keyset_page read its cursor.
+QUEUE_VALUES = [
+    "pk",
+    "subject",
+    "kind",
+    "priority",
+    "status",
+    "created_at",
+    "next_due_at",
+    "next_warn_at",
+    "first_responded_at",
+    "source_survey_id",
+    "customer_id",
+    "customer__family_name",
+    "customer__given_name",
+    "customer__email",
+    "assignee_id",
+    "assignee__username",
+    "assignee__first_name",
+    "assignee__last_name",
+]
+
+
+class TicketQuerySet(models.QuerySet):
+    def active(self) -> TicketQuerySet:
+        from .models import ACTIVE_STATUSES
+
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def for_customer(self, customer: Customer | int) -> TicketQuerySet:
+        return self.filter(customer=customer)
+
+    def queue(self, name: str, *, user: Any, now: dt.datetime) -> TicketQuerySet:
+        """One of ``QUEUES``; an unknown name is the default queue."""
+        from .models import CLOCK_STATUSES
+
+        if name == "all":
+            return self
+        if name == "mine":
+            return self.active().filter(assignee_id=user.pk)
+        if name == "unassigned":
+            return self.active().filter(assignee__isnull=True)
+        if name == "breaching":
+            # In the warning window or past the deadline, with the clock running.
+            return self.filter(status__in=CLOCK_STATUSES, next_warn_at__lte=now)
+        return self.active()
+
+    def filter_by(self, *, status: str = "", priority: str = "", kind: str = "") -> TicketQuerySet:
+        """The queue's whitelisted filters; values were validated by ``QueueFilterForm``."""
+        qs = self
+        if status:
+            qs = qs.filter(status=status)
+        if priority:
+            qs = qs.filter(priority=priority)
+        if kind:
+            qs = qs.filter(kind=kind)
+        return qs
+
+    def search(self, q: str) -> TicketQuerySet:
+        """A customer's email (exact, ignoring case) or words of the subject (a trigram index on PostgreSQL)."""
+        from customers.models import Customer
+
+        q = " ".join((q or "").split())
+        if not q:
+            return self
+        if "@" in q:
+            return self.filter(customer__in=Customer.objects.with_email(q).values("pk"))
+        return self.filter(subject__icontains=q)
+
+    def for_queue(self) -> TicketQuerySet:
+        """Rows as named tuples of ``QUEUE_VALUES`` (feedback/queue.py makes them a page's rows)."""
+        return self.values_list(*QUEUE_VALUES, named=True)
+
+    def for_detail(self) -> TicketQuerySet:
+        from .models import TicketTag
+
+        return self.select_related(
+            "customer", "customer__owner", "assignee", "sla_policy", "created_by", "touchpoint__type", "source_survey"
+        ).prefetch_related(Prefetch("tags", queryset=TicketTag.objects.only("id", "name")))
+
+    def for_api(self) -> TicketQuerySet:
+        return self.only(
+            "id",
+            "customer_id",
+            "kind",
+            "channel",
+            "subject",
+            "priority",
+            "status",
+            "order_reference",
+            "created_at",
+            "first_responded_at",
+            "resolved_at",
+            "closed_at",
+        )
+
+
+class TicketMessageQuerySet(models.QuerySet):
+    def for_ticket(self, ticket: Any) -> TicketMessageQuerySet:
+        """The conversation, with each reply's outbox row (its delivery: queued, sent, skipped and why)."""
+        return (
+            self.filter(ticket=ticket)
+            .exclude(kind="opened")
+            .select_related("author", "outbound")
+            .defer("outbound__body")
+        )
+
+    def public(self) -> TicketMessageQuerySet:
+        return self.filter(kind="reply")
+
+    def for_timeline(self, customer: Customer | int) -> TicketMessageQuerySet:
+        """The customer's tickets (their openings) and the replies they got, on ticket_message_customer_idx."""
+        return (
+            self.filter(customer=customer, kind__in=["reply", "opened"])
+            .select_related("author", "ticket__assignee")
+            .defer("ticket__body")
+        )
+
+
+class SurveyQuerySet(models.QuerySet):
+    def answered(self) -> SurveyQuerySet:
+        return self.filter(answered_at__isnull=False)
+
+    def answered_between(self, start: dt.datetime, end: dt.datetime) -> SurveyQuerySet:
+        return self.filter(answered_at__gte=start, answered_at__lt=end)
+
+    def for_list(self) -> SurveyQuerySet:
+        return self.select_related("customer", "ticket", "follow_up_ticket").only(
+            "id",
+            "kind",
+            "score",
+            "comment",
+            "answered_at",
+            "created_at",
+            "source",
+            "customer_id",
+            "customer__family_name",
+            "customer__given_name",
+            "ticket_id",
+            "ticket__subject",
+            "follow_up_ticket__id",
+            "follow_up_ticket__status",
+            "follow_up_ticket__loop_closed_at",
+        )

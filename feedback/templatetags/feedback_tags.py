@@ -1,0 +1,35 @@
+"""Template helpers of the feedback pages: SLA countdowns and durations (no queries)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+from django.utils import timezone
+
+from ..queue import PRIORITY_CLASSES, STATUS_CLASSES, CountdownFormat, DurationFormat
+
+register = template.Library()
+
+
+@register.filter
+def duration(value: dt.timedelta | None) -> str:
+    """3 d 4 h, 2 h 15 min, 40 min (rounded down to the minute); "—" for nothing."""
+    return "—" if value is None else DurationFormat()(value)
+
+
+@register.inclusion_tag("feedback/includes/_sla_badge.html")
+def sla_badge(ticket, now: dt.datetime | None = None) -> dict:
+    """The countdown to the ticket's running deadline: ok, soon (in the warning window) or overdue."""
+    return {"countdown": CountdownFormat()(ticket, now or timezone.now())}
+
+
+@register.filter
+def status_class(status: str) -> str:
+    """Bootstrap's own badge colours, so the badge reads the same on pages that do not load feedback.css."""
+    return STATUS_CLASSES.get(status, "text-bg-light border")
+
+
+@register.filter
+def priority_class(priority: str) -> str:
+    return PRIORITY_CLASSES.get(priority, "text-bg-light border")

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .models import Membership, Programme, Reward, Tier
+from .services import POINTS_MAX, new_idempotency_key
+
+
+class JoinForm(forms.Form):
+    programme = forms.TypedChoiceField(label=_("Programme"), coerce=int, choices=())
+    referral_code = forms.CharField(
+        label=_("Referral code"),
+        max_length=12,
+        required=False,
+        help_text=_("The code of the member who recommended us, if any."),
+    )
+
+    def __init__(self, *args, programme_choices: list[tuple[int, str]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if programme_choices is None:
+            programme_choices = list(Programme.objects.active().values_list("id", "name"))
+        self.fields["programme"].choices = programme_choices
+
+    def clean_referral_code(self) -> str:
+        return self.cleaned_data["referral_code"].strip().upper()
+
+
+class IdempotentForm(forms.Form):
+    """A form whose submission happens once: the key is drawn when the form is shown, so a double click
+    or a resubmitted page sends the same key and the service returns the first result."""
+
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64, min_length=16)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("idempotency_key", new_idempotency_key())
+        super().__init__(*args, **kwargs)
+
+
+class RewardChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Reward) -> str:
+        return _("%(name)s — %(cost)s points") % {"name": obj.name, "cost": f"{obj.points_cost:,}"}
+
+
+class RedeemForm(IdempotentForm):
+    reward = RewardChoiceField(queryset=Reward.objects.none(), label=_("Reward"), empty_label=None)
+
+    def __init__(self, *args, membership: Membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reward"].queryset = (
+            Reward.objects.available().for_membership(membership).order_by("position", "points_cost", "id")
+        )
+
+
+class AdjustForm(IdempotentForm):
+    points = forms.IntegerField(
+        label=_("Points"),
+        min_value=-POINTS_MAX,
+        max_value=POINTS_MAX,
+        help_text=_("Positive to add points, negative to remove them."),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=300, help_text=_("Shown in the member's history."))
+
+    def clean_points(self) -> int:
+        points = self.cleaned_data["points"]
+        if points == 0:
+            raise ValidationError(_("Enter a number of points other than zero."))
+        return points
+
+
+class CancelRedemptionForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
+
+
+class ProgrammeForm(forms.ModelForm):
+    class Meta:
+        model = Programme
+        fields = [
+            "name",
+            "description",
+            "currency",
+            "earn_rate",
+            "points_lifetime_months",
+            "expiry_reminder_days",
+            "tier_basis",
+            "tier_grace_days",
+            "birthday_bonus",
+            "anniversary_bonus",
+            "referrer_bonus",
+            "referee_bonus",
+            "purchase_milestones",
+            "purchase_milestone_bonus",
+            "is_active",
+        ]
+
+    def clean_currency(self) -> str:
+        currency = (self.cleaned_data.get("currency") or "").strip().upper()
+        if len(currency) != 3 or not currency.isalpha() or not currency.isascii():
+            raise ValidationError(_("Enter a three-letter ISO 4217 currency code, e.g. JPY."))
+        return currency
+
+    def clean_purchase_milestones(self) -> str:
+        value = self.cleaned_data.get("purchase_milestones") or ""
+        parts = [p.strip() for p in value.replace("、", ",").split(",") if p.strip()]
+        if any(not p.isdigit() or int(p) < 1 or int(p) > 1_000_000 for p in parts):
+            raise ValidationError(_("Enter whole numbers separated by commas, e.g. 1, 10, 50."))
+        return ", ".join(str(n) for n in sorted({int(p) for p in parts}))
+
+
+class TierForm(forms.ModelForm):
+    class Meta:
+        model = Tier
+        fields = ["name", "position", "threshold", "multiplier", "benefits"]
+        widgets = {"benefits": forms.Textarea(attrs={"rows": 3})}
+
+
+class RewardForm(forms.ModelForm):
+    class Meta:
+        model = Reward
+        fields = [
+            "name",
+            "kind",
+            "description",
+            "points_cost",
+            "stock",
+            "min_tier",
+            "available_from",
+            "available_until",
+            "position",
+            "is_active",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "available_from": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "available_until": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        }
+
+    def __init__(self, *args, programme: Programme, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["min_tier"].queryset = Tier.objects.filter(programme=programme).order_by("position")
+        for name in ("available_from", "available_until"):
+            self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("available_from"), cleaned.get("available_until")
+        if start and end and end <= start:
+            self.add_error("available_until", _("The end must come after the start."))
+        return cleaned
+
+
+class MemberFilterForm(forms.Form):
+    """The members list's query string, validated: only these keys and values reach the queryset."""
+
+    programme = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
+    tier = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
+    status = forms.ChoiceField(required=False, choices=[("", _("Any status")), *Membership.Status.choices])
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {"programme_id": data.get("programme"), "tier_id": data.get("tier"), "status": data.get("status") or ""}
+
+    def is_filtered(self) -> bool:
+        return any(self.filters().values())

@@ -1,0 +1,138 @@
+"""Reads of the loyalty app: each page's queryset is built from these methods."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from customers.pagination import Ordering
+
+if TYPE_CHECKING:
+    from customers.models import Customer
+
+# The members list's only sort: newest members first, on membership_joined_idx (and the per-filter indexes).
+MEMBERSHIP_ORDERING = Ordering("joined_at", descending=True)
+LEDGER_ORDERING = Ordering("created_at", descending=True)
+
+# Entries that count towards a tier: points earned on purchases, less those reversed by returns.
+QUALIFYING_KINDS = ("earn", "reverse")
+
+
+def twelve_months_before(day: dt.date) -> dt.datetime:
+    """The start of the tier qualification window ending on ``day`` (business time zone)."""
+    try:
+        start = day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        start = day.replace(year=day.year - 1, day=28)
+    return timezone.make_aware(dt.datetime.combine(start + dt.timedelta(days=1), dt.time.min))
+
+
+class ProgrammeQuerySet(models.QuerySet):
+    def active(self) -> ProgrammeQuerySet:
+        return self.filter(is_active=True)
+
+
+class RewardQuerySet(models.QuerySet):
+    def available(self, at: dt.datetime | None = None) -> RewardQuerySet:
+        at = at or timezone.now()
+        return self.filter(
+            Q(is_active=True),
+            Q(stock__isnull=True) | Q(stock__gt=0),
+            Q(available_from__isnull=True) | Q(available_from__lte=at),
+            Q(available_until__isnull=True) | Q(available_until__gt=at),
+        )
+
+    def for_membership(self, membership: Any) -> RewardQuerySet:
+        """Rewards of the membership's programme whose minimum tier the member has reached."""
+        qs = self.filter(programme_id=membership.programme_id)
+        position = membership.tier.position if membership.tier_id else 0
+        return qs.filter(Q(min_tier__isnull=True) | Q(min_tier__position__lte=position))
+
+
+class MembershipQuerySet(models.QuerySet):
+    def for_customer(self, customer: Customer | int) -> MembershipQuerySet:
+        return self.filter(customer=customer)
+
+    def active(self) -> MembershipQuerySet:
+        return self.filter(status="active")
+
+    def filter_by(
+        self, *, programme_id: int | None = None, tier_id: int | None = None, status: str = ""
+    ) -> MembershipQuerySet:
+        """The members list's whitelisted filters (validated by ``MemberFilterForm``)."""
+        qs = self
+        if programme_id:
+            qs = qs.filter(programme_id=programme_id)
+        if tier_id:
+            qs = qs.filter(tier_id=tier_id)
+        if status:
+            qs = qs.filter(status=status)
+        return qs
+
+    def for_list(self) -> MembershipQuerySet:
+        return self.select_related("customer", "programme", "tier")
+
+    def for_panel(self) -> MembershipQuerySet:
+        """With programme, tier and the next tier up (name and threshold), in one query."""
+        from .models import Tier
+
+        next_tier = Tier.objects.filter(
+            programme_id=models.OuterRef("programme_id"),
+            position__gt=models.functions.Coalesce(models.OuterRef("tier__position"), 0),
+        ).order_by("position")
+        return self.select_related("programme", "tier").annotate(
+            next_tier_name=models.Subquery(next_tier.values("name")[:1]),
+            next_tier_threshold=models.Subquery(next_tier.values("threshold")[:1]),
+        )
+
+
+class LedgerEntryQuerySet(models.QuerySet):
+    """The ledger is append-only: no deletes, and only a lot's ``remaining`` may change."""
+
+    def update(self, **kwargs):
+        if set(kwargs) - {"remaining"}:
+            raise ValueError("Ledger entries are append-only: only what is left of a lot may change.")
+        return super().update(**kwargs)
+
+    def delete(self):
+        raise ValueError("Ledger entries are append-only: they are never deleted.")
+
+    delete.queryset_only = True
+
+    def for_customer(self, customer: Customer | int) -> LedgerEntryQuerySet:
+        return self.filter(membership__customer=customer)
+
+    def for_timeline(self) -> LedgerEntryQuerySet:
+        return self.select_related("membership__programme", "redemption__reward", "by")
+
+    def open_lots(self) -> LedgerEntryQuerySet:
+        """Lots with points left, the ones that expire first first (never-expiring ones last)."""
+        return self.filter(remaining__gt=0).order_by(models.F("expires_on").asc(nulls_last=True), "id")
+
+    def qualifying(self, *, since: dt.datetime) -> LedgerEntryQuerySet:
+        return self.filter(kind__in=QUALIFYING_KINDS, redemption__isnull=True, created_at__gte=since)
+
+    def qualifying_totals(self, *, since: dt.datetime) -> dict[int, dict[str, Any]]:
+        """{membership id: {"points": …, "amount": …}} over the window, one grouped query."""
+        rows = (
+            self.qualifying(since=since)
+            .order_by()
+            .values("membership_id")
+            .annotate(points=Sum("points"), amount=Sum("amount"))
+        )
+        return {row["membership_id"]: row for row in rows}
+
+
+class GreetingQuerySet(models.QuerySet):
+    def for_customer(self, customer: Customer | int) -> GreetingQuerySet:
+        return self.filter(customer=customer)
+
+    def for_timeline(self) -> GreetingQuerySet:
+        return self.select_related("membership__programme")
+
+    def due(self, today: dt.date) -> GreetingQuerySet:
+        return self.filter(status="scheduled", due_on__lte=today)

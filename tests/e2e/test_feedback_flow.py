@@ -1,0 +1,146 @@
+"""Closing the loop in a real headless Chromium: a customer writes through the public form, support replies
+and resolves, the customer answers the CSAT survey with a 1, and a follow-up ticket appears in the queue."""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import Page, expect
+
+from feedback import services
+from feedback.models import Survey, Ticket
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "tsunagu-test"  # UserFactory's password
+PAYLOAD = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def feedback_world(staff_roles, monkeypatch):
+    """What the migrations made and transactional tests flush: the roles' journey and feedback permissions, the
+    touchpoint catalogue, the SLA policies, the working week and the message templates. And no broker."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group, Permission
+
+    from feedback.roles import FEEDBACK_PERMISSIONS
+    from touchpoints.models import TouchpointType
+    from touchpoints.roles import JOURNEY_PERMISSIONS
+
+    for roles in (JOURNEY_PERMISSIONS, FEEDBACK_PERMISSIONS):
+        for role, perms in roles.items():
+            group = Group.objects.get(name=role)
+            for perm in perms:
+                app_label, codename = perm.split(".")
+                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    seed = importlib.import_module("touchpoints.migrations.0002_seed_touchpoint_types")
+    for position, (slug, name, stage, kind, description) in enumerate(seed.TYPES, start=1):
+        TouchpointType.objects.get_or_create(
+            slug=slug,
+            defaults={"name": name, "stage": stage, "kind": kind, "description": description, "position": position},
+        )
+    for name in ("0002_seed_sla_calendar", "0005_message_templates"):
+        importlib.import_module(f"feedback.migrations.{name}").forwards(apps, None)
+    monkeypatch.setattr("touchpoints.outbox.publish", lambda ids: len(ids))
+    return FEEDBACK_PERMISSIONS
+
+
+@pytest.fixture
+def problems(page: Page) -> list[str]:
+    """Console errors, script errors and dialogs (a payload that ran would open one)."""
+    seen: list[str] = []
+
+    def on_dialog(dialog):
+        seen.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("console", lambda msg: seen.append(f"console: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: seen.append(f"pageerror: {exc}"))
+    return seen
+
+
+def log_in(page: Page, live_server, username: str) -> None:
+    page.goto(live_server.url + reverse("login"))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Welcome"))).to_be_visible()
+
+
+def test_a_complaint_is_answered_resolved_rated_1_and_followed_up(page, browser, live_server, feedback_world, problems):
+    UserFactory(username="support-e2e", first_name="Sachiko", last_name="Support", role="Support")
+
+    # given: a customer on the public feedback form (on a phone-sized screen)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url + reverse("feedback:form"))
+    page.get_by_label("Your name").fill(f"Hanako {PAYLOAD}")
+    page.get_by_label("Your email").fill("hanako@example.com")
+    page.get_by_label("What is it about?").select_option("complaint")
+    page.get_by_label("Your message").fill(f"My kettle leaks {PAYLOAD}\nPlease help.")
+    page.get_by_role("button", name="Send").click()
+
+    # then: a thank-you page with the ticket's reference
+    reference = page.locator("#ticket-reference")
+    expect(reference).to_have_text(re.compile(r"^T-\d{6}$"))
+    ticket = Ticket.objects.get()
+    assert reference.inner_text() == ticket.reference and ticket.channel == "web_form"
+
+    # when: support opens the queue and the ticket, takes it, and replies
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, live_server, "support-e2e")
+    page.get_by_role("button", name="Feedback").click()
+    page.get_by_role("link", name="Tickets", exact=True).click()
+    row = page.locator(f"#ticket-table tr[data-ticket='{ticket.pk}']")
+    expect(row).to_contain_text(f"My kettle leaks {PAYLOAD}")
+    expect(row.locator(".sla-badge")).to_contain_text("left")
+    row.get_by_role("link", name=ticket.reference).click()
+    expect(page.locator("#ticket-body")).to_contain_text(f"My kettle leaks {PAYLOAD}")
+    page.locator("#assignee-select").select_option(label="Sachiko Support")
+    page.locator("#assign-form").get_by_role("button", name="Assign").click()
+    expect(page.locator(".alert-success")).to_contain_text("Assignee changed")
+    page.locator("#reply-body").fill("We are sorry: a new kettle is on its way.")
+    page.locator("#reply-submit").click()
+
+    # then: the reply is in the conversation, mailed through the outbox, and the ticket is open
+    expect(page.locator("#conversation .message-reply")).to_contain_text("a new kettle is on its way")
+    expect(page.locator("#ticket-status")).to_have_text("Open")
+
+    # when: they resolve it
+    page.locator("#status-actions button[data-status='resolved']").click()
+    expect(page.locator("#ticket-status")).to_have_text("Resolved")
+    survey = Survey.objects.get(ticket=ticket)
+
+    # and: the customer opens the CSAT link from the mail (their own browser) and answers 1
+    customer_context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+    customer_page = customer_context.new_page()
+    customer_page.on("dialog", lambda dialog: problems.append(f"dialog: {dialog.message}"))
+    customer_page.goto(services.survey_link(survey).replace("http://localhost:8000", live_server.url))
+    expect(customer_page.get_by_role("group")).to_contain_text(ticket.reference)
+    customer_page.locator("label[for='score-1']").click()
+    customer_page.get_by_label("Anything you would like to add?").fill("Still leaking.")
+    customer_page.get_by_role("button", name="Send my answer").click()
+    expect(customer_page.locator("#survey-done")).to_contain_text("Someone from our team will get back to you")
+    customer_page.go_back()
+    customer_page.reload()
+    expect(customer_page.locator("#survey-done")).to_contain_text("already answered")
+    customer_context.close()
+
+    # then: a follow-up ticket is in the support agent's queue, with its own SLA countdown
+    page.goto(live_server.url + reverse("feedback:queue") + "?queue=mine")
+    follow_up = Ticket.objects.get(source_survey=survey)
+    row = page.locator(f"#ticket-table tr[data-ticket='{follow_up.pk}']")
+    expect(row).to_contain_text("Follow-up")
+    expect(row).to_contain_text("CSAT")
+    expect(row.locator(".sla-badge")).to_be_visible()
+    row.get_by_role("link", name=follow_up.reference).click()
+    expect(page.locator("#survey-card")).to_contain_text("Still leaking.")
+    expect(page.locator("#survey-card")).to_contain_text("Loop open")
+
+    # and: nothing the customer typed ran, and nothing was blocked by the Content-Security-Policy
+    assert page.locator("main img[src='x']").count() == 0
+    assert problems == []

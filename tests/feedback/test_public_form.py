@@ -1,0 +1,128 @@
+"""The public feedback form at /feedback/: a ticket, the customer matched or created without consent, a
+confirmation with the reference; CSRF, a honeypot and a rate limit per address, with nothing lost."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from customers.models import Customer
+from feedback.models import Ticket
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/feedback/"
+
+
+def form(**overrides) -> dict:
+    data = {
+        "name": "Hanako Suzuki",
+        "email": "hanako@example.com",
+        "kind": "complaint",
+        "message": "The kettle I bought leaks.\nOrder 1234.",
+        "website": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_the_form_is_public_and_mobile_friendly(client):
+    response = client.get(URL)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'name="csrfmiddlewaretoken"' in body and 'name="viewport"' in body and 'class="hp-field"' in body
+
+
+def test_a_message_opens_a_ticket_for_a_new_customer_without_consent(client, outbox):
+    # when
+    response = client.post(URL, form(email="Hanako@Example.com"), headers={"accept-language": "en"})
+    # then: a ticket, a new customer (no marketing consent), and the thanks page with the reference
+    ticket = Ticket.objects.get()
+    customer = ticket.customer
+    assert customer.email == "hanako@example.com" and customer.family_name == "Hanako Suzuki"
+    assert not customer.marketing_consent and customer.source == "web" and customer.preferred_language == "en"
+    assert (ticket.kind, ticket.channel, ticket.subject) == ("complaint", "web_form", "The kettle I bought leaks.")
+    assert ticket.body == "The kettle I bought leaks.\nOrder 1234."
+    assert response.status_code == 302
+    thanks = client.get(response["Location"])
+    assert ticket.reference in thanks.content.decode()
+    # and: a confirmation through the outbox, transactional, with the reference and none of the text they typed
+    (mail,) = outbox()
+    assert mail.key == f"feedback:ticket:{ticket.pk}:received" and mail.purpose == "transactional"
+    assert mail.status == "queued" and mail.template.slug == "feedback-received"
+    assert ticket.reference in mail.subject and ticket.reference in mail.body
+    assert "leaks" not in mail.body and "Hanako" not in mail.body
+
+
+def test_an_existing_customer_is_matched_by_email_ignoring_case(client):
+    customer = CustomerFactory(email="taro@example.com", family_name="Yamada", marketing_consent=True)
+    client.post(URL, form(email="TARO@Example.COM", name="Someone Else"))
+    ticket = Ticket.objects.get()
+    assert ticket.customer == customer and Customer.objects.count() == 1
+    customer.refresh_from_db()
+    assert customer.family_name == "Yamada" and customer.marketing_consent  # nothing of theirs changed
+
+
+def test_mistakes_are_shown_and_what_was_typed_is_kept(client):
+    response = client.post(URL, form(email="not-an-email", message="Please keep this text"))
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "Please keep this text" in body and "Hanako Suzuki" in body and "valid email" in body
+    assert not Ticket.objects.exists()
+
+
+def test_the_honeypot_thanks_a_robot_and_keeps_nothing(client, outbox):
+    response = client.post(URL, form(website="http://spam.example"))
+    assert response.status_code == 302 and response["Location"] == reverse("feedback:thanks")
+    assert not Ticket.objects.exists() and not Customer.objects.exists() and outbox() == []
+
+
+def test_a_post_without_the_csrf_token_is_refused():
+    client = Client(enforce_csrf_checks=True)
+    assert client.post(URL, form()).status_code == 403
+    assert not Ticket.objects.exists()
+
+
+def test_the_rate_limit_is_per_address_and_keeps_the_message(settings):
+    settings.TSUNAGU_FEEDBACK_RATE_LIMIT = "3/hour"
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    for i in range(3):
+        assert client.post(URL, form(email=f"p{i}@example.com")).status_code == 302
+    # when: a fourth message from the same address
+    response = client.post(URL, form(email="p4@example.com", message="My fourth message, kept"))
+    # then: refused with a clear message and the text still in the form; nothing created
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    body = response.content.decode()
+    assert "try again in" in body and "My fourth message, kept" in body
+    assert Ticket.objects.count() == 3
+    # and: another address is not affected
+    assert Client(REMOTE_ADDR="198.51.100.9").post(URL, form(email="q@example.com")).status_code == 302
+
+
+def test_mistakes_do_not_count_against_the_limit(settings):
+    settings.TSUNAGU_FEEDBACK_RATE_LIMIT = "1/hour"
+    client = Client(REMOTE_ADDR="203.0.113.8")
+    assert client.post(URL, form(email="bad")).status_code == 400
+    assert client.post(URL, form()).status_code == 302
+
+
+def test_behind_a_proxy_the_configured_header_is_the_address(settings):
+    settings.TSUNAGU_FEEDBACK_RATE_LIMIT = "1/hour"
+    settings.TSUNAGU_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    proxy = "10.0.0.1"
+    assert Client(REMOTE_ADDR=proxy, HTTP_X_REAL_IP="203.0.113.1").post(URL, form()).status_code == 302
+    assert (
+        Client(REMOTE_ADDR=proxy, HTTP_X_REAL_IP="203.0.113.2").post(URL, form(email="b@example.com")).status_code
+        == 302
+    )
+    assert (
+        Client(REMOTE_ADDR=proxy, HTTP_X_REAL_IP="203.0.113.1").post(URL, form(email="c@example.com")).status_code
+        == 429
+    )
+
+
+def test_a_forged_thanks_link_shows_no_reference(client):
+    body = client.get(reverse("feedback:thanks") + "?r=1:forged").content.decode()
+    assert "T-0" not in body and "Thank you" in body

@@ -1,0 +1,264 @@
+"""Loyalty pages: the customer panel, joining, redeeming (a double click spends once), adjusting, set-up,
+the members list and the figures."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from customers.models import Customer
+from loyalty import services
+from loyalty.models import LedgerEntry, Membership, Programme, Redemption, Reward, Tier
+from tests.factories import CustomerFactory, RewardFactory, member_join
+from tests.loyalty.conftest import refreshed
+
+pytestmark = pytest.mark.django_db
+
+KEY = re.compile(r'name="idempotency_key" value="([0-9a-f]+)"')
+
+
+def test_the_customer_page_shows_the_membership_panel(manager_client, member, buy):
+    buy(member.customer, "60000")
+    body = manager_client.get(member.customer.get_absolute_url()).content.decode()
+    assert 'id="loyalty-panel"' in body and member.member_number in body
+    assert "600" in body and "Regular" in body
+    assert "400 more to Silver" in body  # 600 of Silver's 1,000 points
+    assert 'value="60"' in body  # the progress bar
+
+
+def test_a_customer_in_no_programme_is_offered_to_join(manager_client, club):
+    customer = CustomerFactory()
+    body = manager_client.get(customer.get_absolute_url()).content.decode()
+    assert "Not a member of any loyalty programme." in body and reverse("loyalty:join", args=[customer.pk]) in body
+
+
+def test_joining_from_the_customer_page(manager_client, club):
+    customer = CustomerFactory()
+    response = manager_client.post(reverse("loyalty:join", args=[customer.pk]), {"programme": club.pk})
+    assert response.status_code == 302
+    membership = Membership.objects.get(customer=customer)
+    assert membership.programme == club and membership.tier.name == "Regular"
+    again = manager_client.post(reverse("loyalty:join", args=[customer.pk]), {"programme": club.pk})
+    assert again.status_code == 200 and Membership.objects.filter(customer=customer).count() == 1
+    page = manager_client.get(reverse("loyalty:join", args=[customer.pk])).content.decode()
+    assert "already in every active programme" in page
+
+
+def test_joining_with_an_unknown_referral_code_says_so(manager_client, club):
+    customer = CustomerFactory()
+    response = manager_client.post(
+        reverse("loyalty:join", args=[customer.pk]), {"programme": club.pk, "referral_code": "nope"}
+    )
+    assert (
+        response.status_code == 200
+        and "No member of this programme has this referral code." in response.content.decode()
+    )
+    assert not Membership.objects.filter(customer=customer).exists()
+
+
+def test_the_membership_panel_costs_the_same_queries_however_long_the_history(
+    manager_client, member, buy, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = member.customer.get_absolute_url()
+    buy(member.customer, "1000")
+    manager_client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        manager_client.get(url)
+    for i in range(30):
+        buy(member.customer, "1000", f"O-{i}")
+    services.points_adjust(membership=member, points=5, reason="x", key="x")
+    with CaptureQueriesContext(connection) as many:
+        manager_client.get(url)
+    assert len(few) == len(many)
+
+
+def test_the_membership_panel_adds_no_query_for_a_customer_in_no_programme(manager_client, club):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    customer = CustomerFactory()
+    manager_client.get(customer.get_absolute_url())
+    with CaptureQueriesContext(connection) as captured:
+        manager_client.get(customer.get_absolute_url())
+    assert not [q for q in captured if "loyalty_" in q["sql"] and "loyaltyaccount" not in q["sql"]]
+
+
+def test_redeeming_from_the_page_spends_once_on_a_double_click(manager_client, member):
+    services.points_adjust(membership=member, points=500, reason="x", key="x")
+    reward = RewardFactory(programme=member.programme, name="Free coffee", points_cost=200)
+    url = reverse("loyalty:redeem", args=[member.pk])
+    page = manager_client.get(url).content.decode()
+    key = KEY.search(page).group(1)
+
+    first = manager_client.post(url, {"reward": reward.pk, "idempotency_key": key})
+    second = manager_client.post(url, {"reward": reward.pk, "idempotency_key": key}, follow=True)
+
+    assert first.status_code == 302
+    assert Redemption.objects.count() == 1 and refreshed(member).balance == 300
+    assert Redemption.objects.get().voucher_code in second.content.decode()
+
+
+def test_redeeming_more_than_the_balance_shows_why(manager_client, member):
+    reward = RewardFactory(programme=member.programme, points_cost=200)
+    response = manager_client.post(
+        reverse("loyalty:redeem", args=[member.pk]), {"reward": reward.pk, "idempotency_key": "a" * 32}
+    )
+    assert response.status_code == 200 and "Not enough points" in response.content.decode()
+
+
+def test_rewards_above_the_members_tier_are_not_offered(manager_client, member):
+    gold = member.programme.tiers.get(name="Gold")
+    RewardFactory(programme=member.programme, name="VIP lounge", min_tier=gold)
+    RewardFactory(programme=member.programme, name="Free coffee")
+    body = manager_client.get(reverse("loyalty:redeem", args=[member.pk])).content.decode()
+    assert "Free coffee" in body and "VIP lounge" not in body
+
+
+def test_a_manager_adjusts_points_with_a_reason(manager_client, member):
+    url = reverse("loyalty:adjust", args=[member.pk])
+    response = manager_client.post(url, {"points": "-5", "reason": "Typo", "idempotency_key": "b" * 32})
+    assert "only 0 points" in response.content.decode()
+    manager_client.post(url, {"points": "120", "reason": "Apology for a late delivery", "idempotency_key": "c" * 32})
+    entry = LedgerEntry.objects.get(membership=member)
+    assert (entry.kind, entry.points, entry.by.username) == ("adjust", 120, "manager")
+
+
+def test_cancelling_a_redemption_from_the_membership_page(manager_client, member):
+    services.points_adjust(membership=member, points=500, reason="x", key="x")
+    redemption = services.points_redeem(membership=member, reward=RewardFactory(programme=member.programme), key="k")
+    response = manager_client.post(reverse("loyalty:redemption_cancel", args=[redemption.pk]), {"reason": "oops"})
+    assert response.status_code == 302 and refreshed(member).balance == 500
+
+
+def test_marketing_sets_up_a_programme_its_tiers_and_rewards(marketing_client):
+    response = marketing_client.post(
+        reverse("loyalty:programme_create"),
+        {
+            "name": "Shop club",
+            "currency": "jpy",
+            "earn_rate": "0.01",
+            "points_lifetime_months": "24",
+            "expiry_reminder_days": "30",
+            "tier_basis": "points",
+            "tier_grace_days": "30",
+            "birthday_bonus": "100",
+            "anniversary_bonus": "0",
+            "referrer_bonus": "500",
+            "referee_bonus": "300",
+            "purchase_milestones": "10, 1, 10",
+            "purchase_milestone_bonus": "50",
+            "is_active": "on",
+        },
+    )
+    programme = Programme.objects.get(name="Shop club")
+    assert response.status_code == 302 and programme.currency == "JPY" and programme.purchase_milestones == "1, 10"
+    tier_url = reverse("loyalty:tier_create", args=[programme.pk])
+    marketing_client.post(tier_url, {"name": "Regular", "position": 1, "threshold": 0, "multiplier": "1"})
+    response = marketing_client.post(tier_url, {"name": "regular", "position": 2, "threshold": 10, "multiplier": "1"})
+    assert response.status_code == 200  # the same name, ignoring case
+    marketing_client.post(tier_url, {"name": "Gold", "position": 2, "threshold": 5000, "multiplier": "2"})
+    gold = Tier.objects.get(programme=programme, name="Gold")
+    marketing_client.post(
+        reverse("loyalty:reward_create", args=[programme.pk]),
+        {"name": "Lounge", "kind": "event", "points_cost": 1000, "stock": 10, "min_tier": gold.pk, "position": 1},
+    )
+    assert Reward.objects.get(programme=programme).min_tier == gold
+    page = marketing_client.get(programme.get_absolute_url()).content.decode()
+    assert "Lounge" in page and "Gold" in page
+
+
+def test_the_members_list_filters_by_tier_and_status_with_keyset_pages(manager_client, club, settings):
+    settings.TSUNAGU_PAGE_SIZE = 2
+    members = [member_join(CustomerFactory(), club) for _ in range(5)]
+    silver = club.tiers.get(name="Silver")
+    Membership.objects.filter(pk=members[0].pk).update(tier=silver)
+    services.membership_set_status(membership=members[1], status="paused")
+
+    body = manager_client.get(reverse("loyalty:members"), {"tier": silver.pk}).content.decode()
+    assert members[0].member_number in body and members[2].member_number not in body
+    body = manager_client.get(reverse("loyalty:members"), {"status": "paused"}).content.decode()
+    assert members[1].member_number in body and members[0].member_number not in body
+
+    first = manager_client.get(reverse("loyalty:members")).content.decode()
+    after = re.search(r'rel="next" href="\?after=([^"]+)"', first).group(1)
+    second = manager_client.get(reverse("loyalty:members"), {"after": after}).content.decode()
+    assert members[4].member_number in first and members[2].member_number in second
+    assert manager_client.get(reverse("loyalty:members"), {"status": "nonsense", "tier": "x"}).status_code == 200
+
+
+def test_the_members_list_runs_the_same_queries_for_3_and_30_members(
+    manager_client, club, django_assert_max_num_queries
+):
+    for _ in range(3):
+        member_join(CustomerFactory(), club)
+    manager_client.get(reverse("loyalty:members"))
+    with django_assert_max_num_queries(8):
+        manager_client.get(reverse("loyalty:members"))
+    for _ in range(27):
+        member_join(CustomerFactory(), club)
+    with django_assert_max_num_queries(8):
+        manager_client.get(reverse("loyalty:members"))
+
+
+def test_the_figures_add_up(manager_client, member, buy):
+    buy(member.customer, "50000")
+    services.points_redeem(
+        membership=member, reward=RewardFactory(programme=member.programme, points_cost=100), key="k"
+    )
+    member_join(CustomerFactory(), member.programme)
+    figures = services.loyalty_figures(fresh=True)
+    row = next(f for f in figures if f["programme_id"] == member.programme_id)
+    assert (row["members"], row["active"], row["issued"], row["redeemed"], row["outstanding"]) == (2, 2, 500, 100, 400)
+    assert manager_client.get(reverse("loyalty:figures")).status_code == 200
+
+
+def test_customer_typed_text_is_escaped_on_loyalty_pages(manager_client, club):
+    payload = "<script>alert(1)</script>"
+    customer = CustomerFactory(family_name=payload, given_name=payload)
+    member = member_join(customer, club)
+    services.points_adjust(membership=member, points=10, reason=payload, key="x")
+    for url in (reverse("loyalty:members"), member.get_absolute_url(), customer.get_absolute_url()):
+        body = manager_client.get(url).content.decode()
+        assert payload not in body and "&lt;script&gt;" in body, url
+
+
+def test_the_segment_condition_loyalty_tier(club):
+    from customers.segments import rules_q
+
+    member = member_join(CustomerFactory(), club)
+    member_join(CustomerFactory(), club)
+    silver = club.tiers.get(name="Silver")
+    Membership.objects.filter(pk=member.pk).update(tier=silver)
+    assert list(Customer.objects.filter(rules_q({"loyalty_tier": [silver.pk]}))) == [member.customer]
+
+
+def test_a_manager_pauses_a_membership_and_it_earns_nothing_then(manager_client, member, buy):
+    manager_client.post(reverse("loyalty:membership_status", args=[member.pk]), {"status": "paused"})
+    assert refreshed(member).status == "paused"
+    buy(member.customer, "10000")
+    assert refreshed(member).balance == 0
+    response = manager_client.post(
+        reverse("loyalty:membership_status", args=[member.pk]), {"status": "bogus"}, follow=True
+    )
+    assert "Unknown status." in response.content.decode()
+
+
+def test_every_loyalty_admin_page_opens_for_a_superuser(client, member, buy):
+    from django.contrib.auth import get_user_model
+
+    buy(member.customer, "10000")
+    services.points_redeem(membership=member, reward=RewardFactory(programme=member.programme, points_cost=10), key="k")
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "x")
+    client.force_login(admin)
+    for model in ("programme", "tier", "reward", "membership", "loyaltyaccount", "ledgerentry", "redemption",
+                  "tierchange", "greeting"):  # fmt: skip
+        assert client.get(reverse(f"admin:loyalty_{model}_changelist")).status_code == 200, model
+    entry = LedgerEntry.objects.filter(membership=member).first()
+    assert client.get(reverse("admin:loyalty_ledgerentry_change", args=[entry.pk])).status_code == 200
+    assert client.post(reverse("admin:loyalty_ledgerentry_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403
+    assert LedgerEntry.objects.filter(pk=entry.pk).exists()

@@ -1,0 +1,232 @@
+"""Broadcasts: one template to every customer of a segment, now or at a time.
+
+Creating a broadcast writes one row. When it is due, ``broadcast_prepare`` (a task) walks the segment
+in customer-id order, in chunks: each chunk's outbox rows (key ``broadcast:<id>:<customer>``, so a
+customer gets it once) are inserted and the broadcast's cursor moved in one transaction, and the send
+tasks are published after commit. A preparation that dies is resumed from its cursor by
+``broadcasts_advance`` (every tick), which also starts due broadcasts and closes finished ones with
+their final counts. Cancelling skips whatever is still queued.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Customer, Segment
+
+from .models import Broadcast, MessageChannel, MessageTemplate, OutboundMessage, Purpose
+from .outbox import message_build, messages_insert, publish_on_commit
+
+logger = logging.getLogger(__name__)
+
+PREPARE_CHUNK = 2000
+# A preparation whose heartbeat is older than this is taken to be dead and resumed.
+PREPARE_STALE = dt.timedelta(minutes=2)
+PENDING = [OutboundMessage.Status.QUEUED, OutboundMessage.Status.SENDING]
+# What rendering and the consent check read (a placeholder needing more loads it; the built-in ones do not).
+CUSTOMER_FIELDS = (
+    "id",
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "email",
+    "phone",
+    "company",
+    "preferred_language",
+    "marketing_consent",
+    "consent_source",
+    "do_not_contact",
+    "owner_id",
+)
+
+
+def _publish_prepare(broadcast_id: int) -> None:
+    from .tasks import broadcast_prepare_task
+
+    try:
+        broadcast_prepare_task.apply_async(args=[broadcast_id], retry=True, retry_policy={"max_retries": 2})
+    except Exception:  # the next tick of broadcasts_advance starts it
+        logger.exception("broadcast %s: could not publish the prepare task", broadcast_id)
+
+
+@transaction.atomic
+def broadcast_create(
+    *,
+    name: str,
+    template: MessageTemplate,
+    segment: Segment,
+    by: AbstractBaseUser | None,
+    send_at: dt.datetime | None = None,
+    cap_days: int = 0,
+    now: dt.datetime | None = None,
+) -> Broadcast:
+    now = now or timezone.now()
+    name = " ".join((name or "").split())
+    errors = {}
+    if not name:
+        errors["name"] = _("Give the broadcast a name.")
+    if not template.is_active:
+        errors["template"] = _("This template is switched off.")
+    elif template.channel != MessageChannel.EMAIL:
+        errors["template"] = _("Broadcasts send email templates only.")
+    if errors:
+        raise ValidationError(errors)
+    broadcast = Broadcast.objects.create(
+        name=name[:100],
+        template=template,
+        segment=segment,
+        send_at=send_at or now,
+        cap_days=cap_days,
+        created_by=by,
+    )
+    if broadcast.send_at <= now:
+        transaction.on_commit(lambda: _publish_prepare(broadcast.pk))
+    logger.info("broadcast created id=%s segment=%s by=%s", broadcast.pk, segment.pk, getattr(by, "pk", None))
+    return broadcast
+
+
+@transaction.atomic
+def broadcast_cancel(*, broadcast: Broadcast, by: AbstractBaseUser | None, now: dt.datetime | None = None) -> int:
+    """Stop the broadcast: nothing more is prepared, and its queued messages are skipped (cancelled)."""
+    now = now or timezone.now()
+    changed = Broadcast.objects.filter(
+        pk=broadcast.pk, status__in=[Broadcast.Status.SCHEDULED, Broadcast.Status.PREPARING, Broadcast.Status.SENDING]
+    ).update(status=Broadcast.Status.CANCELLED, finished_at=now)
+    if not changed:
+        raise ValidationError(_("This broadcast has already finished."))
+    stopped = OutboundMessage.objects.filter(broadcast=broadcast, status=OutboundMessage.Status.QUEUED).update(
+        status=OutboundMessage.Status.SKIPPED,
+        skip_reason=OutboundMessage.SkipReason.CANCELLED,
+        enqueued_at=None,
+        updated_at=now,
+    )
+    Broadcast.objects.filter(pk=broadcast.pk).update(counts=broadcast_counts(broadcast))
+    logger.info("broadcast cancelled id=%s stopped=%d by=%s", broadcast.pk, stopped, getattr(by, "pk", None))
+    return stopped
+
+
+def broadcast_counts(broadcast: Broadcast) -> dict[str, int]:
+    """Messages by status (one query on outbox_broadcast_idx)."""
+    counts = dict.fromkeys(OutboundMessage.Status.values, 0)
+    rows = OutboundMessage.objects.filter(broadcast=broadcast).values_list("status").annotate(n=Count("id"))
+    for status, n in rows.order_by():
+        counts[status] = n
+    return counts
+
+
+def _recent_marketing(customer_ids: list[int], *, days: int, now: dt.datetime) -> set[int]:
+    if not days or not customer_ids:
+        return set()
+    return set(
+        OutboundMessage.objects.filter(
+            customer_id__in=customer_ids,
+            purpose=Purpose.MARKETING,
+            status__in=[*PENDING, OutboundMessage.Status.SENT],
+            created_at__gte=now - dt.timedelta(days=days),
+        ).values_list("customer_id", flat=True)
+    )
+
+
+def broadcast_prepare(*, broadcast_id: int, now: dt.datetime | None = None, chunk: int = PREPARE_CHUNK) -> int:
+    """Write the broadcast's outbox rows, chunk by chunk, resuming from its cursor. Returns the rows
+    prepared by this run (0 when the broadcast is not due, already being prepared, or finished)."""
+    started = now or timezone.now()
+    claimed = (
+        Broadcast.objects.filter(pk=broadcast_id)
+        .filter(
+            Q(status=Broadcast.Status.SCHEDULED, send_at__lte=started)
+            | Q(status=Broadcast.Status.PREPARING, heartbeat_at__lt=started - PREPARE_STALE)
+        )
+        .update(status=Broadcast.Status.PREPARING, started_at=Coalesce(F("started_at"), started), heartbeat_at=started)
+    )
+    if not claimed:
+        return 0
+    broadcast = Broadcast.objects.select_related("template", "segment").get(pk=broadcast_id)
+    if broadcast.segment is None:  # deleted since: nothing more is prepared
+        Broadcast.objects.filter(pk=broadcast.pk).update(status=Broadcast.Status.SENDING, prepared_at=started)
+        return 0
+    if not broadcast.total:
+        broadcast.total = Customer.objects.in_segment(broadcast.segment).order_by().count()
+        Broadcast.objects.filter(pk=broadcast.pk).update(total=broadcast.total)
+    template = broadcast.template
+    prepared = 0
+    cursor = broadcast.cursor
+    while True:
+        tick = now or timezone.now()
+        customers = list(
+            Customer.objects.in_segment(broadcast.segment)
+            .filter(pk__gt=cursor)
+            .order_by("pk")
+            .only(*CUSTOMER_FIELDS)[:chunk]
+        )
+        if not customers:
+            break
+        capped = _recent_marketing([c.pk for c in customers], days=broadcast.cap_days, now=tick)
+        messages = [
+            message_build(
+                customer=customer,
+                key=f"broadcast:{broadcast.pk}:{customer.pk}",
+                purpose=template.purpose,
+                template=template,
+                now=tick,
+                source_app="touchpoints",
+                source_ref=f"broadcast:{broadcast.pk}",
+                capped=customer.pk in capped,
+                broadcast_id=broadcast.pk,
+            )
+            for customer in customers
+        ]
+        with transaction.atomic():
+            alive = (
+                Broadcast.objects.select_for_update()
+                .filter(pk=broadcast.pk, status=Broadcast.Status.PREPARING)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if alive is None:  # cancelled meanwhile
+                return prepared
+            ids = messages_insert(messages, now=tick)
+            cursor = customers[-1].pk
+            Broadcast.objects.filter(pk=broadcast.pk).update(
+                cursor=cursor, prepared_count=F("prepared_count") + len(customers), heartbeat_at=timezone.now()
+            )
+            publish_on_commit(ids)
+        prepared += len(customers)
+        if len(customers) < chunk:
+            break
+    Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.PREPARING).update(
+        status=Broadcast.Status.SENDING, prepared_at=now or timezone.now()
+    )
+    logger.info("broadcast prepared id=%s rows=%d", broadcast.pk, prepared)
+    return prepared
+
+
+def broadcasts_advance(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Every tick: start due broadcasts, resume stalled preparations, close finished broadcasts."""
+    now = now or timezone.now()
+    due = list(
+        Broadcast.objects.filter(
+            Q(status=Broadcast.Status.SCHEDULED, send_at__lte=now)
+            | Q(status=Broadcast.Status.PREPARING, heartbeat_at__lt=now - PREPARE_STALE)
+        ).values_list("pk", flat=True)
+    )
+    for pk in due:
+        _publish_prepare(pk)
+    finished = 0
+    for broadcast in Broadcast.objects.filter(status=Broadcast.Status.SENDING):
+        if OutboundMessage.objects.filter(broadcast=broadcast, status__in=PENDING).exists():
+            continue
+        finished += Broadcast.objects.filter(pk=broadcast.pk, status=Broadcast.Status.SENDING).update(
+            status=Broadcast.Status.DONE, finished_at=now, counts=broadcast_counts(broadcast)
+        )
+    return {"started": len(due), "finished": finished}

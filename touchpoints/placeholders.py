@@ -1,0 +1,118 @@
+"""The placeholders a message template may use, and the renderer that fills them in.
+
+Templates are typed by staff, so they are never run through Django's template engine (no tags, no
+filters, no attribute access): the renderer replaces ``{name}`` for the names registered here and
+leaves every other character as typed. Messages are plain text, so nothing needs escaping.
+
+The outreach app registers the customer's name, the shop's name and the unsubscribe link; the apps
+above it add theirs in their ``AppConfig.ready()``::
+
+    from touchpoints import placeholders
+    placeholders.register("points_balance", _("Points balance"), lambda customer: str(balance_of(customer)))
+
+A function receives the ``Customer`` and returns a string; it runs once per message that uses it, so
+it should be cheap (a broadcast renders one message per customer of the segment).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+PLACEHOLDER_RE = re.compile(r"\{([a-z][a-z0-9_]{0,39})\}")
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    name: str
+    label: Any
+    func: Callable[[Any], str]
+
+    @property
+    def token(self) -> str:
+        return "{" + self.name + "}"
+
+
+_registry: dict[str, Placeholder] = {}
+
+
+def register(name: str, label: Any, func: Callable[[Any], str]) -> None:
+    """Make ``{name}`` available to every template; ``func(customer) -> str`` gives its value."""
+    if not NAME_RE.match(name):
+        raise ValueError(f"placeholder names are lower-case letters, digits and _: {name!r}")
+    _registry[name] = Placeholder(name=name, label=label, func=func)
+
+
+def placeholders() -> list[Placeholder]:
+    return sorted(_registry.values(), key=lambda p: p.name)
+
+
+def names_in(text: str) -> set[str]:
+    return set(PLACEHOLDER_RE.findall(text or ""))
+
+
+def unknown_names(text: str, extra: Mapping[str, Any] | None = None) -> list[str]:
+    """The ``{names}`` in ``text`` that are neither registered nor given in ``extra``, for form errors."""
+    known = set(_registry) | set(extra or {})
+    return sorted(names_in(text) - known)
+
+
+def render(text: str, *, customer: Any, language: str, extra: Mapping[str, Any] | None = None) -> str:
+    """``text`` with each known ``{name}`` replaced by its value for ``customer``; unknown ones stay as typed.
+
+    ``extra`` holds values given by the calling code (not by staff), which win over registered ones.
+    ``language`` is the message's language (a customer's name is written in its order).
+    """
+    if not text or "{" not in text:
+        return text or ""
+    values: dict[str, str] = {}
+
+    def value(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in values:
+            if extra and name in extra:
+                values[name] = str(extra[name])
+            elif name in _registry:
+                placeholder = _registry[name]
+                if name == "customer_name":
+                    values[name] = customer_name(customer, language)
+                else:
+                    values[name] = str(placeholder.func(customer))
+            else:
+                return match.group(0)
+        return values[name]
+
+    return PLACEHOLDER_RE.sub(value, text)
+
+
+# --- The outreach app's own placeholders ------------------------------------------------------------
+
+
+def customer_name(customer: Any, language: str) -> str:
+    """Family name first in Japanese, given name first in English (without honorifics: templates add 様)."""
+    if not customer.given_name:
+        return customer.family_name
+    if language == "ja":
+        return f"{customer.family_name} {customer.given_name}"
+    return f"{customer.given_name} {customer.family_name}"
+
+
+def _unsubscribe_url(customer: Any) -> str:
+    from .outbox import unsubscribe_url
+
+    return unsubscribe_url(customer.pk)
+
+
+def register_outreach_placeholders() -> None:
+    # customer_name depends on the message's language, so render() handles it; func is the fallback.
+    register("customer_name", _("Customer's name (in the right order)"), lambda c: c.display_name)
+    register("given_name", _("Given name"), lambda c: c.given_name)
+    register("family_name", _("Family name"), lambda c: c.family_name)
+    register("shop_name", _("Shop name"), lambda c: settings.TSUNAGU_SHOP_NAME)
+    register("unsubscribe_url", _("Unsubscribe link"), _unsubscribe_url)

@@ -1,0 +1,67 @@
+"""The journey's segment conditions (registered in TouchpointsConfig.ready(); see customers/segments.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, Sum, When
+from django.utils.translation import gettext_lazy as _
+
+from customers.segments import SegmentCondition, register
+
+
+def _stage_q(stages: list[str]) -> Q:
+    from .models import CustomerJourney
+
+    return Q(Exists(CustomerJourney.objects.filter(customer_id=OuterRef("pk"), stage__in=stages)))
+
+
+def _net_spend_at_least(minimum: Decimal) -> Q:
+    """Purchases minus returns, over all time, of at least ``minimum`` (one grouped scan of purchases)."""
+    from .models import Touchpoint, TouchpointType
+
+    signed = Case(
+        When(type__kind=TouchpointType.Kind.PURCHASE, then=F("amount")),
+        When(type__kind=TouchpointType.Kind.RETURN, then=-F("amount")),
+        default=0,
+        output_field=DecimalField(max_digits=16, decimal_places=2),
+    )
+    spenders = (
+        Touchpoint.objects.filter(
+            amount__isnull=False, type__kind__in=[TouchpointType.Kind.PURCHASE, TouchpointType.Kind.RETURN]
+        )
+        .order_by()
+        .values("customer_id")
+        .annotate(total=Sum(signed))
+        .filter(total__gte=minimum)
+        .values("customer_id")
+    )
+    return Q(pk__in=spenders)
+
+
+def register_journey_conditions() -> None:
+    from .models import Stage
+
+    register(
+        SegmentCondition(
+            key="stage",
+            label=_("Journey stage is one of"),
+            field=lambda: forms.MultipleChoiceField(
+                choices=Stage.choices, widget=forms.SelectMultiple(attrs={"class": "form-select", "size": 4})
+            ),
+            to_q=lambda stages: _stage_q(list(stages)),
+            order=80,
+        )
+    )
+    register(
+        SegmentCondition(
+            key="spend_at_least",
+            label=_("Spent at least (purchases minus returns)"),
+            field=lambda: forms.DecimalField(min_value=0, max_digits=14, decimal_places=2),
+            to_q=_net_spend_at_least,
+            dump=lambda value: str(value),
+            load=lambda value: Decimal(str(value)),
+            order=81,
+        )
+    )
