@@ -275,7 +275,7 @@ def touchpoint_record_batch(
             latest[touchpoint.customer_id] = touchpoint.occurred_at
     customers_touch(at_by_customer=latest)
 
-    transitions = _journeys_advance(new, by=by, now=now)
+    transitions = _journeys_advance([t for t in new if moves_journey(t)], by=by, now=now)
     transaction.on_commit(lambda: _announce(touchpoints=new, transitions=transitions))
     logger.info(
         "touchpoints recorded new=%d replayed=%d transitions=%d by=%s api_key=%s",
@@ -347,6 +347,16 @@ def _existing_by_key(
     if errors:
         raise TouchpointBatchInvalid(errors)
     return existing
+
+
+def moves_journey(touchpoint: Touchpoint) -> bool:
+    """Whether a touchpoint may move its customer along the journey.
+
+    The journey follows what the customer does. Messages Tsunagu sends by itself (follow-ups, newsletters,
+    greetings, ticket replies: outbound, recorded by the system) appear on the timeline but move no one:
+    otherwise a newsletter would put every awareness-stage lead into "retention".
+    """
+    return not (touchpoint.source == Touchpoint.Source.SYSTEM and touchpoint.direction == Direction.OUTBOUND)
 
 
 def _journeys_advance(

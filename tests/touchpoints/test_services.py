@@ -346,3 +346,24 @@ def test_two_concurrent_requests_with_one_key_record_once():
     assert StageTransition.objects.count() == 1
     assert {pk for pk, _replayed in results} == {Touchpoint.objects.get().pk}
     assert sorted(replayed for _pk, replayed in results) == [False, True]
+
+
+def test_messages_sent_by_the_system_show_on_the_timeline_but_move_no_one_along_the_journey():
+    from touchpoints.models import CustomerJourney, Direction, Touchpoint, TouchpointType
+    from touchpoints.services import touchpoint_record
+
+    # given: a lead in awareness
+    customer = CustomerFactory()
+    touchpoint_record(customer=customer, touchpoint_type=TouchpointType.objects.get(slug="brand-exposure"))
+
+    # when: the outbox records a newsletter it sent (a retention-stage touchpoint)
+    sent = touchpoint_record(
+        customer=customer,
+        touchpoint_type=TouchpointType.objects.get(slug="follow-up-email"),
+        direction=Direction.OUTBOUND,
+        source=Touchpoint.Source.SYSTEM,
+    )
+
+    # then: it is recorded, and the lead is still in awareness
+    assert Touchpoint.objects.filter(pk=sent.pk).exists()
+    assert CustomerJourney.objects.get(customer=customer).stage == "awareness"
