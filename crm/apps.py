@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = _("Tsunagu")
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the start-up checks

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
@@ -32,6 +32,15 @@ app.conf.update(
     worker_hijack_root_logger=False,
 )
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _require_secret_key(**kwargs) -> None:
+    from crm.checks import require_secret_key
+
+    require_secret_key()
+
 
 _outreach_tick = float(os.environ.get("TSUNAGU_OUTREACH_TICK_SECONDS") or 60)
 

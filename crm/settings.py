@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -39,11 +38,12 @@ def env_int(name: str, default: int) -> int:
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
+# Required when DEBUG is off: left empty here, it stops `check`, `runserver`, `migrate`, the WSGI/ASGI
+# entry points and the Celery worker and beat (crm/checks.py); commands that sign nothing still run.
 SECRET_KEY = env("DJANGO_SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (see .env.example).")
+if not SECRET_KEY and DEBUG:
     SECRET_KEY = "django-insecure-tsunagu-development-only-key-do-not-use-in-production"  # noqa: S105
+TSUNAGU_SECRET_KEY_MISSING = not SECRET_KEY  # read by crm/checks.py (Django refuses to read an empty key)
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
