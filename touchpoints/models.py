@@ -825,3 +825,100 @@ class StaffTask(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.status == self.Status.OPEN and self.due_at < timezone.now()
+
+
+# ==================================================================================================
+# The journey funnel's rollups (issue 3): counts per day and per month, kept in step by the services
+# (``touchpoints.funnel``). ``pending`` rows are deltas appended by the writes (no row is updated on the
+# hot path); ``funnel_fold`` sums them into the other rows, which are unique per key. The funnel reads
+# both, so its figures are exact between folds. ``manage.py funnel_rebuild`` recomputes everything.
+# ==================================================================================================
+
+
+class FunnelGrain(models.IntegerChoices):
+    DAY = 0, _("Day")
+    MONTH = 1, _("Month")
+    DEKAD = 2, _("Ten days")  # the 1st–10th, 11th–20th, 21st–end of a month
+    QUARTER = 3, _("Quarter")
+
+
+class FunnelReach(models.Model):
+    """Customers who first crossed ``stage`` on ``day`` (or in its ten days, month or quarter) and first crossed
+    the next stage on ``next_day`` (or in its month; 9999-12-31 when they have not), per source and channel."""
+
+    pending = models.BooleanField(_("pending"), default=False)
+    kind = models.CharField(_("split"), max_length=7)  # "source" or "channel"
+    key = models.CharField(_("group"), max_length=20, blank=True)
+    stage = models.PositiveSmallIntegerField(_("stage rank"))
+    day_grain = models.PositiveSmallIntegerField(_("day grain"), choices=FunnelGrain.choices)
+    day = models.DateField(_("day"))
+    next_grain = models.PositiveSmallIntegerField(_("next day grain"), choices=FunnelGrain.choices)
+    next_day = models.DateField(_("next stage day"))
+    n = models.IntegerField(_("number of customers"))
+
+    class Meta:
+        verbose_name = _("funnel reach count")
+        verbose_name_plural = _("funnel reach counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "key", "stage", "day_grain", "day", "next_grain", "next_day"],
+                condition=Q(pending=False),
+                name="funnelreach_key_unique",
+            ),
+        ]
+        indexes = [
+            # Reached (and converted by an earlier month): a range of days, or of months.
+            models.Index(
+                fields=["day_grain", "day", "next_day", "kind", "key", "stage", "n"],
+                condition=Q(next_grain=1, pending=False),
+                name="funnelreach_day_idx",
+            ),
+            # Converted on a day of the period's last month: a few days of ``next_day``, per grain.
+            models.Index(
+                fields=["day_grain", "next_day", "day", "kind", "key", "stage", "n"],
+                condition=Q(next_grain=0, pending=False),
+                name="funnelreach_next_idx",
+            ),
+            # The deltas not folded yet (at day grain only): read with every period, folded every minute.
+            models.Index(fields=["day"], condition=Q(pending=True), name="funnelreach_pending_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key} {self.stage} {self.day}→{self.next_day}: {self.n}"
+
+
+class FunnelStay(models.Model):
+    """Stays in ``stage`` that began on ``day`` (or its ten days, month or quarter) and have ended, per bucket:
+    their number and total hours (for the median days in stage), overall, per source and per channel."""
+
+    pending = models.BooleanField(_("pending"), default=False)
+    kind = models.CharField(_("split"), max_length=7)  # "all", "source" or "channel"
+    key = models.CharField(_("group"), max_length=20, blank=True)
+    stage = models.PositiveSmallIntegerField(_("stage rank"))
+    day_grain = models.PositiveSmallIntegerField(_("day grain"), choices=FunnelGrain.choices)
+    day = models.DateField(_("day"))
+    bucket = models.PositiveSmallIntegerField(_("duration bucket"))
+    n = models.IntegerField(_("number of stays"))
+    hours = models.FloatField(_("total hours"))
+
+    class Meta:
+        verbose_name = _("funnel stay count")
+        verbose_name_plural = _("funnel stay counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "key", "stage", "day_grain", "day", "bucket"],
+                condition=Q(pending=False),
+                name="funnelstay_key_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["day_grain", "day", "kind", "key", "stage", "bucket", "n", "hours"],
+                condition=Q(pending=False),
+                name="funnelstay_day_idx",
+            ),
+            models.Index(fields=["day"], condition=Q(pending=True), name="funnelstay_pending_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key} {self.stage} {self.day} #{self.bucket}: {self.n}"

@@ -34,6 +34,7 @@ from customers.services import customer_create, customer_update, customers_touch
 
 from . import events
 from .catalogue import type_menu_forget
+from .funnel import FunnelTracker, funnel_merge
 from .models import (
     ApiKey,
     Channel,
@@ -417,8 +418,10 @@ def _journeys_advance(
             changed_journeys.append(journey)
     if not transitions:
         return []
+    funnel = FunnelTracker({t.customer_id for t in transitions})  # keeps the funnel's rollups in step
     _close_open_transitions(entered_at)
     StageTransition.objects.bulk_create(transitions)
+    funnel.record()
     if new_journeys:
         CustomerJourney.objects.bulk_create(new_journeys)
     if changed_journeys:
@@ -545,6 +548,7 @@ def journey_stage_move(
         raise ValidationError({"to_stage": _("The customer is already in this stage.")})
     now = timezone.now()
     at = max(now, journey.stage_since) if journey else now
+    funnel = FunnelTracker([customer.pk])
     _close_open_transitions({customer.pk: at})
     transition = StageTransition.objects.create(
         customer=customer,
@@ -555,6 +559,7 @@ def journey_stage_move(
         reason=reason,
         by=by,
     )
+    funnel.record()
     if journey is None:
         CustomerJourney.objects.create(customer=customer, stage=to_stage, stage_since=at, created_at=at)
     else:
@@ -573,6 +578,7 @@ def journey_stage_move(
 
 def journey_merge(*, primary: Customer, duplicate: Customer) -> None:
     """Before a merge moves the rows: keep one journey, the one further along (``customer_merging`` receiver)."""
+    funnel_merge(primary=primary, duplicate=duplicate)  # the duplicate's transitions count as the primary's
     journeys = {
         j.customer_id: j
         for j in CustomerJourney.objects.select_for_update().filter(customer_id__in=[primary.pk, duplicate.pk])

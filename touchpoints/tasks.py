@@ -67,3 +67,11 @@ def broadcast_prepare_task(broadcast_id: int) -> int:
     from .broadcasts import broadcast_prepare
 
     return broadcast_prepare(broadcast_id=broadcast_id)
+
+
+@shared_task
+def funnel_fold_task() -> int:
+    """Every minute: sum the funnel's pending delta rows into its rollups (safe to run twice, or at once)."""
+    from .funnel import funnel_fold
+
+    return funnel_fold()
