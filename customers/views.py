@@ -128,7 +128,11 @@ class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, DetailView
         context = super().get_context_data(**kwargs)
         customer = self.object
         context["note_form"] = NoteForm()
-        context["timeline"] = timeline.timeline_page(customer)
+        # The timeline (a query per provider) is loaded by htmx once the page is shown (``customer_timeline``),
+        # so the page costs the customer, its panels and nothing more whatever apps are installed. Without
+        # JavaScript, ``?timeline=1`` puts its first page in the page itself.
+        if self.request.GET.get("timeline"):
+            context["timeline"] = timeline.timeline_page(customer)
         context["timeline_providers"] = timeline.providers()
         context["panels"] = panels.render_panels(self.request, customer)
         return context

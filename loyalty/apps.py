@@ -72,5 +72,11 @@ class LoyaltyConfig(AppConfig):
 
         from . import services
 
-        placeholders.register("points_balance", _("Points balance"), services.placeholder_points_balance)
-        placeholders.register("tier", _("Loyalty tier"), services.placeholder_tier)
+        placeholders.register(
+            "points_balance",
+            _("Points balance"),
+            services.placeholder_points_balance,
+            prefetch=services.placeholders_points_balance,
+            empty="0",
+        )
+        placeholders.register("tier", _("Loyalty tier"), services.placeholder_tier, prefetch=services.placeholders_tier)

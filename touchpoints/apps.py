@@ -61,6 +61,16 @@ class TouchpointsConfig(AppConfig):
                 select_related=("journey",),
             )
         )
+        panels.register(
+            panels.Panel(
+                name="touchpoints.outreach",
+                template="touchpoints/includes/_panel_outreach.html",
+                context=journey_panels.outreach_panel_context,
+                permission="touchpoints.view_outboundmessage",
+                order=30,
+                slot="side",
+            )
+        )
         customer_events.customer_merging.connect(receivers.on_customer_merging, dispatch_uid="touchpoints.merge")
 
         # Outreach (issue 4): placeholders, segment conditions, and the follow-up rules' triggers.

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer, Segment
 
+from . import placeholders
 from .models import Broadcast, MessageChannel, MessageTemplate, OutboundMessage, Purpose
 from .outbox import message_build, messages_insert, publish_on_commit
 
@@ -172,20 +173,22 @@ def broadcast_prepare(*, broadcast_id: int, now: dt.datetime | None = None, chun
         if not customers:
             break
         capped = _recent_marketing([c.pk for c in customers], days=broadcast.cap_days, now=tick)
-        messages = [
-            message_build(
-                customer=customer,
-                key=f"broadcast:{broadcast.pk}:{customer.pk}",
-                purpose=template.purpose,
-                template=template,
-                now=tick,
-                source_app="touchpoints",
-                source_ref=f"broadcast:{broadcast.pk}",
-                capped=customer.pk in capped,
-                broadcast_id=broadcast.pk,
-            )
-            for customer in customers
-        ]
+        # Placeholders of other apps ({points_balance}…) are read once for the chunk, not once per message.
+        with placeholders.bulk(c.pk for c in customers):
+            messages = [
+                message_build(
+                    customer=customer,
+                    key=f"broadcast:{broadcast.pk}:{customer.pk}",
+                    purpose=template.purpose,
+                    template=template,
+                    now=tick,
+                    source_app="touchpoints",
+                    source_ref=f"broadcast:{broadcast.pk}",
+                    capped=customer.pk in capped,
+                    broadcast_id=broadcast.pk,
+                )
+                for customer in customers
+            ]
         with transaction.atomic():
             alive = (
                 Broadcast.objects.select_for_update()

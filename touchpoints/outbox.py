@@ -13,9 +13,12 @@ How a message goes out (``messages_send``, run by the send tasks):
    WHERE id IN (…) AND status='queued' AND next_attempt_at <= now``. A second task for the same rows
    (a retried broker message, a second worker, the sweeper's re-enqueue) claims nothing and stops.
 2. **Re-check.** Consent, do-not-contact and the address are read again from the customer rows; quiet
-   hours defer marketing mail (the row goes back to ``queued`` with a later ``next_attempt_at``). Just
-   before each message's SMTP transaction, one statement marks the previous message ``sent`` and
-   checks the customer still accepts this one (an unsubscribe that committed a moment ago stops it).
+   hours defer marketing mail (the row goes back to ``queued`` with a later ``next_attempt_at``). The
+   frequency cap of the message's rule or broadcast is checked under a per-customer advisory lock
+   (``_frequency_cap``): two send attempts for one customer at the same instant let one marketing
+   message through and skip the other as ``capped``. Just before each message's SMTP transaction, one
+   statement marks the previous message ``sent`` and checks the customer still accepts this one (an
+   unsubscribe that committed a moment ago stops it).
 3. **Hand over.** The SMTP transaction is run step by step (touchpoints/delivery.py): MAIL, RCPT, DATA,
    the content. Then the statement recording ``handed_over_at`` is *sent* to PostgreSQL and the SMTP
    end-of-data line is written straight after it, before the database answers; then both answers
@@ -72,8 +75,8 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
-from django.db.models.functions import Greatest
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -85,6 +88,7 @@ from .delivery import Delivery, DeliveryError, HandedOverUnconfirmed
 from .models import (
     Channel,
     Direction,
+    FollowUp,
     MessageChannel,
     MessageTemplate,
     OutboundMessage,
@@ -199,19 +203,25 @@ def one_click_unsubscribe_url(customer_id: int) -> str:
 
 
 def unsubscribe_mailto() -> str:
-    configured = _setting("TSUNAGU_UNSUBSCRIBE_MAILTO", "")
-    if configured:
-        return configured
-    from_address = settings.DEFAULT_FROM_EMAIL.rsplit("<", 1)[-1].rstrip(">").strip()
-    domain = from_address.rsplit("@", 1)[-1] if "@" in from_address else "localhost"
-    return f"unsubscribe@{domain}"
+    """The mailbox named in List-Unsubscribe's ``mailto:`` part, or "" for none (the default).
+
+    Only ``TSUNAGU_UNSUBSCRIBE_MAILTO`` names one, and only when someone (or something) reads it: mail
+    sent there is not processed by Tsunagu. RFC 8058's one-click HTTPS link is always there and is what
+    mail providers use."""
+    return (_setting("TSUNAGU_UNSUBSCRIBE_MAILTO", "") or "").strip()
+
+
+@functools.lru_cache(maxsize=4)
+def _message_id_domain(from_email: str) -> str:
+    address = from_email.rsplit("<", 1)[-1].rstrip(">").strip()
+    return address.rsplit("@", 1)[-1] if "@" in address else "localhost"
 
 
 def message_id_for(key: str) -> str:
-    """A stable Message-ID for an outbox key: every copy of one message carries the same id."""
+    """A stable Message-ID for an outbox key: every copy of one message carries the same id (its domain is
+    the sender's, from ``DEFAULT_FROM_EMAIL``)."""
     digest = hashlib.sha256(key.encode()).hexdigest()[:40]
-    domain = unsubscribe_mailto().rsplit("@", 1)[-1]
-    return f"<{digest}@{domain}>"
+    return f"<{digest}@{_message_id_domain(settings.DEFAULT_FROM_EMAIL)}>"
 
 
 @transaction.atomic
@@ -598,6 +608,7 @@ class SendReport:
     failed: int = 0
     released: int = 0
     unconfirmed: int = 0
+    capped: int = 0  # of ``skipped``: the frequency cap
     timeline: int = 0
     sent_ids: list[int] = field(default_factory=list)
 
@@ -750,9 +761,12 @@ def _release(token: uuid.UUID, ids: Sequence[int], *, not_before: dt.datetime, n
 def email_for(message: OutboundMessage) -> EmailMessage:
     headers = {"Message-ID": message_id_for(message.key)}
     if message.purpose == Purpose.MARKETING:
-        token = unsubscribe_token(message.customer_id)
-        mailto = f"mailto:{unsubscribe_mailto()}?subject={quote('unsubscribe ' + token)}"
-        headers["List-Unsubscribe"] = f"<{one_click_unsubscribe_url(message.customer_id)}>, <{mailto}>"
+        unsubscribe = f"<{one_click_unsubscribe_url(message.customer_id)}>"
+        mailbox = unsubscribe_mailto()
+        if mailbox:  # only when someone reads that mailbox (TSUNAGU_UNSUBSCRIBE_MAILTO)
+            token = unsubscribe_token(message.customer_id)
+            unsubscribe += f", <mailto:{mailbox}?subject={quote('unsubscribe ' + token)}>"
+        headers["List-Unsubscribe"] = unsubscribe
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return EmailMessage(
         subject=message.subject,
@@ -794,6 +808,8 @@ def messages_send(
     messages = list(
         OutboundMessage.objects.filter(claim_token=token, status=Status.SENDING)
         .select_related("customer")
+        # The frequency cap of the rule or broadcast that made the message (0: none).
+        .annotate(cap_days=Coalesce("followup__rule__cap_days", "broadcast__cap_days", Value(0)))
         .order_by("pk")
     )
     report.claimed = len(messages)
@@ -832,6 +848,9 @@ def messages_send(
             updated_at=started,
         )
 
+    to_send, report.capped = _frequency_cap(to_send, token=token, now=started)
+    report.skipped += report.capped
+
     if to_send:
         own = delivery is None
         delivery = delivery or Delivery()
@@ -855,6 +874,77 @@ def messages_send(
         report.unconfirmed,
     )
     return report
+
+
+# The namespace of the per-customer advisory locks taken around the frequency cap check (two-int form).
+CAP_LOCK_NAMESPACE = 7_207_104
+
+
+def _lock_customers(customer_ids: Sequence[int]) -> None:
+    """Take the frequency-cap lock of each customer, in id order (no deadlock between two senders), until the
+    end of the transaction. PostgreSQL only: SQLite has a single writer, so its check cannot interleave."""
+    if connection.vendor != "postgresql" or not customer_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, (k %% 2147483648)::int)) "
+            "FROM (SELECT unnest(%s::bigint[]) AS k ORDER BY 1) AS keys",
+            [CAP_LOCK_NAMESPACE, sorted(set(customer_ids))],
+        )
+
+
+def _frequency_cap(
+    messages: list[OutboundMessage], *, token: uuid.UUID, now: dt.datetime
+) -> tuple[list[OutboundMessage], int]:
+    """Skip (reason "capped") the marketing messages whose rule or broadcast caps them and whose customer got,
+    or is being sent, another marketing message within the cap. Returns (the messages to send, how many
+    were capped).
+
+    The enqueue-time check (rules, broadcasts) sees only committed rows, so two dispatchers or a broadcast
+    and a dispatcher may both queue a message for one customer at the same instant. This is the check that
+    holds: under a per-customer advisory lock, it reads the customer's marketing messages being sent or sent
+    by other send attempts, and marks the capped ones skipped before the lock is released. A second send
+    attempt for the same customer waits for the lock and then sees the first one's message as ``sending``."""
+    capped_kinds = [m for m in messages if m.purpose == Purpose.MARKETING and getattr(m, "cap_days", 0)]
+    if not capped_kinds:
+        return messages, 0
+    customer_ids = sorted({m.customer_id for m in capped_kinds})
+    since = now - dt.timedelta(days=max(m.cap_days for m in capped_kinds))
+    with transaction.atomic():
+        _lock_customers(customer_ids)
+        latest: dict[int, dt.datetime] = {}
+        rows = (
+            OutboundMessage.objects.filter(customer_id__in=customer_ids, purpose=Purpose.MARKETING)
+            .filter(Q(status=Status.SENT, sent_at__gte=since) | Q(status=Status.SENDING, claimed_at__gte=since))
+            .exclude(claim_token=token)
+            .values_list("customer_id", Coalesce("sent_at", "claimed_at"))
+        )
+        for customer_id, at in rows:
+            latest[customer_id] = max(at, latest.get(customer_id, at))
+        keep: list[OutboundMessage] = []
+        capped: list[OutboundMessage] = []
+        for message in messages:  # in id order: within one batch the first message goes
+            if message.purpose != Purpose.MARKETING:
+                keep.append(message)
+                continue
+            last = latest.get(message.customer_id)
+            cap = getattr(message, "cap_days", 0)
+            if cap and last is not None and last >= now - dt.timedelta(days=cap):
+                capped.append(message)
+                continue
+            keep.append(message)
+            latest[message.customer_id] = now
+        if capped:
+            OutboundMessage.objects.filter(pk__in=[m.pk for m in capped], claim_token=token).update(
+                status=Status.SKIPPED, skip_reason=Skip.CAPPED, claim_token=None, updated_at=now
+            )
+            followups = [m.followup_id for m in capped if m.followup_id]
+            if followups:
+                FollowUp.objects.filter(pk__in=followups, outcome=FollowUp.Outcome.MESSAGE).update(
+                    outcome=FollowUp.Outcome.CAPPED
+                )
+            logger.info("outbox: %d message(s) skipped for the frequency cap at sending", len(capped))
+    return keep, len(capped)
 
 
 def _send_all(

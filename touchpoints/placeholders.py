@@ -11,13 +11,23 @@ above it add theirs in their ``AppConfig.ready()``::
     placeholders.register("points_balance", _("Points balance"), lambda customer: str(balance_of(customer)))
 
 A function receives the ``Customer`` and returns a string; it runs once per message that uses it, so
-it should be cheap (a broadcast renders one message per customer of the segment).
+it should be cheap (a broadcast renders one message per customer of the segment). A placeholder that
+needs a query gives a bulk hook as well, ``prefetch(customer_ids) -> {customer_id: value}`` (customers
+missing from the answer get ``empty``)::
+
+    placeholders.register("points_balance", _("Points balance"), balance_of, prefetch=balances_of, empty="0")
+
+Code rendering many messages wraps the rendering in ``with placeholders.bulk(customer_ids):``; each
+prefetching placeholder the texts use is then asked once for all those customers (one query), not once
+per message. Outside ``bulk()`` (or for a customer not in it) ``func`` is called as before.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +43,9 @@ class Placeholder:
     name: str
     label: Any
     func: Callable[[Any], str]
+    # The bulk hook: values for many customers at once (one query), used inside ``bulk()``.
+    prefetch: Callable[[list[int]], Mapping[int, str]] | None = None
+    empty: str = ""  # the value of a customer the prefetch answer leaves out
 
     @property
     def token(self) -> str:
@@ -42,11 +55,50 @@ class Placeholder:
 _registry: dict[str, Placeholder] = {}
 
 
-def register(name: str, label: Any, func: Callable[[Any], str]) -> None:
-    """Make ``{name}`` available to every template; ``func(customer) -> str`` gives its value."""
+def register(
+    name: str,
+    label: Any,
+    func: Callable[[Any], str],
+    *,
+    prefetch: Callable[[list[int]], Mapping[int, str]] | None = None,
+    empty: str = "",
+) -> None:
+    """Make ``{name}`` available to every template; ``func(customer) -> str`` gives its value, and
+    ``prefetch(customer_ids) -> {id: str}`` (optional) the values of many customers in one go."""
     if not NAME_RE.match(name):
         raise ValueError(f"placeholder names are lower-case letters, digits and _: {name!r}")
-    _registry[name] = Placeholder(name=name, label=label, func=func)
+    _registry[name] = Placeholder(name=name, label=label, func=func, prefetch=prefetch, empty=empty)
+
+
+class _Bulk:
+    """The customers being rendered together, and the prefetched values asked for so far (by name)."""
+
+    def __init__(self, customer_ids: Iterable[int]):
+        self.ids = sorted(set(customer_ids))
+        self.id_set = set(self.ids)
+        self.values: dict[str, Mapping[int, str]] = {}
+
+    def value(self, placeholder: Placeholder, customer: Any) -> str | None:
+        if placeholder.prefetch is None or customer.pk not in self.id_set:
+            return None
+        if placeholder.name not in self.values:
+            self.values[placeholder.name] = placeholder.prefetch(self.ids)
+        found = self.values[placeholder.name].get(customer.pk)
+        return placeholder.empty if found is None else str(found)
+
+
+_bulk: contextvars.ContextVar[_Bulk | None] = contextvars.ContextVar("touchpoints_placeholders_bulk", default=None)
+
+
+@contextlib.contextmanager
+def bulk(customer_ids: Iterable[int]) -> Iterator[None]:
+    """Render the messages of these customers with each prefetching placeholder asked once for all of them
+    (lazily: only the placeholders the texts use). Nested calls replace the outer set until they end."""
+    token = _bulk.set(_Bulk(customer_ids))
+    try:
+        yield
+    finally:
+        _bulk.reset(token)
 
 
 def placeholders() -> list[Placeholder]:
@@ -72,6 +124,7 @@ def render(text: str, *, customer: Any, language: str, extra: Mapping[str, Any] 
     if not text or "{" not in text:
         return text or ""
     values: dict[str, str] = {}
+    batch = _bulk.get()
 
     def value(match: re.Match) -> str:
         name = match.group(1)
@@ -83,7 +136,8 @@ def render(text: str, *, customer: Any, language: str, extra: Mapping[str, Any] 
                 if name == "customer_name":
                     values[name] = customer_name(customer, language)
                 else:
-                    values[name] = str(placeholder.func(customer))
+                    prefetched = batch.value(placeholder, customer) if batch is not None else None
+                    values[name] = prefetched if prefetched is not None else str(placeholder.func(customer))
             else:
                 return match.group(0)
         return values[name]

@@ -499,8 +499,8 @@ def test_merge_post_folds_the_duplicate_into_the_chosen_record(support_client, t
 
     # then: the agent is on the kept record, which now holds the other's note and company
     assert response.redirect_chain == [(older.get_absolute_url(), 302)]
-    body = response.content.decode()
-    assert "Customers merged." in body
+    assert "Customers merged." in response.content.decode()
+    body = support_client.get(older.get_absolute_url() + "?timeline=1").content.decode()  # with its timeline
     assert "Prefers the Ginza store." in body
     assert "Aoki Shoten" in body
     assert f"Merged record #{newer.pk} (Aoki-san, —) into this customer." in body

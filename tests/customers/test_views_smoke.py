@@ -13,7 +13,7 @@ def test_customer_list_and_detail_render_for_support(support_client):
     response = support_client.get(reverse("customers:list"))
     assert response.status_code == 200
     assert "山田" in response.content.decode()
-    response = support_client.get(customer.get_absolute_url())
+    response = support_client.get(customer.get_absolute_url() + "?timeline=1")  # the page with its timeline in it
     assert response.status_code == 200
     body = response.content.decode()
     assert "Called about &lt;b&gt;delivery&lt;/b&gt;" in body

@@ -265,7 +265,7 @@ def test_the_customer_page_shows_the_tickets_panel_and_the_timeline(agent_client
     ticket = ticket_create(customer, subject="Lid broken")
     services.ticket_reply(ticket=ticket, body="A new lid is on its way", by=agent)
     services.ticket_reply(ticket=ticket, body="secret note", by=agent, public=False)
-    body = agent_client.get(customer.get_absolute_url()).content.decode()
+    body = agent_client.get(customer.get_absolute_url() + "?timeline=1").content.decode()  # the timeline in the page
     assert 'id="tickets-panel"' in body and ticket.reference in body
     assert "Ticket opened" in body and "A new lid is on its way" in body
     assert "secret note" not in body  # internal notes stay on the ticket
