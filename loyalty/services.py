@@ -9,7 +9,11 @@ Views, the admin, the API, receivers and Celery tasks all come here, so each rul
 - points are spent from the lots that expire first, and each lot keeps what is left of it, so expiry
   only ever takes points that were not spent;
 - greetings are rows (one per customer, kind and occasion), scheduled by the daily job or by the event
-  that caused them, and handed to the outreach outbox by the dispatcher.
+  that caused them, and handed to the outreach outbox by the dispatcher;
+- a redemption is also a "loyalty programme activity" touchpoint on the customer's journey, recorded in the
+  redemption's transaction under a key derived from it (points earned on a purchase are not: the purchase is);
+- services that write history take the time of the event (``at``/``now``, default now): the ledger is
+  append-only, so the demo seeder (``manage.py seed_loyalty``) replays past events at their time.
 """
 
 from __future__ import annotations
@@ -384,9 +388,12 @@ def _points_for(amount: Decimal, programme: Programme, tier: Tier | None) -> int
     return int((Decimal(amount) * programme.earn_rate * multiplier).to_integral_value(rounding=ROUND_DOWN))
 
 
-def points_earn_for_purchase(*, touchpoint) -> list[LedgerEntry]:
+def points_earn_for_purchase(*, touchpoint, at: dt.datetime | None = None) -> list[LedgerEntry]:
     """Earn points for a purchase touchpoint in each of the customer's active memberships (receiver of
-    ``touchpoints.events.touchpoint_recorded``). Each membership is its own transaction; a replay earns nothing."""
+    ``touchpoints.events.touchpoint_recorded``). Each membership is its own transaction; a replay earns nothing.
+
+    ``at``: when the entries are written (default now). The demo seeder replays past purchases at their time,
+    so that the ledger, the tier qualification window and the lots' expiry are as real use would have left them."""
     from touchpoints.models import TouchpointType
 
     if touchpoint.type.kind != TouchpointType.Kind.PURCHASE:
@@ -399,14 +406,14 @@ def points_earn_for_purchase(*, touchpoint) -> list[LedgerEntry]:
     )
     entries = []
     for membership_id in membership_ids:
-        entry = _purchase_earn(membership_id=membership_id, touchpoint=touchpoint)
+        entry = _purchase_earn(membership_id=membership_id, touchpoint=touchpoint, at=at)
         if entry is not None:
             entries.append(entry)
     return entries
 
 
 @transaction.atomic
-def _purchase_earn(*, membership_id: int, touchpoint) -> LedgerEntry | None:
+def _purchase_earn(*, membership_id: int, touchpoint, at: dt.datetime | None = None) -> LedgerEntry | None:
     membership = _lock(membership_id)
     key = f"earn:tp{touchpoint.pk}:m{membership_id}"
     existing = _existing(key)
@@ -414,8 +421,9 @@ def _purchase_earn(*, membership_id: int, touchpoint) -> LedgerEntry | None:
         return existing
     if not membership.is_active or membership.programme.currency != touchpoint.currency:
         return None
+    now = at or timezone.now()
     today = timezone.localdate(touchpoint.occurred_at) if touchpoint.occurred_at else local_today()
-    today = min(today, local_today())
+    today = min(today, timezone.localdate(now))
     points = _points_for(touchpoint.amount or 0, membership.programme, membership.tier)
     reference = touchpoint.order_reference
     reason = _("Purchase %(ref)s") % {"ref": reference} if reference else _("Purchase")
@@ -432,10 +440,11 @@ def _purchase_earn(*, membership_id: int, touchpoint) -> LedgerEntry | None:
         amount=touchpoint.amount,
         today=today,
         also={"purchase_count": F("purchase_count") + 1},
+        created_at=now,
     )
     membership.purchase_count += 1
     if membership.referred_by_id and membership.referral_rewarded_at is None:
-        _referral_reward(membership)
+        _referral_reward(membership, now=now)
     if membership.purchase_count in membership.programme.milestone_numbers:
         _greeting_schedule(
             membership,
@@ -443,15 +452,16 @@ def _purchase_earn(*, membership_id: int, touchpoint) -> LedgerEntry | None:
             occasion=f"{membership.pk}:{membership.purchase_count}",
             detail=str(membership.purchase_count),
             bonus=membership.programme.purchase_milestone_bonus,
+            due_on=timezone.localdate(now),
         )
-    _tier_evaluate(membership, today=local_today())
+    _tier_evaluate(membership, today=timezone.localdate(now), now=now)
     return entry
 
 
-def _referral_reward(referee: Membership) -> None:
+def _referral_reward(referee: Membership, *, now: dt.datetime) -> None:
     """The referee's first purchase: both sides get their bonus, once (a claimed timestamp and unique keys)."""
     claimed = Membership.objects.filter(pk=referee.pk, referral_rewarded_at__isnull=True).update(
-        referral_rewarded_at=timezone.now()
+        referral_rewarded_at=now
     )
     if not claimed:
         return
@@ -467,6 +477,8 @@ def _referral_reward(referee: Membership) -> None:
                 key=key,
                 source=Source.SYSTEM,
                 source_ref=f"membership:{referee.referred_by_id}",
+                today=timezone.localdate(now),
+                created_at=now,
             )
     if programme.referrer_bonus:
         referrer = _lock(referee.referred_by_id)
@@ -481,10 +493,12 @@ def _referral_reward(referee: Membership) -> None:
                 key=key,
                 source=Source.SYSTEM,
                 source_ref=f"membership:{referee.pk}",
+                today=timezone.localdate(now),
+                created_at=now,
             )
 
 
-def points_reverse_for_return(*, touchpoint) -> list[LedgerEntry]:
+def points_reverse_for_return(*, touchpoint, at: dt.datetime | None = None) -> list[LedgerEntry]:
     """Take back the points of the purchase a return touchpoint refers to (by order reference), in each
     membership that earned on it; a partial return takes back its share. Never below a zero balance."""
     from touchpoints.models import TouchpointType
@@ -501,14 +515,14 @@ def points_reverse_for_return(*, touchpoint) -> list[LedgerEntry]:
     )
     entries = []
     for membership_id in membership_ids:
-        entry = _return_reverse(membership_id=membership_id, touchpoint=touchpoint)
+        entry = _return_reverse(membership_id=membership_id, touchpoint=touchpoint, at=at)
         if entry is not None:
             entries.append(entry)
     return entries
 
 
 @transaction.atomic
-def _return_reverse(*, membership_id: int, touchpoint) -> LedgerEntry | None:
+def _return_reverse(*, membership_id: int, touchpoint, at: dt.datetime | None = None) -> LedgerEntry | None:
     membership = _lock(membership_id)
     key = f"reverse:tp{touchpoint.pk}:m{membership_id}"
     existing = _existing(key)
@@ -550,6 +564,7 @@ def _return_reverse(*, membership_id: int, touchpoint) -> LedgerEntry | None:
         order_reference=reference,
         amount=-this_amount,
         prefer=earn_lots,
+        created_at=at or timezone.now(),
     )
 
 
@@ -669,10 +684,12 @@ def points_redeem(
         source_ref=f"redemption:{redemption.pk}",
         redemption=redemption,
         by=by,
+        created_at=at,
     )
     stock_taken = reward.stock is None or Reward.objects.filter(pk=reward.pk, stock__gte=1).update(stock=F("stock") - 1)
     if not stock_taken:
         raise OutOfStock(_("This reward is out of stock."))
+    redemption.touchpoint = _redemption_touchpoint_record(redemption, membership=locked, reward=reward, by=by)
     redemption.replayed = False
     transaction.on_commit(lambda: events.reward_redeemed.send_robust(sender=Redemption, redemption=redemption))
     logger.info(
@@ -683,6 +700,46 @@ def points_redeem(
         reward.points_cost,
     )
     return redemption
+
+
+REDEMPTION_TOUCHPOINT_TYPE = "loyalty-activity"  # "Loyalty programme activity", retention stage (catalogue)
+# Where the customer redeemed: at the counter (staff) or on the shop's site or app (the API).
+REDEMPTION_CHANNELS = {Redemption.Source.STAFF: "store", Redemption.Source.API: "web"}
+
+
+def _redemption_touchpoint_record(
+    redemption: Redemption, *, membership: Membership, reward: Reward, by: AbstractBaseUser | None
+) -> Any:
+    """The redemption on the customer's timeline and journey: one "loyalty programme activity" touchpoint,
+    written in the redemption's own transaction (both or neither: no after-commit step to lose) under a key
+    derived from the redemption, so it is recorded once whatever retries. Points earned on a purchase are
+    not touchpoints (the purchase is). A missing or retired catalogue type records nothing: Marketing edits
+    the catalogue, and a redemption must still go through."""
+    from touchpoints.models import Touchpoint, TouchpointType
+    from touchpoints.services import touchpoint_record
+
+    touchpoint_type = TouchpointType.objects.filter(slug=REDEMPTION_TOUCHPOINT_TYPE, is_active=True).first()
+    if touchpoint_type is None:
+        logger.warning("touchpoint type %r missing or inactive: no touchpoint for redemption %s",
+                       REDEMPTION_TOUCHPOINT_TYPE, redemption.pk)  # fmt: skip
+        return None
+    if redemption.source == Redemption.Source.API:
+        source = Touchpoint.Source.API
+    else:
+        source = Touchpoint.Source.STAFF if by is not None else Touchpoint.Source.SYSTEM
+    return touchpoint_record(
+        customer=membership.customer,
+        touchpoint_type=touchpoint_type,
+        channel=REDEMPTION_CHANNELS.get(redemption.source, "other"),
+        direction="inbound",
+        occurred_at=redemption.created_at,
+        summary=_("Redeemed %(reward)s (%(points)s points)")
+        % {"reward": reward.name, "points": f"{redemption.points:,}"},
+        metadata={"redemption": redemption.pk, "reward": reward.pk, "points": redemption.points},
+        idempotency_key=f"loyalty:redemption:{redemption.pk}",
+        by=by,
+        source=source,
+    )
 
 
 def _check_redeemable(membership: Membership, reward: Reward, at: dt.datetime) -> None:
@@ -710,9 +767,15 @@ def _check_redeemable(membership: Membership, reward: Reward, at: dt.datetime) -
 
 
 @transaction.atomic
-def redemption_cancel(*, redemption: Redemption, reason: str = "", by: AbstractBaseUser | None = None) -> Redemption:
+def redemption_cancel(
+    *, redemption: Redemption, reason: str = "", by: AbstractBaseUser | None = None, at: dt.datetime | None = None
+) -> Redemption:
     """Cancel a redemption: each lot gets back what it gave (the nightly expiry takes what is past its date),
-    the reward its stock. Cancelling twice changes nothing."""
+    the reward its stock. Cancelling twice changes nothing.
+
+    The redemption's touchpoint stays on the customer's journey (the customer did redeem); the cancellation
+    shows on the same timeline as this reversal entry of the ledger, not as a second touchpoint."""
+    at = at or timezone.now()
     membership = _lock(redemption.membership_id)
     redemption = Redemption.objects.select_for_update().select_related("reward").get(pk=redemption.pk)
     if redemption.status == Redemption.Status.CANCELLED:
@@ -732,11 +795,12 @@ def redemption_cancel(*, redemption: Redemption, reason: str = "", by: AbstractB
         redemption=redemption,
         by=by,
         key=f"cancel:{redemption.pk}",
+        created_at=at,
     )
     _apply(membership, entry)
     Reward.objects.filter(pk=redemption.reward_id, stock__isnull=False).update(stock=F("stock") + 1)
     redemption.status = Redemption.Status.CANCELLED
-    redemption.cancelled_at = timezone.now()
+    redemption.cancelled_at = at
     redemption.cancel_reason = reason.strip()[:300]
     redemption.save(update_fields=["status", "cancelled_at", "cancel_reason"])
     logger.info("loyalty redemption cancelled redemption=%s by=%s", redemption.pk, getattr(by, "pk", None))
@@ -746,9 +810,10 @@ def redemption_cancel(*, redemption: Redemption, reason: str = "", by: AbstractB
 # --- Expiry ---------------------------------------------------------------------------------------
 
 
-def points_expire(*, today: dt.date | None = None, chunk: int = 500) -> int:
+def points_expire(*, today: dt.date | None = None, chunk: int = 500, at: dt.datetime | None = None) -> int:
     """Expire what is left of every lot valid through a day before ``today``: one ``expire`` entry per
-    membership and run, each membership in its own transaction. Returns the points expired."""
+    membership and run, each membership in its own transaction. Returns the points expired.
+    ``at``: when the entries are written (default now; the demo seeder runs past nights)."""
     today = today or local_today()
     total, last = 0, 0
     while True:
@@ -763,13 +828,13 @@ def points_expire(*, today: dt.date | None = None, chunk: int = 500) -> int:
         last = membership_ids[-1]
         for membership_id in membership_ids:
             try:
-                total += _membership_expire(membership_id=membership_id, today=today)
+                total += _membership_expire(membership_id=membership_id, today=today, at=at)
             except Exception:
                 logger.exception("loyalty expiry failed for membership %s", membership_id)
 
 
 @transaction.atomic
-def _membership_expire(*, membership_id: int, today: dt.date) -> int:
+def _membership_expire(*, membership_id: int, today: dt.date, at: dt.datetime | None = None) -> int:
     membership = _lock(membership_id)
     lots = list(
         LedgerEntry.objects.filter(membership_id=membership_id, remaining__gt=0, expires_on__lt=today)
@@ -790,6 +855,7 @@ def _membership_expire(*, membership_id: int, today: dt.date) -> int:
         source=Source.JOB,
         source_ref="points_expire",
         key=f"expire:m{membership_id}:{today.isoformat()}:{digest}",
+        created_at=at or timezone.now(),
     )
     _apply(membership, entry)
     return points
@@ -853,7 +919,7 @@ def qualifying_value(membership: Membership, *, today: dt.date | None = None) ->
     return Decimal(totals["points"] or 0)
 
 
-def _tier_evaluate(membership: Membership, *, today: dt.date) -> TierChange | None:
+def _tier_evaluate(membership: Membership, *, today: dt.date, now: dt.datetime | None = None) -> TierChange | None:
     """Upgrade as soon as the threshold is crossed (the caller holds the lock); clear a pending downgrade
     when the member qualifies again. Downgrades wait for the yearly review (``tiers_review``)."""
     tiers = list(Tier.objects.filter(programme_id=membership.programme_id).order_by("position"))
@@ -863,7 +929,7 @@ def _tier_evaluate(membership: Membership, *, today: dt.date) -> TierChange | No
     target = _tier_for(tiers, value)
     current = membership.tier.position if membership.tier_id else 0
     if target is not None and target.position > current:
-        return _tier_change(membership, target, reason=TierChange.Reason.UPGRADE, value=value, today=today)
+        return _tier_change(membership, target, reason=TierChange.Reason.UPGRADE, value=value, today=today, now=now)
     if membership.tier_grace_until and membership.tier_id and value >= membership.tier.threshold:
         Membership.objects.filter(pk=membership.pk).update(tier_grace_until=None)
         membership.tier_grace_until = None
@@ -877,9 +943,15 @@ def _review_date(tier: Tier | None, tiers_first_position: int, today: dt.date) -
 
 
 def _tier_change(
-    membership: Membership, target: Tier | None, *, reason: str, value: Decimal | None, today: dt.date
+    membership: Membership,
+    target: Tier | None,
+    *,
+    reason: str,
+    value: Decimal | None,
+    today: dt.date,
+    now: dt.datetime | None = None,
 ) -> TierChange:
-    now = timezone.now()
+    now = now or timezone.now()
     first = Tier.objects.filter(programme_id=membership.programme_id).aggregate(p=Min("position"))["p"] or 0
     change = TierChange.objects.create(
         membership=membership, from_tier=membership.tier, to_tier=target, reason=reason, qualifying=value, at=now
@@ -896,13 +968,18 @@ def _tier_change(
     )
     if reason == TierChange.Reason.UPGRADE and target is not None:
         _greeting_schedule(
-            membership, kind=Greeting.Kind.TIER_UPGRADE, occasion=f"tier:{change.pk}", detail=target.name, bonus=0
+            membership,
+            kind=Greeting.Kind.TIER_UPGRADE,
+            occasion=f"tier:{change.pk}",
+            detail=target.name,
+            bonus=0,
+            due_on=today,
         )
     transaction.on_commit(lambda: events.tier_changed.send_robust(sender=TierChange, change=change))
     return change
 
 
-def tiers_review(*, today: dt.date | None = None, chunk: int = 2000) -> dict[str, int]:
+def tiers_review(*, today: dt.date | None = None, chunk: int = 2000, now: dt.datetime | None = None) -> dict[str, int]:
     """The nightly review of memberships whose yearly review is due (or whose grace period runs):
 
     - still qualifying (or better): the tier is kept (or raised) and the next review is a year away;
@@ -910,7 +987,8 @@ def tiers_review(*, today: dt.date | None = None, chunk: int = 2000) -> dict[str
     - below their tier when the grace period is over: down to the tier they qualify for.
 
     Chunks of ``chunk`` memberships, each in its own transaction with one aggregate over the ledger and a
-    few set-based UPDATEs; memberships locked by a running redemption are left for the next run.
+    few set-based UPDATEs; memberships locked by a running redemption are left for the next run. ``now``:
+    when the changes are dated (default now; the demo seeder runs past nights).
     """
     today = today or local_today()
     since = twelve_months_before(today)
@@ -931,10 +1009,10 @@ def tiers_review(*, today: dt.date | None = None, chunk: int = 2000) -> dict[str
             return dict(stats)
         last = ids[-1]
         with transaction.atomic():
-            _tiers_review_chunk(ids, today, since, tiers_by_programme, grace, basis, stats)
+            _tiers_review_chunk(ids, today, since, tiers_by_programme, grace, basis, stats, now=now)
 
 
-def _tiers_review_chunk(ids, today, since, tiers_by_programme, grace, basis, stats) -> None:
+def _tiers_review_chunk(ids, today, since, tiers_by_programme, grace, basis, stats, *, now=None) -> None:
     rows = list(
         Membership.objects.select_for_update(skip_locked=True)
         .filter(pk__in=ids, tier_review_on__lte=today)
@@ -944,7 +1022,7 @@ def _tiers_review_chunk(ids, today, since, tiers_by_programme, grace, basis, sta
     if not rows:
         return
     totals = LedgerEntry.objects.filter(membership_id__in=[r[0] for r in rows]).qualifying_totals(since=since)
-    now = timezone.now()
+    now = now or timezone.now()
     next_review = add_months(today, 12)
     passed: list[int] = []
     grace_starts: dict[dt.date, list[int]] = defaultdict(list)
@@ -1006,6 +1084,7 @@ def _tiers_review_chunk(ids, today, since, tiers_by_programme, grace, basis, sta
                     occasion=f"tier:{change.pk}",
                     detail=change.to_tier.name,
                     bonus=0,
+                    due_on=today,
                 )
 
 
@@ -1054,8 +1133,11 @@ def _greetings_insert(greetings: list[Greeting]) -> int:
     return new
 
 
-def _greeting_schedule(membership: Membership, *, kind: str, occasion: str, detail: str, bonus: int) -> None:
-    """A greeting caused by an event (tier upgrade, Nth purchase), due today; the dispatcher sends it."""
+def _greeting_schedule(
+    membership: Membership, *, kind: str, occasion: str, detail: str, bonus: int, due_on: dt.date | None = None
+) -> None:
+    """A greeting caused by an event (tier upgrade, Nth purchase), due that day (default today); the
+    dispatcher sends it."""
     Greeting.objects.bulk_create(
         [
             Greeting(
@@ -1065,7 +1147,7 @@ def _greeting_schedule(membership: Membership, *, kind: str, occasion: str, deta
                 occasion=occasion,
                 detail=detail[:200],
                 bonus_points=bonus,
-                due_on=local_today(),
+                due_on=due_on or local_today(),
             )
         ],
         ignore_conflicts=True,
@@ -1300,6 +1382,33 @@ def placeholder_tier(customer: Customer) -> str:
         .values_list("tier__name", flat=True)
     )
     return ", ".join(names)
+
+
+def placeholders_points_balance(customer_ids: list[int]) -> dict[int, str]:
+    """``{points_balance}`` of many customers in one query (a broadcast's chunk); non-members are left out."""
+    rows = (
+        Membership.objects.active()
+        .filter(customer_id__in=customer_ids)
+        .order_by()
+        .values("customer_id")
+        .annotate(n=Coalesce(Sum("balance"), 0))
+        .values_list("customer_id", "n")
+    )
+    return {customer_id: f"{total:,}" for customer_id, total in rows}
+
+
+def placeholders_tier(customer_ids: list[int]) -> dict[int, str]:
+    """``{tier}`` of many customers in one query; customers without a tier are left out."""
+    names: dict[int, list[str]] = {}
+    rows = (
+        Membership.objects.active()
+        .filter(customer_id__in=customer_ids, tier__isnull=False)
+        .order_by("pk")
+        .values_list("customer_id", "tier__name")
+    )
+    for customer_id, name in rows:
+        names.setdefault(customer_id, []).append(name)
+    return {customer_id: ", ".join(tiers) for customer_id, tiers in names.items()}
 
 
 # --- Customer merges and erasure ------------------------------------------------------------------
