@@ -72,6 +72,12 @@ app.conf.beat_schedule = {
         "schedule": _outreach_tick,
         "options": {"expires": _outreach_tick},  # a backlog of ticks is not worth running
     },
+    # The journey funnel: fold the deltas the writes append into its rollups (TSUNAGU_FUNNEL_FOLD_SECONDS).
+    "touchpoints: fold the funnel's deltas": {
+        "task": "touchpoints.tasks.funnel_fold_task",
+        "schedule": float(os.environ.get("TSUNAGU_FUNNEL_FOLD_SECONDS") or 60),
+        "options": {"expires": float(os.environ.get("TSUNAGU_FUNNEL_FOLD_SECONDS") or 60)},
+    },
     "touchpoints: schedule inactive-customer follow-ups": {
         "task": "touchpoints.tasks.inactive_followups_schedule_task",
         "schedule": crontab(minute=30, hour=18),  # 03:30 in Tokyo; UTC has no DST
@@ -94,5 +100,16 @@ app.conf.beat_schedule = {
     "loyalty: yearly tier reviews that are due": {
         "task": "loyalty.tasks.tiers_review_task",
         "schedule": crontab(minute=50, hour=15),  # 00:50 in Tokyo
+    },
+    # Insights: the daily rollups the dashboard reads, refreshed incrementally (TSUNAGU_ROLLUP_SECONDS).
+    "crm: refresh the insights rollups": {
+        "task": "crm.tasks.rollups_refresh_task",
+        "schedule": float(os.environ.get("TSUNAGU_ROLLUP_SECONDS") or 300),
+        "options": {"expires": float(os.environ.get("TSUNAGU_ROLLUP_SECONDS") or 300)},
+    },
+    # Insights: RFM scores and segments (crm/scoring.py); idempotent per day, an advisory lock stops overlaps.
+    "crm: refresh RFM scores": {
+        "task": "crm.tasks.scores_refresh_task",
+        "schedule": crontab(minute=10, hour=17),  # 02:10 in Tokyo
     },
 }

@@ -246,8 +246,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # --- Outreach (touchpoints/outbox.py) --------------------------------------------------------------
 # Absolute address of the site, for links in mail (the unsubscribe link must work outside the app).
 TSUNAGU_BASE_URL = env("TSUNAGU_BASE_URL", "http://localhost:8000").rstrip("/")
-# Where mail clients may send an unsubscribe request by mail (List-Unsubscribe mailto:); empty: derived
-# from DJANGO_DEFAULT_FROM_EMAIL's domain (unsubscribe@<domain>).
+# A mailbox offered in List-Unsubscribe as mailto: — only if someone reads it (Tsunagu does not). Empty
+# (default): only the RFC 8058 one-click link.
 TSUNAGU_UNSUBSCRIBE_MAILTO = env("TSUNAGU_UNSUBSCRIBE_MAILTO")
 # No marketing mail in these local hours (business time zone); messages wait until the end. Empty: none.
 TSUNAGU_QUIET_HOURS = env("TSUNAGU_QUIET_HOURS", "21:00-08:00")
@@ -277,6 +277,10 @@ TSUNAGU_FEEDBACK_RATE_LIMIT = env("TSUNAGU_FEEDBACK_RATE_LIMIT", "5/hour")
 TSUNAGU_CLIENT_IP_HEADER = env("TSUNAGU_CLIENT_IP_HEADER")
 # How often the SLA job looks for deadlines near or passed (seconds).
 TSUNAGU_SLA_CHECK_SECONDS = env_int("TSUNAGU_SLA_CHECK_SECONDS", 60)
+
+# --- Insights (crm/rollups.py, crm/metrics.py) ------------------------------------------------------
+# A customer has lapsed (churned) after this many days without a touchpoint; a change rebuilds the rollups.
+TSUNAGU_LAPSE_DAYS = env_int("TSUNAGU_LAPSE_DAYS", 180)
 
 # --- Ingest API (Django REST framework) -----------------------------------------------------------
 # Requests per API key (DRF throttle syntax: "<n>/second|minute|hour|day"); a batch of 1,000 is one request.

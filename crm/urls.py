@@ -18,6 +18,8 @@ urlpatterns = [
     path("touchpoints/", include("touchpoints.urls")),
     path("loyalty/", include("loyalty.urls")),
     path("feedback/", include("feedback.urls")),
+    path("insights/contact/", include("crm.scoring_urls")),
+    path("insights/", include("crm.insights_urls")),
     path("unsubscribe/", include("touchpoints.public_urls")),
     path("api/v1/", include("touchpoints.api_urls")),
     path("api/v1/", include("loyalty.api_urls")),
