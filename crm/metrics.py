@@ -46,7 +46,7 @@ from decimal import Decimal
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -54,7 +54,8 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
 from feedback.figures import nps_score, percent
-from loyalty.models import Membership
+from feedback.models import ACTIVE_STATUSES, Survey, Ticket
+from loyalty.models import LedgerEntry, Membership
 
 from . import rollups
 from .models import CohortCell, DailyRollup, RollupEdge, RollupWatermark, TicketResponse
@@ -111,7 +112,7 @@ class FigureDef:
     section: str  # overview | customers | revenue | service | loyalty
     unit: str  # count | percent | yen | days | hours | score | points
     definition: object
-    drill: bool = False
+    drill: bool = True  # every figure links to the customers it is computed over (customers_behind)
     higher_is_better: bool = True
 
 
@@ -808,28 +809,42 @@ def cohorts(*, end: dt.date | None = None, months: int = 12) -> Cohorts:
 # --- The customers behind a figure (raw tables) ----------------------------------------------------
 
 
+# Figures computed over the same customers as another figure: a rate or an amount links to those it is made of.
+SAME_CUSTOMERS = {
+    "churn_rate": "lapsed_customers",
+    "orders": "purchasers",
+    "revenue": "purchasers",
+    "average_order_value": "purchasers",
+    "clv_predicted": "clv_historical",
+    "median_first_response": "sla_compliance",
+}
+
+
 def customers_behind(key: str, period: Period, *, today: dt.date | None = None) -> QuerySet[Customer]:
-    """The customers ``key`` counts in ``period``, from the raw tables, newest id first (keyset pagination)."""
+    """The customers ``key`` counts in ``period``, from the raw tables, newest id first (keyset pagination).
+
+    A count links to the customers it counts; a rate or an amount to the customers it is computed over: revenue,
+    orders and average order value to the period's purchasers, retention to the customers retained, churn to the
+    lapsed ones, NPS/CSAT to those who answered, response times and SLA compliance to the customers whose tickets
+    were opened or resolved in the period, the loyalty figures to the members concerned.
+    """
     figure = FIGURES_BY_KEY[key]
     if not figure.drill:
         raise KeyError(key)
+    key = SAME_CUSTOMERS.get(key, key)
     today = today or timezone.localdate()
     start, end = rollups.day_bounds(period.start, period.end)
     customers = Customer.objects.all()
     activity = rollups.activity_touchpoints()
     purchases = rollups.purchase_touchpoints()
+    in_period = {"occurred_at__gte": start, "occurred_at__lt": end}
     if key == "new_customers":
         customers = customers.filter(created_at__gte=start, created_at__lt=end)
     elif key == "active_customers":
-        customers = customers.filter(
-            Exists(activity.filter(customer=OuterRef("pk"), occurred_at__gte=start, occurred_at__lt=end))
-        )
+        customers = customers.filter(Exists(activity.filter(customer=OuterRef("pk"), **in_period)))
     elif key == "purchasers":
-        customers = customers.filter(
-            Exists(purchases.filter(customer=OuterRef("pk"), occurred_at__gte=start, occurred_at__lt=end))
-        )
+        customers = customers.filter(Exists(purchases.filter(customer=OuterRef("pk"), **in_period)))
     elif key == "repeat_purchase_rate":
-        in_period = purchases.filter(customer=OuterRef("pk"), occurred_at__gte=start, occurred_at__lt=end)
         counted = Subquery(
             purchases.filter(customer=OuterRef("pk"), occurred_at__lt=end)
             .order_by()
@@ -839,17 +854,62 @@ def customers_behind(key: str, period: Period, *, today: dt.date | None = None) 
             output_field=IntegerField(),
         )
         customers = (
-            customers.filter(Exists(in_period))
+            customers.filter(Exists(purchases.filter(customer=OuterRef("pk"), **in_period)))
             .annotate(_purchases=Coalesce(counted, Value(0)))
             .filter(_purchases__gte=2)
         )
     elif key == "lapsed_customers":
         customers = customers.filter(pk__in=_lapsed_ids(period, today))
+    elif key == "retention_rate":
+        # Live at the start (active in the lapse window just before the period) and not lapsed during it.
+        window_start, window_end = rollups.day_bounds(
+            period.start - dt.timedelta(days=rollups.lapse_days()), period.start - dt.timedelta(days=1)
+        )
+        live = activity.filter(customer=OuterRef("pk"), occurred_at__gte=window_start, occurred_at__lt=window_end)
+        customers = customers.filter(Exists(live)).exclude(pk__in=_lapsed_ids(period, today))
+    elif key == "clv_historical":
+        customers = customers.filter(Exists(purchases.filter(customer=OuterRef("pk"), occurred_at__lt=end)))
+    elif key in ("nps", "csat"):
+        answers = Survey.objects.filter(
+            customer=OuterRef("pk"), kind=key, answered_at__gte=start, answered_at__lt=end, score__isnull=False
+        )
+        customers = customers.filter(Exists(answers))
+    elif key == "sla_compliance":
+        tickets = Ticket.objects.filter(customer=OuterRef("pk")).filter(
+            Q(created_at__gte=start, created_at__lt=end) | Q(resolved_at__gte=start, resolved_at__lt=end)
+        )
+        customers = customers.filter(Exists(tickets))
+    elif key == "open_tickets":
+        customers = customers.filter(Exists(Ticket.objects.filter(customer=OuterRef("pk"), status__in=ACTIVE_STATUSES)))
     elif key == "loyalty_members":
         members = Membership.objects.filter(customer=OuterRef("pk"), joined_at__lt=end).filter(
             Q(closed_at__isnull=True) | Q(closed_at__gte=end)
         )
         customers = customers.filter(Exists(members))
+    elif key in ("active_member_share", "points_issued", "points_redeemed"):
+        kinds = LedgerEntry.Kind
+        entries = LedgerEntry.objects.filter(
+            membership__customer=OuterRef("pk"), created_at__gte=start, created_at__lt=end
+        )
+        if key == "points_issued":
+            entries = entries.filter(kind__in=[kinds.EARN, kinds.BONUS, kinds.REFERRAL])
+        elif key == "points_redeemed":
+            entries = entries.filter(kind=kinds.REDEEM)
+        customers = customers.filter(Exists(entries))
+    elif key == "points_outstanding":
+        # The members holding points at the period's end: their ledger up to then sums to more than zero.
+        held = Subquery(
+            LedgerEntry.objects.filter(membership__customer=OuterRef("pk"), created_at__lt=end)
+            .order_by()
+            .values("membership__customer")
+            .annotate(total=Sum("points"))
+            .values("total")[:1],
+            output_field=IntegerField(),
+        )
+        customers = customers.filter(Exists(Membership.objects.filter(customer=OuterRef("pk")))).annotate(_held=held)
+        customers = customers.filter(_held__gt=0)
+    else:  # pragma: no cover - every figure of the registry is handled above (a test walks them all)
+        raise KeyError(key)
     return customers.order_by("-id")
 
 
