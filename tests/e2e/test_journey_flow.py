@@ -171,10 +171,11 @@ def test_show_older_keeps_the_timeline_filters(page, live_server, manager_user, 
             customer, "research", channel="web", occurred_at=start + dt.timedelta(days=1, hours=i), summary=f"visit {i}"
         )
     log_in(page, live_server, "manager-e2e")
-    page.goto(live_server.url + customer.get_absolute_url())
+    with page.expect_response(lambda r: "/timeline/" in r.url):  # the timeline loads after the page
+        page.goto(live_server.url + customer.get_absolute_url())
 
     # when: they show web touchpoints only, then older ones
-    with page.expect_response(lambda r: "/timeline/" in r.url):
+    with page.expect_response(lambda r: "/timeline/" in r.url and "channel=web" in r.url):
         page.locator("#timeline-channel").select_option("web")
     timeline = page.locator("#timeline")
     expect(timeline.locator(".timeline-item")).to_have_count(25)
