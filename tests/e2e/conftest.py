@@ -50,6 +50,24 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture
+def problems(page) -> list[str]:
+    """Console errors, script errors and dialogs: each is something a user or a developer would notice.
+
+    A dialog is dismissed and recorded, so a markup payload that ran (``alert(1)``) fails the test.
+    """
+    seen: list[str] = []
+
+    def on_dialog(dialog):
+        seen.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("console", lambda msg: seen.append(f"console: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: seen.append(f"pageerror: {exc}"))
+    return seen
+
+
+@pytest.fixture
 def staff_roles(transactional_db):
     """The Manager/Support/Marketing groups with the permissions customers.roles grants them.
 

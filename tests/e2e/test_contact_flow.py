@@ -14,12 +14,12 @@ from playwright.sync_api import Page, expect
 
 from crm.models import CustomerScore, Segment
 from crm.scoring import scores_refresh
+from tests.e2e.helpers import log_in
 from tests.factories import CustomerFactory, UserFactory, purchase_record
 from touchpoints.models import StaffTask, Touchpoint
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "tsunagu-test"  # UserFactory's password
 PAYLOAD = "<img src=x onerror=alert(1)>"
 
 
@@ -44,27 +44,6 @@ def insight_roles(staff_roles):
             slug=slug,
             defaults={"name": name, "stage": stage, "kind": kind, "description": description, "position": position},
         )
-
-
-@pytest.fixture
-def problems(page: Page) -> list[str]:
-    seen: list[str] = []
-
-    def on_dialog(dialog):
-        seen.append(f"dialog: {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.on("console", lambda msg: seen.append(f"console: {msg.text}") if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: seen.append(f"pageerror: {exc}"))
-    return seen
-
-
-def log_in(page: Page, live_server, username: str) -> None:
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_manager_logs_a_call_and_starts_a_follow_up_from_the_contact_list(

@@ -12,11 +12,11 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from customers.models import Customer
+from tests.e2e.helpers import PASSWORD
 from tests.factories import CustomerFactory, NoteFactory
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "tsunagu-test"  # UserFactory's password
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 SCRIPT_PAYLOAD = "<script>alert(1)</script>"
 IMG_PAYLOAD = "<img src=x onerror=alert(1)>"

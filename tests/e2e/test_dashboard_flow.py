@@ -16,17 +16,16 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.urls import reverse
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from crm import metrics, rollups
 from customers.models import Customer
+from tests.e2e.helpers import log_in
 from tests.factories import CustomerFactory, UserFactory, programme_with_tiers, touchpoint_create
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "tsunagu-test"  # UserFactory's password
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 README_SCREENSHOT = Path(settings.BASE_DIR) / "docs" / "screenshot-dashboard.png"
 
@@ -115,23 +114,14 @@ def _shop(today: dt.date) -> list[Customer]:
     return customers
 
 
-def log_in(page: Page, live_server, username: str) -> None:
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=re.compile(r"^Welcome"))).to_be_visible()
-
-
-def test_a_manager_widens_the_range_and_clicks_a_figure_through_to_its_customers(page, live_server, insights_world):
+def test_a_manager_widens_the_range_and_clicks_a_figure_through_to_its_customers(
+    page, live_server, insights_world, problems
+):
     # given: a shop with customers who arrived ten and sixty days ago, and the rollups brought up to date
     today = timezone.localdate()
     _shop(today)
     rollups.rebuild()
     UserFactory(username="manager-e2e", first_name="Mariko", last_name="Manager", role="Manager")
-    problems: list[str] = []
-    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
     new_label = str(next(f.label for f in metrics.FIGURES if f.key == "new_customers"))
 
     # when: the manager logs in: the dashboard is the home page, showing the last 30 days

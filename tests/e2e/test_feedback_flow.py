@@ -8,15 +8,15 @@ import re
 
 import pytest
 from django.urls import reverse
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from feedback import services
 from feedback.models import Survey, Ticket
+from tests.e2e.helpers import log_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "tsunagu-test"  # UserFactory's password
 PAYLOAD = "<img src=x onerror=alert(1)>"
 
 
@@ -47,29 +47,6 @@ def feedback_world(staff_roles, monkeypatch):
         importlib.import_module(f"feedback.migrations.{name}").forwards(apps, None)
     monkeypatch.setattr("touchpoints.outbox.publish", lambda ids: len(ids))
     return FEEDBACK_PERMISSIONS
-
-
-@pytest.fixture
-def problems(page: Page) -> list[str]:
-    """Console errors, script errors and dialogs (a payload that ran would open one)."""
-    seen: list[str] = []
-
-    def on_dialog(dialog):
-        seen.append(f"dialog: {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.on("console", lambda msg: seen.append(f"console: {msg.text}") if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: seen.append(f"pageerror: {exc}"))
-    return seen
-
-
-def log_in(page: Page, live_server, username: str) -> None:
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=re.compile(r"^Welcome"))).to_be_visible()
 
 
 def test_a_complaint_is_answered_resolved_rated_1_and_followed_up(page, browser, live_server, feedback_world, problems):

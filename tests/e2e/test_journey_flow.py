@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import importlib
-import re
 
 import pytest
 from django.urls import reverse
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
+from tests.e2e.helpers import log_in
 from tests.factories import CustomerFactory, UserFactory
 from touchpoints.models import Touchpoint
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "tsunagu-test"  # UserFactory's password
 PAYLOAD = "<img src=x onerror=alert(1)>"
 
 
@@ -43,29 +42,6 @@ def journey_roles(staff_roles):
 @pytest.fixture
 def manager_user(journey_roles):
     return UserFactory(username="manager-e2e", first_name="Mariko", last_name="Manager", role="Manager")
-
-
-@pytest.fixture
-def problems(page: Page) -> list[str]:
-    """Console errors, script errors and dialogs: each is something a user or a developer would notice."""
-    seen: list[str] = []
-
-    def on_dialog(dialog):
-        seen.append(f"dialog: {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.on("console", lambda msg: seen.append(f"console: {msg.text}") if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: seen.append(f"pageerror: {exc}"))
-    return seen
-
-
-def log_in(page: Page, live_server, username: str) -> None:
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=re.compile(r"^Welcome"))).to_be_visible()
 
 
 def test_manager_logs_a_purchase_and_sees_it_on_the_timeline_and_in_the_funnel(

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import importlib
-import re
 
 import pytest
-from django.urls import reverse
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from loyalty.models import LedgerEntry, Membership, Redemption
+from tests.e2e.helpers import log_in
 from tests.factories import CustomerFactory, RewardFactory, UserFactory, programme_with_tiers
 
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "tsunagu-test"  # UserFactory's password
 
 
 def grant(roles: dict[str, list[str]]) -> None:
@@ -45,25 +42,13 @@ def loyalty_roles(staff_roles):
         )
 
 
-@pytest.fixture
-def problems(page: Page) -> list[str]:
-    seen: list[str] = []
-    page.on("console", lambda msg: seen.append(f"console: {msg.text}") if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: seen.append(f"pageerror: {exc}"))
-    return seen
-
-
 def test_join_buy_see_the_points_and_redeem_a_reward(page, live_server, loyalty_roles, problems):
     # given: a programme (1 point per 100 JPY) with a 100-point reward, a customer, a manager logged in
     programme = programme_with_tiers(name="Tsunagu Club")
     RewardFactory(programme=programme, name="Free coffee", points_cost=100, stock=10)
     customer = CustomerFactory(family_name="Sato", given_name="Kenji")
     UserFactory(username="manager-e2e", first_name="Mariko", last_name="Manager", role="Manager")
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Username").fill("manager-e2e")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=re.compile(r"^Welcome"))).to_be_visible()
+    log_in(page, live_server, "manager-e2e")
 
     # when: they open the customer and join them to the programme from the loyalty panel
     page.goto(live_server.url + customer.get_absolute_url())

@@ -4,20 +4,18 @@ it, the dispatcher runs, and the message is in the outbox and on the customer's 
 from __future__ import annotations
 
 import importlib
-import re
 
 import pytest
 from django.core import mail
-from django.urls import reverse
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
+from tests.e2e.helpers import log_in
 from tests.factories import UserFactory, consenting_customer
 from touchpoints import outbox, rules
 from touchpoints.models import FollowUp, MessageTemplate, OutboundMessage
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "tsunagu-test"  # UserFactory's password
 PAYLOAD = "<img src=x onerror=alert(1)>"
 
 
@@ -54,31 +52,9 @@ def manager_user(outreach_roles):
 
 
 @pytest.fixture
-def problems(page: Page) -> list[str]:
-    seen: list[str] = []
-
-    def on_dialog(dialog):
-        seen.append(f"dialog: {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.on("console", lambda msg: seen.append(f"console: {msg.text}") if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: seen.append(f"pageerror: {exc}"))
-    return seen
-
-
-@pytest.fixture
 def worker(monkeypatch):
     """The send tasks run here, as a worker would run them (the worker tests use a real one)."""
     monkeypatch.setattr("touchpoints.outbox.publish", lambda ids: outbox.messages_send(message_ids=ids).sent)
-
-
-def log_in(page: Page, live_server, username: str) -> None:
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name=re.compile(r"^Welcome"))).to_be_visible()
 
 
 def test_a_rule_sends_a_thank_you_after_a_purchase_and_it_shows_in_the_outbox_and_on_the_timeline(
