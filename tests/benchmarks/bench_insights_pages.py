@@ -84,9 +84,11 @@ def cohort_page(ctx: Context) -> list[Measurement]:
 
 @benchmark("insights")
 def drill_down_pages(ctx: Context) -> list[Measurement]:
-    """The first page of the customers behind two figures of the last 30 days (read from the raw tables)."""
+    """The first page of the customers behind figures of the last 30 days (read from the raw tables): common sets
+    (new, active), a rare one (open tickets: few customers, found by walking customers newest first) and one over
+    the ledger (points redeemed)."""
     results = []
-    for key in ("new_customers", "active_customers"):
+    for key in ("new_customers", "active_customers", "open_tickets", "points_redeemed", "retention_rate"):
         m = ctx.time_page(
             f"drill-down: {key}, last 30 days",
             f"{reverse('crm:figure_customers', args=[key])}?{_period_query(30)}",
