@@ -37,7 +37,8 @@
         backgroundColor: round ? palette.slice(0, d.data.length) : colour,
         spanGaps: false,
         tension: 0.2,
-        pointRadius: spec.labels.length > 40 ? 0 : 2,
+        // Many buckets: no dots, unless some are empty (a week without answers), so a lone value still shows.
+        pointRadius: spec.labels.length > 40 && d.data.indexOf(null) === -1 ? 0 : 2,
       };
     });
     new Chart(canvas, {
