@@ -19,7 +19,7 @@ from crm.models import (
     RollupWatermark,
     TicketResponse,
 )
-from crm.tasks import rollups_refresh_task
+from crm.tasks import rollups_rebuild_task, rollups_refresh_task
 from customers.services import customer_delete, customer_merge
 from feedback.models import Status, Survey
 from loyalty.models import Membership
@@ -165,6 +165,21 @@ def test_changing_the_lapse_window_rebuilds(insights_data, settings):
     settings.TSUNAGU_LAPSE_DAYS = 45
     assert rollups.refresh().rebuilt
     assert RollupWatermark.objects.get().lapse_days == 45
+
+
+def test_the_nightly_task_rebuilds_what_a_refresh_cannot_see(insights_data):
+    rollups.refresh()
+    before = snapshot()
+    # A row written outside the services, with a creation time older than the refresh's safety margin.
+    DailyRollup.objects.filter(day=DailyRollup.objects.order_by("day").values_list("day", flat=True).first()).update(
+        new_customers=999
+    )
+    assert rollups.refresh().rebuilt is False and snapshot() != before
+
+    result = rollups_rebuild_task.apply().get()
+
+    assert result["rebuilt"] is True
+    assert snapshot() == before
 
 
 def test_the_task_runs_the_refresh(insights_data):
