@@ -41,7 +41,7 @@ from .forms import (
 )
 from .models import CannedResponse, Survey, Ticket, TicketMessage, parse_reference
 from .querysets import QUEUES, TICKET_ORDERINGS
-from .queue import queue_rows
+from .queue import queue_rows, queue_rows_html
 
 MESSAGES_PER_PAGE = 30
 CUSTOMER_SEARCH_LIMIT = 10
@@ -205,9 +205,11 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
     for key in ("after", "before"):
         query.pop(key, None)
     can_bulk = request.user.has_perm("feedback.bulk_change_ticket")
+    rows = queue_rows(page.rows, now=now)
     context = {
         "page": page,
-        "rows": queue_rows(page.rows, now=now),
+        "rows": rows,
+        "rows_html": queue_rows_html(rows, can_bulk=can_bulk),
         "form": form,
         "queue": queue,
         "queues": QUEUES,
