@@ -47,7 +47,6 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -58,7 +57,7 @@ from feedback.models import ACTIVE_STATUSES, Survey, Ticket
 from loyalty.models import LedgerEntry, Membership
 
 from . import rollups
-from .models import CohortCell, DailyRollup, RollupEdge, RollupWatermark, TicketResponse
+from .models import CohortCell, CustomerLapse, DailyRollup, RollupEdge, RollupWatermark, TicketResponse
 
 # --- Periods ---------------------------------------------------------------------------------------
 
@@ -913,39 +912,12 @@ def customers_behind(key: str, period: Period, *, today: dt.date | None = None) 
     return customers.order_by("-id")
 
 
-def _lapsed_ids(period: Period, today: dt.date):
+def _lapsed_ids(period: Period, today: dt.date) -> QuerySet:
     """Customers whose last activity before the period, within the lapse window, was not followed by another
-    within the lapse window, their lapse day being in the period and not in the future (see ``_churned_q``)."""
+    within the lapse window, their lapse day being in the period and not in the future (see ``_churned_q``): an
+    index range of CustomerLapse, which the rollups keep."""
     lapse_days = rollups.lapse_days()
     first = period.start - dt.timedelta(days=lapse_days)
     last = min(period.start - dt.timedelta(days=1), period.end - dt.timedelta(days=lapse_days))
     last = min(last, today - dt.timedelta(days=lapse_days))
-    if last < first:
-        return []
-    window_start, period_start = rollups.day_bounds(first, period.start - dt.timedelta(days=1))
-    if connection.vendor == "postgresql":
-        tz = timezone.get_current_timezone_name()
-        activity = rollups.ACTIVITY_SQL
-        sql = (
-            "SELECT c.id FROM (SELECT t.customer_id AS id, max((t.occurred_at AT TIME ZONE %s)::date) AS last_day "  # noqa: S608
-            f"FROM touchpoints_touchpoint t WHERE t.occurred_at >= %s AND t.occurred_at < %s AND {activity} "
-            "GROUP BY t.customer_id) c WHERE c.last_day <= %s AND NOT EXISTS (SELECT 1 FROM touchpoints_touchpoint t "
-            f"WHERE t.customer_id = c.id AND t.occurred_at >= %s AND {activity} "
-            "AND (t.occurred_at AT TIME ZONE %s)::date <= c.last_day + %s)"
-        )
-        return RawSQL(sql, [tz, window_start, period_start, last, period_start, tz, lapse_days])  # noqa: S611
-    days: dict[int, list[dt.date]] = {}
-    rows = (
-        rollups.activity_touchpoints().filter(occurred_at__gte=window_start).values_list("customer_id", "occurred_at")
-    )
-    for customer_id, at in rows:
-        days.setdefault(customer_id, []).append(timezone.localtime(at).date())
-    ids = []
-    for customer_id, found in days.items():
-        before = [d for d in found if d < period.start]
-        if not before or max(before) > last:
-            continue
-        t = max(before)
-        if not any(period.start <= d <= t + dt.timedelta(days=lapse_days) for d in found):
-            ids.append(customer_id)
-    return ids
+    return CustomerLapse.objects.filter(last_day__gte=first, last_day__lte=last).values("customer_id")

@@ -207,6 +207,24 @@ class CustomerRollupState(models.Model):
         return str(self.customer_id)
 
 
+class CustomerLapse(models.Model):
+    """A customer's lapses: each activity day not followed by another within the lapse window (the last one too),
+    so the customers behind the churn and retention figures are an index range, not a scan of the touchpoints.
+    Kept with the edges (the same per-customer diff); no foreign key, like CustomerRollupState."""
+
+    customer_id = models.BigIntegerField()
+    last_day = models.DateField(_("last activity before the lapse"))  # business time zone
+
+    class Meta:
+        verbose_name = _("customer lapse")
+        verbose_name_plural = _("customer lapses")
+        constraints = [models.UniqueConstraint(fields=["customer_id", "last_day"], name="lapse_unique")]
+        indexes = [models.Index(fields=["last_day", "customer_id"], name="lapse_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.last_day}"
+
+
 class RollupDirty(models.Model):
     """A customer or a day the next refresh must recompute (written by crm/receivers.py on merges and deletions)."""
 

@@ -45,6 +45,7 @@ from touchpoints.models import Direction, Touchpoint, TouchpointType
 
 from .models import (
     CohortCell,
+    CustomerLapse,
     CustomerRollupState,
     DailyRollup,
     RollupDirty,
@@ -171,6 +172,26 @@ def contributions(state: State, lapse: int) -> Counter:
     return found
 
 
+def lapse_days_of(state: State, lapse: int) -> list[dt.date]:
+    """The activity days of one customer not followed by another within ``lapse`` days (CustomerLapse rows)."""
+    days = state.activity
+    return [dt.date.fromordinal(d) for i, d in enumerate(days) if i + 1 == len(days) or days[i + 1] - d > lapse]
+
+
+def _store_lapses(states: dict[int, State | None], lapse: int) -> None:
+    """Replace these customers' CustomerLapse rows with those of their new state (None: the customer is gone)."""
+    ids = sorted(states)
+    for start in range(0, len(ids), CHUNK):
+        CustomerLapse.objects.filter(customer_id__in=ids[start : start + CHUNK]).delete()
+    rows = [
+        CustomerLapse(customer_id=pk, last_day=day)
+        for pk, state in states.items()
+        if state
+        for day in lapse_days_of(state, lapse)
+    ]
+    CustomerLapse.objects.bulk_create(rows, batch_size=CHUNK)
+
+
 def compute_states(customer_ids: Iterable[int]) -> dict[int, State]:
     """Each customer's days from the raw tables (customers with none are left out)."""
     ids = sorted(set(customer_ids))
@@ -285,16 +306,20 @@ def refresh_customers(customer_ids: Iterable[int], *, lapse: int) -> tuple[set[d
     delta: Counter = Counter()
     tp_days: set[int] = set()
     ledger_days: set[int] = set()
+    lapses: dict[int, State | None] = {}
     for pk in ids:
         before, after = old.get(pk, State()), new.get(pk, State())
         if before == after:
             continue
+        if before.activity != after.activity:
+            lapses[pk] = after
         delta.update(contributions(after, lapse))
         delta.subtract(contributions(before, lapse))
         tp_days |= _changed(before.activity, after.activity) | _changed(before.purchases, after.purchases)
         ledger_days |= _changed(before.ledger, after.ledger)
     _apply(delta)
     _store_states(old, new)
+    _store_lapses(lapses, lapse)
     as_dates = lambda days: {dt.date.fromordinal(d) for d in days}  # noqa: E731
     return as_dates(tp_days), as_dates(ledger_days)
 
@@ -544,7 +569,7 @@ def _rebuild(watermark: RollupWatermark) -> RunResult:
     lapse = lapse_days()
     started = time.monotonic()
     # DELETE, not TRUNCATE: the dashboard keeps reading the old rows until the rebuild commits.
-    models = (DailyRollup, RollupEdge, CohortCell, CustomerRollupState, RollupDirty, TicketResponse)
+    models = (DailyRollup, RollupEdge, CohortCell, CustomerRollupState, CustomerLapse, RollupDirty, TicketResponse)
     with connection.cursor() as cursor:
         for model in models:
             cursor.execute(f"DELETE FROM {model._meta.db_table}")  # noqa: S608
@@ -568,6 +593,7 @@ def _rebuild(watermark: RollupWatermark) -> RunResult:
             total.update(contributions(state, lapse))
         _apply(total)
         _store_states({}, states)
+        _store_lapses(dict(states), lapse)
         result.customers = len(states)
     result.timings["customers"] = time.monotonic() - started
     watermark.refreshed_at = watermark.rebuilt_at = now
@@ -620,6 +646,12 @@ def _rebuild_customers_sql(lapse: int) -> int:
             "SELECT d AS f, lead(d) OVER (PARTITION BY c ORDER BY d) AS t FROM rb_act) e "
             "WHERE t IS NULL OR t - f > %s GROUP BY f, lapsed",
             [LAPSE, AFTER, lapse, lapse],
+        )
+        cursor.execute(
+            f"INSERT INTO {CustomerLapse._meta.db_table} (customer_id, last_day) "  # noqa: S608
+            "SELECT c, d FROM (SELECT c, d, lead(d) OVER (PARTITION BY c ORDER BY d) AS t FROM rb_act) e "
+            "WHERE t IS NULL OR t - d > %s",
+            [lapse],
         )
         cursor.execute(
             f"INSERT INTO {edge} (kind, from_day, to_day, from_is_first, n) "  # noqa: S608

@@ -12,6 +12,7 @@ from django.utils import timezone
 from crm import metrics, rollups
 from crm.models import (
     CohortCell,
+    CustomerLapse,
     CustomerRollupState,
     DailyRollup,
     RollupDirty,
@@ -43,6 +44,9 @@ def snapshot() -> dict[str, list]:
             )
         ),
         "responses": list(TicketResponse.objects.order_by("ticket_id").values_list("ticket_id", "day", "seconds")),
+        "lapses": list(
+            CustomerLapse.objects.order_by("customer_id", "last_day").values_list("customer_id", "last_day")
+        ),
         "states": list(
             CustomerRollupState.objects.order_by("customer_id").values_list(
                 "customer_id", "activity_days", "purchase_days", "ledger_days"
