@@ -74,15 +74,10 @@ def staff_roles(transactional_db):
     The data migration creates them, but transactional tests flush every table afterwards, so a
     browser test that runs after another one would find no groups.
     """
-    from django.contrib.auth.models import Group, Permission
-
     from customers.roles import CUSTOMERS_PERMISSIONS
+    from tests.e2e.helpers import grant
 
-    for role, perms in CUSTOMERS_PERMISSIONS.items():
-        group, _created = Group.objects.get_or_create(name=role)
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    grant(CUSTOMERS_PERMISSIONS)
     return CUSTOMERS_PERMISSIONS
 
 

@@ -4,7 +4,6 @@ logs a call and starts a follow-up with one click each, and the row changes in p
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from decimal import Decimal
 
 import pytest
@@ -14,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from crm.models import CustomerScore, Segment
 from crm.scoring import scores_refresh
-from tests.e2e.helpers import log_in
+from tests.e2e.helpers import grant, log_in, touchpoint_catalogue
 from tests.factories import CustomerFactory, UserFactory, purchase_record
 from touchpoints.models import StaffTask, Touchpoint
 
@@ -26,24 +25,12 @@ PAYLOAD = "<img src=x onerror=alert(1)>"
 @pytest.fixture
 def insight_roles(staff_roles):
     """Every app's role permissions and the touchpoint catalogue (transactional tests flush what migrations made)."""
-    from django.contrib.auth.models import Group, Permission
 
     from crm.roles import INSIGHTS_PERMISSIONS
-    from touchpoints.models import TouchpointType
     from touchpoints.roles import JOURNEY_PERMISSIONS, OUTREACH_PERMISSIONS
 
-    for grants in (JOURNEY_PERMISSIONS, OUTREACH_PERMISSIONS, INSIGHTS_PERMISSIONS):
-        for role, perms in grants.items():
-            group = Group.objects.get(name=role)
-            for perm in perms:
-                app_label, codename = perm.split(".")
-                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    seed = importlib.import_module("touchpoints.migrations.0002_seed_touchpoint_types")
-    for position, (slug, name, stage, kind, description) in enumerate(seed.TYPES, start=1):
-        TouchpointType.objects.get_or_create(
-            slug=slug,
-            defaults={"name": name, "stage": stage, "kind": kind, "description": description, "position": position},
-        )
+    grant(JOURNEY_PERMISSIONS, OUTREACH_PERMISSIONS, INSIGHTS_PERMISSIONS)
+    touchpoint_catalogue()
 
 
 def test_manager_logs_a_call_and_starts_a_follow_up_from_the_contact_list(

@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 
 from crm import metrics, rollups
 from customers.models import Customer
-from tests.e2e.helpers import log_in
+from tests.e2e.helpers import grant, log_in, touchpoint_catalogue
 from tests.factories import CustomerFactory, UserFactory, programme_with_tiers, touchpoint_create
 
 pytestmark = pytest.mark.e2e
@@ -34,26 +34,12 @@ README_SCREENSHOT = Path(settings.BASE_DIR) / "docs" / "screenshot-dashboard.png
 def insights_world(staff_roles, monkeypatch):
     """What the migrations made and transactional tests flush: the roles' insights and journey permissions and
     the touchpoint catalogue. And no broker."""
-    import importlib
-
-    from django.contrib.auth.models import Group, Permission
 
     from crm.roles import INSIGHTS_PERMISSIONS
-    from touchpoints.models import TouchpointType
     from touchpoints.roles import JOURNEY_PERMISSIONS
 
-    for roles in (INSIGHTS_PERMISSIONS, JOURNEY_PERMISSIONS):
-        for role, perms in roles.items():
-            group = Group.objects.get(name=role)
-            for perm in perms:
-                app_label, codename = perm.split(".")
-                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    seed = importlib.import_module("touchpoints.migrations.0002_seed_touchpoint_types")
-    for position, (slug, name, stage, kind, description) in enumerate(seed.TYPES, start=1):
-        TouchpointType.objects.get_or_create(
-            slug=slug,
-            defaults={"name": name, "stage": stage, "kind": kind, "description": description, "position": position},
-        )
+    grant(INSIGHTS_PERMISSIONS, JOURNEY_PERMISSIONS)
+    touchpoint_catalogue()
     monkeypatch.setattr("touchpoints.outbox.publish", lambda ids: len(ids))
 
 

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from feedback import services
 from feedback.models import Survey, Ticket
-from tests.e2e.helpers import log_in
+from tests.e2e.helpers import grant, log_in, touchpoint_catalogue
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.e2e
@@ -25,24 +25,12 @@ def feedback_world(staff_roles, monkeypatch):
     """What the migrations made and transactional tests flush: the roles' journey and feedback permissions, the
     touchpoint catalogue, the SLA policies, the working week and the message templates. And no broker."""
     from django.apps import apps
-    from django.contrib.auth.models import Group, Permission
 
     from feedback.roles import FEEDBACK_PERMISSIONS
-    from touchpoints.models import TouchpointType
     from touchpoints.roles import JOURNEY_PERMISSIONS
 
-    for roles in (JOURNEY_PERMISSIONS, FEEDBACK_PERMISSIONS):
-        for role, perms in roles.items():
-            group = Group.objects.get(name=role)
-            for perm in perms:
-                app_label, codename = perm.split(".")
-                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    seed = importlib.import_module("touchpoints.migrations.0002_seed_touchpoint_types")
-    for position, (slug, name, stage, kind, description) in enumerate(seed.TYPES, start=1):
-        TouchpointType.objects.get_or_create(
-            slug=slug,
-            defaults={"name": name, "stage": stage, "kind": kind, "description": description, "position": position},
-        )
+    grant(JOURNEY_PERMISSIONS, FEEDBACK_PERMISSIONS)
+    touchpoint_catalogue()
     for name in ("0002_seed_sla_calendar", "0005_message_templates"):
         importlib.import_module(f"feedback.migrations.{name}").forwards(apps, None)
     monkeypatch.setattr("touchpoints.outbox.publish", lambda ids: len(ids))

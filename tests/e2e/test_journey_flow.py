@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import log_in
+from tests.e2e.helpers import grant, log_in, touchpoint_catalogue
 from tests.factories import CustomerFactory, UserFactory
 from touchpoints.models import Touchpoint
 
@@ -20,22 +18,11 @@ PAYLOAD = "<img src=x onerror=alert(1)>"
 @pytest.fixture
 def journey_roles(staff_roles):
     """The journey's permissions and catalogue, which transactional tests flush after the migrations made them."""
-    from django.contrib.auth.models import Group, Permission
 
-    from touchpoints.models import TouchpointType
     from touchpoints.roles import JOURNEY_PERMISSIONS
 
-    for role, perms in JOURNEY_PERMISSIONS.items():
-        group = Group.objects.get(name=role)
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    seed = importlib.import_module("touchpoints.migrations.0002_seed_touchpoint_types")
-    for position, (slug, name, stage, kind, description) in enumerate(seed.TYPES, start=1):
-        TouchpointType.objects.get_or_create(
-            slug=slug,
-            defaults={"name": name, "stage": stage, "kind": kind, "description": description, "position": position},
-        )
+    grant(JOURNEY_PERMISSIONS)
+    touchpoint_catalogue()
     return JOURNEY_PERMISSIONS
 
 

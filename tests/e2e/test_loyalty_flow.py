@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 from playwright.sync_api import expect
 
 from loyalty.models import LedgerEntry, Membership, Redemption
-from tests.e2e.helpers import log_in
+from tests.e2e.helpers import grant, log_in, touchpoint_catalogue
 from tests.factories import CustomerFactory, RewardFactory, UserFactory, programme_with_tiers
 
 pytestmark = pytest.mark.e2e
-
-
-def grant(roles: dict[str, list[str]]) -> None:
-    from django.contrib.auth.models import Group, Permission
-
-    for role, perms in roles.items():
-        group = Group.objects.get(name=role)
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
 
 
 @pytest.fixture
@@ -29,17 +17,10 @@ def loyalty_roles(staff_roles):
     """The journey's and loyalty's permissions and the touchpoint catalogue, which transactional tests flush
     after the migrations made them."""
     from loyalty.roles import LOYALTY_PERMISSIONS
-    from touchpoints.models import TouchpointType
     from touchpoints.roles import JOURNEY_PERMISSIONS
 
-    grant(JOURNEY_PERMISSIONS)
-    grant(LOYALTY_PERMISSIONS)
-    seed = importlib.import_module("touchpoints.migrations.0002_seed_touchpoint_types")
-    for position, (slug, name, stage, kind, description) in enumerate(seed.TYPES, start=1):
-        TouchpointType.objects.get_or_create(
-            slug=slug,
-            defaults={"name": name, "stage": stage, "kind": kind, "description": description, "position": position},
-        )
+    grant(JOURNEY_PERMISSIONS, LOYALTY_PERMISSIONS)
+    touchpoint_catalogue()
 
 
 def test_join_buy_see_the_points_and_redeem_a_reward(page, live_server, loyalty_roles, problems):

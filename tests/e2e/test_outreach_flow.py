@@ -3,13 +3,11 @@ it, the dispatcher runs, and the message is in the outbox and on the customer's 
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import log_in
+from tests.e2e.helpers import grant, log_in, touchpoint_catalogue
 from tests.factories import UserFactory, consenting_customer
 from touchpoints import outbox, rules
 from touchpoints.models import FollowUp, MessageTemplate, OutboundMessage
@@ -23,24 +21,12 @@ PAYLOAD = "<img src=x onerror=alert(1)>"
 def outreach_roles(staff_roles, settings):
     """The journey's and outreach's permissions and the catalogue (transactional tests flush what the
     migrations made), and no quiet hours (the test runs at any hour)."""
-    from django.contrib.auth.models import Group, Permission
 
-    from touchpoints.models import TouchpointType
     from touchpoints.roles import JOURNEY_PERMISSIONS, OUTREACH_PERMISSIONS
 
     settings.TSUNAGU_QUIET_HOURS = ""
-    for grants in (JOURNEY_PERMISSIONS, OUTREACH_PERMISSIONS):
-        for role, perms in grants.items():
-            group = Group.objects.get(name=role)
-            for perm in perms:
-                app_label, codename = perm.split(".")
-                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    seed = importlib.import_module("touchpoints.migrations.0002_seed_touchpoint_types")
-    for position, (slug, name, stage, kind, description) in enumerate(seed.TYPES, start=1):
-        TouchpointType.objects.get_or_create(
-            slug=slug,
-            defaults={"name": name, "stage": stage, "kind": kind, "description": description, "position": position},
-        )
+    grant(JOURNEY_PERMISSIONS, OUTREACH_PERMISSIONS)
+    touchpoint_catalogue()
     rules.rules_changed()
     yield
     rules.rules_changed()
