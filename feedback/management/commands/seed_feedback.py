@@ -24,12 +24,9 @@ demo tickets exist, or when other tickets exist unless ``--force``.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import logging
 import random
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +38,7 @@ from django.utils import timezone
 
 from customers import demo_data as customer_demo_data
 from customers.models import Customer
+from customers.seeding import quiet_logs
 from feedback import demo_data, services
 from feedback.models import Status, Survey, Ticket, TicketMessage
 
@@ -304,19 +302,6 @@ def _redate(done: Seeded, *, started: dt.datetime) -> None:
     for customer_id, at in done.customer_at.items():
         latest = max(at, newest.get(customer_id) or at)
         Customer.objects.filter(pk=customer_id, last_activity_at__gte=started).update(last_activity_at=latest)
-
-
-@contextlib.contextmanager
-def quiet_logs(verbosity: int) -> Iterator[None]:
-    """The services log every step at INFO: hundreds of lines while seeding. Shown with ``-v 2``."""
-    if verbosity >= 2:
-        yield
-        return
-    logging.disable(logging.INFO)
-    try:
-        yield
-    finally:
-        logging.disable(logging.NOTSET)
 
 
 class Command(BaseCommand):

@@ -18,10 +18,8 @@ programme twice). At the demo's 300 customers it takes a few seconds.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import heapq
-import logging
 import random
 import time
 from collections.abc import Iterator
@@ -37,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from customers import demo_data as customer_demo_data
 from customers.models import Customer
+from customers.seeding import quiet_logs
 from loyalty import demo_data, services
 from loyalty.models import Greeting, LedgerEntry, Membership, Programme, Redemption, Reward, Tier, TierChange
 
@@ -265,19 +264,6 @@ def _greetings_settle(*, programme: Programme, today: dt.date, now: dt.datetime)
             status=Greeting.Status.NOT_SENT, error="demo data: history, not sent", created_at=at, processed_at=at
         )
     return settled
-
-
-@contextlib.contextmanager
-def quiet_logs(verbosity: int) -> Iterator[None]:
-    """The services log every step at INFO: hundreds of lines while seeding. Shown with ``-v 2``."""
-    if verbosity >= 2:
-        yield
-        return
-    logging.disable(logging.INFO)
-    try:
-        yield
-    finally:
-        logging.disable(logging.NOTSET)
 
 
 class Command(BaseCommand):
