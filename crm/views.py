@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -42,16 +42,6 @@ DATASET_LABELS = {
 # Datasets drawn against a second axis, on the right: counts of another size than the chart's first dataset.
 SECONDARY_DATASETS = {("activity", "touchpoints"), ("revenue", "orders")}
 DRILL_ORDERING = Ordering("id", descending=True)  # customers_behind() orders by -id
-
-
-def _contact_list_url() -> str:
-    """The "who to contact this week" list (crm/scoring_urls.py), once it exists."""
-    for name in ("crm:contact_list", "crm_scoring:contact_list"):
-        try:
-            return reverse(name)
-        except NoReverseMatch:
-            continue
-    return ""
 
 
 def _refreshed_at():
@@ -161,7 +151,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "charts": charts,
         "chart_data": [{k: c[k] for k in ("id", "type", "labels", "datasets")} for c in charts],
         "show_funnel": "customers" in allowed,
-        "contact_list_url": _contact_list_url() if "customers" in allowed else "",
+        "contact_list_url": reverse("crm_scoring:contact_list") if "customers" in allowed else "",
         "refreshed_at": board.refreshed_at,
         "can_export": request.user.has_perm("crm.export_reports"),
     }
