@@ -50,7 +50,7 @@ class CustomerAdmin(admin.ModelAdmin):
         "external_id",
     ]
     autocomplete_fields = ["owner"]
-    readonly_fields = ["created_at", "updated_at", "last_activity_at"]
+    readonly_fields = ["created_at", "updated_at", "last_activity"]
     date_hierarchy = "created_at"
     show_full_result_count = False
     inlines = [CustomerTagInline, NoteInline]
@@ -79,8 +79,12 @@ class CustomerAdmin(admin.ModelAdmin):
             _("Consent"),
             {"fields": ["marketing_consent", "consent_at", "consent_source", "consent_evidence", "do_not_contact"]},
         ),
-        (_("History"), {"fields": ["created_at", "updated_at", "last_activity_at"]}),
+        (_("History"), {"fields": ["created_at", "updated_at", "last_activity"]}),
     ]
+
+    @admin.display(description=_("last activity"))
+    def last_activity(self, obj: Customer):
+        return obj.last_activity_at
 
     def save_model(self, request, obj, form, change):
         obj.email = (obj.email or "").strip().lower()

@@ -644,7 +644,6 @@ def _new_customer(values: dict[str, Any], owners: dict[str, int], *, now: dateti
         owner_id=owners[values["owner"]] if values.get("owner") else None,
         created_at=now,
         updated_at=now,
-        last_activity_at=now,
     )
     if "source" not in values:
         customer.source = Customer.Source.IMPORT

@@ -124,7 +124,6 @@ class Customer(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now, editable=False)
     # Derived on save (see derive_fields): what the list sorts and searches on, each with its index.
     name_sort = models.CharField(max_length=210, editable=False, default="")
     search_text = models.TextField(editable=False, default="")
@@ -149,7 +148,6 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="customer_created_idx"),
             models.Index(fields=["name_sort", "id"], name="customer_name_sort_idx"),
-            models.Index(fields=["-last_activity_at", "-id"], name="customer_last_activity_idx"),
             models.Index(fields=["phone"], name="customer_phone_idx", condition=~Q(phone="")),
             models.Index(fields=["owner", "-created_at", "-id"], name="customer_owner_idx"),
             models.Index(fields=["source", "-created_at", "-id"], name="customer_source_idx"),
@@ -176,6 +174,16 @@ class Customer(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("customers:detail", args=[self.pk])
+
+    @property
+    def last_activity_at(self):
+        """When the customer last did something (``CustomerActivity``); ``select_related("activity")`` reads it
+        with the customer. A customer created a moment ago has no row yet until the database trigger's insert is
+        visible (never, in practice): then it is their creation time."""
+        try:
+            return self.activity.last_activity_at
+        except CustomerActivity.DoesNotExist:
+            return self.created_at
 
     @property
     def display_name(self) -> str:
@@ -221,6 +229,33 @@ class Customer(models.Model):
             self.external_id,
         ]
         self.search_text = " ".join(p for p in parts if p).lower()
+
+
+class CustomerActivity(models.Model):
+    """When each customer last did something (a touchpoint, a note, a ticket message), in a table of its own.
+
+    Recording activity is the busiest write of the system: touchpoints arrive in batches of a thousand through
+    the API and imports. Kept on the customer row, each one rewrote that wide row and every one of its indexes
+    (search trigrams, name prefixes, sorts: seventeen); here it rewrites a two-column row and one index. The list's
+    "recent activity" sort, the inactivity segments and the "no touchpoint for N days" rules read the index.
+
+    One row per customer, created with the customer by a database trigger (migration 0010), so every way of
+    creating customers (forms, the CSV importer's COPY, the API, the seeder, the admin) gets one. Written only
+    through ``customers.services.customer_touch``/``customers_touch``, which move it forward, never back.
+    """
+
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, primary_key=True, related_name="activity", verbose_name=_("customer")
+    )
+    last_activity_at = models.DateTimeField(_("last activity"))
+
+    class Meta:
+        verbose_name = _("customer activity")
+        verbose_name_plural = _("customer activity")
+        indexes = [models.Index(fields=["-last_activity_at", "-customer"], name="customer_activity_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} · {self.last_activity_at:%Y-%m-%d %H:%M}"
 
 
 class CustomerTag(models.Model):

@@ -191,7 +191,7 @@ def register_customer_conditions() -> None:
             key="active_within_days",
             label=_("Active in the last N days"),
             field=lambda: forms.IntegerField(min_value=1, max_value=3650),
-            to_q=lambda days: Q(last_activity_at__gte=_days_ago(days)),
+            to_q=lambda days: Q(activity__last_activity_at__gte=_days_ago(days)),
             order=60,
         )
     )
@@ -200,7 +200,7 @@ def register_customer_conditions() -> None:
             key="inactive_for_days",
             label=_("No activity for at least N days"),
             field=lambda: forms.IntegerField(min_value=1, max_value=3650),
-            to_q=lambda days: Q(last_activity_at__lt=_days_ago(days)),
+            to_q=lambda days: Q(activity__last_activity_at__lt=_days_ago(days)),
             order=61,
         )
     )

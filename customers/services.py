@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import events
-from .models import Customer, CustomerMerge, CustomerTag, ImportBatch, Note, Segment, Tag
+from .models import Customer, CustomerActivity, CustomerMerge, CustomerTag, ImportBatch, Note, Segment, Tag
 from .phones import normalize_phone
 
 logger = logging.getLogger(__name__)
@@ -138,13 +138,14 @@ def customer_delete(*, customer: Customer, by: AbstractBaseUser | None = None) -
 
 
 def customer_touch(*, customer_id: int, at=None) -> None:
-    """Move ``last_activity_at`` forward (never back); used by the apps that record activity."""
+    """Move the customer's last activity forward (never back); used by the apps that record activity."""
     at = at or timezone.now()
-    Customer.objects.filter(pk=customer_id, last_activity_at__lt=at).update(last_activity_at=at)
+    CustomerActivity.objects.filter(customer_id=customer_id, last_activity_at__lt=at).update(last_activity_at=at)
 
 
 def customers_touch(*, at_by_customer: dict[int, dt.datetime]) -> None:
-    """``customer_touch`` for many customers at once: one UPDATE on PostgreSQL, a loop elsewhere."""
+    """``customer_touch`` for many customers at once: one UPDATE of the narrow activity table on PostgreSQL (a
+    batch of a thousand customers rewrites a thousand two-column rows and one index), a loop elsewhere."""
     if not at_by_customer:
         return
     rows = sorted(at_by_customer.items())
@@ -152,13 +153,13 @@ def customers_touch(*, at_by_customer: dict[int, dt.datetime]) -> None:
         for customer_id, at in rows:
             customer_touch(customer_id=customer_id, at=at)
         return
-    values = ", ".join(["(%s, %s::timestamptz)"] * len(rows))
-    sql = (
-        "UPDATE customers_customer AS c SET last_activity_at = v.at "  # noqa: S608 - placeholders only
-        f"FROM (VALUES {values}) AS v(id, at) WHERE c.id = v.id AND c.last_activity_at < v.at"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in rows for value in row])
+        cursor.execute(
+            "UPDATE customers_customeractivity AS a SET last_activity_at = v.at"
+            " FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at)"
+            " WHERE a.customer_id = v.id AND a.last_activity_at < v.at",
+            [[customer_id for customer_id, _ in rows], [at for _, at in rows]],
+        )
 
 
 @transaction.atomic
@@ -261,8 +262,8 @@ def customer_merge(*, primary: Customer, duplicate: Customer, by: AbstractBaseUs
         if isinstance(rel, ManyToManyRel):
             continue
         if isinstance(rel, OneToOneRel | ManyToOneRel) and isinstance(rel.field, ForeignKey):
-            if rel.related_model in (CustomerMerge, CustomerTag):  # merges are re-pointed below; tags are a set
-                continue
+            if rel.related_model in (CustomerMerge, CustomerTag, CustomerActivity):
+                continue  # merges are re-pointed below; tags are a set; the activity is one row each, kept below
             n = rel.related_model._base_manager.filter(**{rel.field.name: duplicate}).update(
                 **{rel.field.name: primary}
             )
@@ -280,7 +281,7 @@ def customer_merge(*, primary: Customer, duplicate: Customer, by: AbstractBaseUs
             fill[f] = getattr(duplicate, f)
     fill["do_not_contact"] = primary.do_not_contact or duplicate.do_not_contact
     fill["created_at"] = min(primary.created_at, duplicate.created_at)
-    fill["last_activity_at"] = max(primary.last_activity_at, duplicate.last_activity_at)
+    last_activity_at = max(primary.last_activity_at, duplicate.last_activity_at)
 
     merge = CustomerMerge.objects.create(
         customer=primary,
@@ -300,6 +301,7 @@ def customer_merge(*, primary: Customer, duplicate: Customer, by: AbstractBaseUs
     for key, value in fill.items():
         setattr(primary, key, value)
     primary.save()
+    customer_touch(customer_id=primary.pk, at=last_activity_at)
     events.customer_merged.send(sender=Customer, primary=primary, merged_customer_id=merge.merged_customer_id)
     logger.info("customer merged id=%s into id=%s by=%s", merge.merged_customer_id, primary.pk, getattr(by, "pk", None))
     return merge

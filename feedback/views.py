@@ -330,7 +330,7 @@ def _customer_search(q: str) -> list[Customer]:
     return list(
         Customer.objects.search(q)
         .only("id", "family_name", "given_name", "email", "phone", "company")
-        .order_by("-last_activity_at", "-id")[:CUSTOMER_SEARCH_LIMIT]
+        .order_by("-activity__last_activity_at", "-id")[:CUSTOMER_SEARCH_LIMIT]
     )
 
 

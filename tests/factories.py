@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from customers.models import Customer, Note, Tag
+from customers.models import Customer, CustomerActivity, Note, Tag
 
 User = get_user_model()
 
@@ -42,11 +42,26 @@ class TagFactory(factory.django.DjangoModelFactory):
 class CustomerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Customer
+        skip_postgeneration_save = True
 
     family_name = factory.Faker("last_name")
     given_name = factory.Faker("first_name")
     email = factory.Sequence(lambda n: f"customer{n}@example.com")
     preferred_language = "en"
+
+    @factory.post_generation
+    def last_activity_at(obj, create, extracted, **kwargs):  # noqa: N805 (factory_boy's hook signature)
+        """``CustomerFactory(last_activity_at=…)`` sets the customer's activity row (created by the trigger)."""
+        if create and extracted is not None:
+            activity_set(obj, extracted)
+
+
+def activity_set(customer, at) -> None:
+    """Put a customer's last activity at ``at`` (back or forward, unlike ``customer_touch``)."""
+    customer_id = getattr(customer, "pk", customer)
+    CustomerActivity.objects.filter(customer_id=customer_id).update(last_activity_at=at)
+    if isinstance(customer, Customer) and Customer.activity.is_cached(customer):
+        Customer.activity.related.delete_cached_value(customer)
 
 
 class NoteFactory(factory.django.DjangoModelFactory):

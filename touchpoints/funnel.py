@@ -122,13 +122,17 @@ class Contributions:
 _COLUMNS = ("customer_id", "customer__source", "from_stage", "to_stage", "channel", "at", "ended_at", "id")
 
 
-def _transitions_of(customer_ids: Iterable[int]) -> list[tuple]:
+def _transitions_of(customer_ids: Iterable[int], sources: dict[int, str] | None = None) -> list[tuple]:
+    """The customers' transitions as ``_COLUMNS``; given their ``sources``, without joining the customers."""
     ids = sorted(set(customer_ids))
     if not ids:
         return []
-    return list(
-        StageTransition.objects.filter(customer_id__in=ids).order_by("customer_id", "at", "id").values_list(*_COLUMNS)
-    )
+    qs = StageTransition.objects.filter(customer_id__in=ids).order_by("customer_id", "at", "id")
+    if sources is None:
+        return list(qs.values_list(*_COLUMNS))
+    return [
+        (row[0], sources[row[0]], *row[1:]) for row in qs.values_list(*(c for c in _COLUMNS if c != "customer__source"))
+    ]
 
 
 def _contributions(rows: list[tuple], grains: tuple[int, ...] = GRAINS) -> Contributions:
@@ -196,12 +200,31 @@ class FunnelTracker:
     """Keeps the rollups in step with a write of some customers' transitions (call inside its transaction,
     with the customers locked): created before the write, ``record()`` after it."""
 
-    def __init__(self, customer_ids: Iterable[int]) -> None:
+    def __init__(self, customer_ids: Iterable[int], sources: dict[int, str] | None = None) -> None:
         self.customer_ids = sorted(set(customer_ids))
-        self.before = _contributions(_transitions_of(self.customer_ids), DELTA_GRAINS)
+        self.rows = _transitions_of(self.customer_ids, sources)
+        self.before = _contributions(self.rows, DELTA_GRAINS)
 
     def record(self) -> int:
+        """After any write: read the customers' transitions again."""
         return _append_difference(self.before, _contributions(_transitions_of(self.customer_ids), DELTA_GRAINS))
+
+    def record_appended(self, *, closed: dict[int, dt.datetime], added: list, sources: dict[int, str]) -> int:
+        """After the write ``touchpoint_record_batch`` makes (each customer in ``closed`` leaves their open stage
+        then, never before entering it; the ``added`` transitions, saved, follow), without reading them again.
+        ``sources``: each customer's acquisition source."""
+        rows = []
+        for row in self.rows:
+            customer_id, ended_at = row[0], row[6]
+            if ended_at is None and customer_id in closed:
+                row = (*row[:6], max(closed[customer_id], row[5]), row[7])
+            rows.append(row)
+        rows.extend(
+            (t.customer_id, sources[t.customer_id], t.from_stage, t.to_stage, t.channel, t.at, t.ended_at, t.pk)
+            for t in added
+        )
+        rows.sort(key=lambda row: (row[0], row[5], row[7]))
+        return _append_difference(self.before, _contributions(rows, DELTA_GRAINS))
 
 
 def funnel_merge(*, primary: Customer, duplicate: Customer) -> int:

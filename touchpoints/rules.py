@@ -32,7 +32,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.models import Customer
+from customers.models import Customer, CustomerActivity
 
 from .models import (
     CustomerJourney,
@@ -171,7 +171,7 @@ def on_journey_stage_changed(sender: Any, *, transition: StageTransition, **kwar
 
 def inactive_followups_schedule(*, now: dt.datetime | None = None, chunk: int = INACTIVE_CHUNK) -> int:
     """Daily: for each "no touchpoint for N days" rule, schedule the customers who crossed the N-day line
-    since the last scan. Reads ``customers.last_activity_at`` through its index, in keyset chunks.
+    since the last scan. Reads ``customers.CustomerActivity`` through its index, in keyset chunks.
 
     A new rule starts with the last day's crossings (it does not mail everyone silent for years; that is
     a broadcast). Safe to run twice: the scan window moves on, and the trigger key is unique.
@@ -186,10 +186,14 @@ def inactive_followups_schedule(*, now: dt.datetime | None = None, chunk: int = 
             continue
         after: tuple[dt.datetime, int] | None = None
         while True:
-            qs = Customer.objects.filter(last_activity_at__gte=since, last_activity_at__lt=cutoff)
+            qs = CustomerActivity.objects.filter(last_activity_at__gte=since, last_activity_at__lt=cutoff)
             if after is not None:
-                qs = qs.filter(Q(last_activity_at__gt=after[0]) | Q(last_activity_at=after[0], pk__gt=after[1]))
-            rows = list(qs.order_by("last_activity_at", "pk").values_list("pk", "last_activity_at")[:chunk])
+                qs = qs.filter(
+                    Q(last_activity_at__gt=after[0]) | Q(last_activity_at=after[0], customer_id__gt=after[1])
+                )
+            rows = list(
+                qs.order_by("last_activity_at", "customer_id").values_list("customer_id", "last_activity_at")[:chunk]
+            )
             if not rows:
                 break
             with transaction.atomic():
@@ -234,7 +238,7 @@ def followups_dispatch(
             batch = list(
                 FollowUp.objects.filter(status=FollowUp.Status.SCHEDULED, due_at__lte=now)
                 .order_by("due_at", "id")
-                .select_related("customer")
+                .select_related("customer", "customer__activity")
                 .defer("customer__search_text", "customer__name_sort")
                 .select_for_update(skip_locked=True, of=("self",))[:chunk]
             )

@@ -74,6 +74,8 @@ class CustomerUpsertSerializer(serializers.Serializer):
 
 
 class CustomerSerializer(serializers.ModelSerializer):
+    last_activity_at = serializers.DateTimeField(read_only=True)
+
     class Meta:
         model = Customer
         fields = [

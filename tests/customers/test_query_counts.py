@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Customer, CustomerMerge, Note
-from tests.factories import TagFactory, UserFactory
+from tests.factories import TagFactory, UserFactory, activity_set
 
 pytestmark = pytest.mark.django_db
 
@@ -49,11 +49,12 @@ class Shop:
                 marketing_consent=bool(i % 2),
                 # every fifth customer shares its created_at with the previous one (ties in the cursor)
                 created_at=self.start - dt.timedelta(minutes=i - 1 if i % 5 == 4 else i),
-                last_activity_at=self.start - dt.timedelta(hours=i),
             )
             customer.derive_fields()
             new.append(customer)
         Customer.objects.bulk_create(new)
+        for i, customer in enumerate(new):
+            activity_set(customer, self.start - dt.timedelta(hours=i))
         through = Customer.tags.through
         through.objects.bulk_create(
             [through(customer_id=c.pk, tag_id=t.pk) for n, c in enumerate(new) for t in self.tags[: 1 + n % 3]]

@@ -10,10 +10,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from customers import services, timeline
-from customers.models import Customer, CustomerMerge, Note, Tag
+from customers.models import Customer, CustomerActivity, CustomerMerge, Note, Tag
 from customers.pagination import keyset_page
 from customers.querysets import CUSTOMER_ORDERINGS
-from tests.factories import CustomerFactory, NoteFactory, TagFactory, UserFactory
+from tests.factories import CustomerFactory, NoteFactory, TagFactory, UserFactory, activity_set
 
 pytestmark = pytest.mark.django_db
 
@@ -157,7 +157,9 @@ def test_note_create_refuses_an_empty_note(body):
 def test_note_create_moves_last_activity_forward():
     # given: a customer last active a year ago
     customer = CustomerFactory()
-    Customer.objects.filter(pk=customer.pk).update(last_activity_at=timezone.now() - dt.timedelta(days=365))
+    CustomerActivity.objects.filter(customer_id=customer.pk).update(
+        last_activity_at=timezone.now() - dt.timedelta(days=365)
+    )
     author = UserFactory()
 
     # when
@@ -174,7 +176,7 @@ def test_note_create_never_moves_last_activity_back():
     # given: activity recorded in the future (a scheduled visit, a clock ahead)
     customer = CustomerFactory()
     later = timezone.now() + dt.timedelta(days=1)
-    Customer.objects.filter(pk=customer.pk).update(last_activity_at=later)
+    activity_set(customer, later)
 
     # when
     services.note_create(customer=customer, body="Called.", author=None)
@@ -406,11 +408,12 @@ def crowded_table():
             given_name="" if i % 4 else "Aki",
             email=f"c{i}@example.com",
             created_at=base if i < 5 else base - dt.timedelta(seconds=i // 2),
-            last_activity_at=base - dt.timedelta(hours=i % 4),
         )
         customer.derive_fields()
         customers.append(customer)
     Customer.objects.bulk_create(customers)
+    for i, customer in enumerate(customers):
+        activity_set(customer, base - dt.timedelta(hours=i % 4))
     return Customer.objects.all()
 
 
@@ -436,7 +439,7 @@ def walk_backward(queryset, ordering, size, last_page):
 @pytest.mark.parametrize("size", [1, 3, 5, 17, 50])
 def test_keyset_pages_walk_the_whole_table_without_gaps_or_repeats(crowded_table, sort, size):
     # given: the table in the order the list shows it
-    ordering = CUSTOMER_ORDERINGS[sort]
+    crowded_table, ordering = crowded_table.ordered_for_list(sort)
     expected = list(crowded_table.order_by(*ordering.order_by()).values_list("pk", flat=True))
 
     # when: a user follows "Next" from the first page to the last, then "Previous" back to the first

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import Customer, CustomerMerge, Tag
+from customers.models import Customer, CustomerActivity, CustomerMerge, Tag
 from tests.factories import CustomerFactory, NoteFactory, TagFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +111,9 @@ def three_customers():
     aoki = person("Aoki", days_ago=2)
     kato = person("Kato", days_ago=1)
     for customer, hours in ((kato, 1), (ueda, 2), (aoki, 3)):
-        Customer.objects.filter(pk=customer.pk).update(last_activity_at=now - dt.timedelta(hours=hours))
+        CustomerActivity.objects.filter(customer_id=customer.pk).update(
+            last_activity_at=now - dt.timedelta(hours=hours)
+        )
     return ueda, aoki, kato
 
 

@@ -10,11 +10,12 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from customers.models import Customer, Segment
+from customers.models import Customer, CustomerActivity, Segment
 from tests.factories import (
     FollowUpRuleFactory,
     MessageTemplateFactory,
     TouchpointTypeFactory,
+    activity_set,
     consenting_customer,
     touchpoint_create,
 )
@@ -253,9 +254,9 @@ def test_inactive_customers_are_scheduled_once_as_they_cross_the_line(published)
     crossed = consenting_customer(email="crossed@example.com")
     recent = consenting_customer(email="recent@example.com")
     long_ago = consenting_customer(email="long@example.com")
-    Customer.objects.filter(pk=crossed.pk).update(last_activity_at=now - dt.timedelta(days=30, hours=2))
-    Customer.objects.filter(pk=recent.pk).update(last_activity_at=now - dt.timedelta(days=3))
-    Customer.objects.filter(pk=long_ago.pk).update(last_activity_at=now - dt.timedelta(days=400))
+    activity_set(crossed, now - dt.timedelta(days=30, hours=2))
+    activity_set(recent, now - dt.timedelta(days=3))
+    activity_set(long_ago, now - dt.timedelta(days=400))
 
     first = rules.inactive_followups_schedule(now=now)
     second = rules.inactive_followups_schedule(now=now + dt.timedelta(hours=1))
@@ -264,7 +265,9 @@ def test_inactive_customers_are_scheduled_once_as_they_cross_the_line(published)
     assert (first, second, tomorrow) == (1, 0, 0)
     followup = FollowUp.objects.get()
     assert followup.customer == crossed and followup.rule == rule
-    Customer.objects.filter(pk=crossed.pk).update(last_activity_at=now)  # back before the mail went out
+    CustomerActivity.objects.filter(customer_id=crossed.pk).update(
+        last_activity_at=now
+    )  # back before the mail went out
     assert rules.followups_dispatch(now=now).cancelled == 1
 
 
@@ -273,7 +276,7 @@ def test_the_inactive_scan_pages_through_many_customers(published):
     FollowUpRuleFactory(trigger="inactive", trigger_type=None, inactive_days=10)
     customers = [consenting_customer(email=f"idle{i}@example.com") for i in range(7)]
     same_time = now - dt.timedelta(days=10, hours=1)
-    Customer.objects.filter(pk__in=[c.pk for c in customers]).update(last_activity_at=same_time)
+    CustomerActivity.objects.filter(customer_id__in=[c.pk for c in customers]).update(last_activity_at=same_time)
     assert rules.inactive_followups_schedule(now=now, chunk=3) == 7
     assert FollowUp.objects.count() == 7
 

@@ -61,7 +61,7 @@ def journey_snapshot() -> list[tuple]:
 def test_seeded_journeys_hold_the_invariants_of_touchpoint_record():
     # given a small seed, with one long history
     seed("--customers=300", "--seed=11", "--long-history=400", TODAY)
-    customers = {c.pk: c for c in Customer.objects.all()}
+    customers = {c.pk: c for c in Customer.objects.select_related("activity")}
     journeys = {j.customer_id: j for j in CustomerJourney.objects.all()}
     newest = dict(
         Touchpoint.objects.values("customer_id").annotate(m=Max("occurred_at")).values_list("customer_id", "m")

@@ -5,10 +5,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from customers.models import Customer
 from customers.services import customer_merge
-from tests.factories import CustomerFactory, UserFactory, touchpoint_create
-from touchpoints import events
+from tests.factories import CustomerFactory, UserFactory, activity_set, touchpoint_create
+from touchpoints import events, services
 from touchpoints.models import CustomerJourney, Stage, StageTransition, Touchpoint, TouchpointType
 from touchpoints.services import (
     TouchpointBatchInvalid,
@@ -58,7 +57,7 @@ def test_catalogue_is_seeded_with_the_fifteen_classic_touchpoints_and_a_return()
 def test_first_touchpoint_puts_the_customer_in_its_stage_and_touches_the_customer():
     # given a customer whose last activity was a month ago
     customer = CustomerFactory()
-    Customer.objects.filter(pk=customer.pk).update(last_activity_at=days_ago(30))
+    activity_set(customer, days_ago(30))
     # when a research touchpoint is recorded yesterday
     touchpoint = touchpoint_create(customer, "research", occurred_at=days_ago(1), channel="web")
     # then the customer is in consideration since yesterday, with one transition
@@ -367,3 +366,8 @@ def test_messages_sent_by_the_system_show_on_the_timeline_but_move_no_one_along_
     # then: it is recorded, and the lead is still in awareness
     assert Touchpoint.objects.filter(pk=sent.pk).exists()
     assert CustomerJourney.objects.get(customer=customer).stage == "awareness"
+
+
+def test_touchpoints_are_built_in_the_order_of_their_fields():
+    # the batch service builds touchpoints from positional arguments, in this order
+    assert tuple(f.attname for f in Touchpoint._meta.concrete_fields) == services.FIELD_ORDER

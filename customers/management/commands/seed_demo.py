@@ -50,7 +50,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from customers import demo_data
-from customers.models import Customer, Note, Tag
+from customers.models import Customer, CustomerActivity, Note, Tag
 
 CHUNK_SIZE = 20_000  # customers generated and written per round (bounded memory at any N)
 YEARS_OF_HISTORY = 3
@@ -739,7 +739,7 @@ class TableWriter:
                 for row in rows:
                     setattr(row, f.attname, default)
         if not self.copy:
-            objs = [model(**vars(row)) for row in rows]
+            objs = [model(**{f.attname: getattr(row, f.attname) for f in fields}) for row in rows]
             model._base_manager.using(self.using).bulk_create(objs, batch_size=self.batch_size)
             return
         quote = self.connection.ops.quote_name
@@ -887,6 +887,11 @@ def seed_customers(
                 Row(customer_id=customer.id, tag_id=tag_id) for tag_id in customer_tags_make(tags_rng, ctx, customer)
             )
             notes.extend(customer_notes_make(notes_rng, ctx, customer))
+        # Each customer's activity row first, at their newest touchpoint: the trigger that gives every new customer
+        # one (at their creation) then leaves it be. The foreign key is checked at commit.
+        writer.write_tuples(
+            CustomerActivity, ["customer_id", "last_activity_at"], [(c.id, c.last_activity_at) for c in customers]
+        )
         writer.write(Customer, customers)
         writer.write(Customer.tags.through, links)
         writer.write(Note, notes)
@@ -971,7 +976,12 @@ class Command(BaseCommand):
                 tags=tags,
             )
             connection = connections[using]
-            tables = [Customer._meta.db_table, Customer.tags.through._meta.db_table, Note._meta.db_table]
+            tables = [
+                Customer._meta.db_table,
+                CustomerActivity._meta.db_table,
+                Customer.tags.through._meta.db_table,
+                Note._meta.db_table,
+            ]
             catalogue = None if options["no_journeys"] else JourneyCatalogue.load(using)
             if catalogue is not None:
                 tables += [django_apps.get_model("touchpoints", name)._meta.db_table for name in JOURNEY_MODELS]

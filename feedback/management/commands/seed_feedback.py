@@ -37,7 +37,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from customers import demo_data as customer_demo_data
-from customers.models import Customer
+from customers.models import Customer, CustomerActivity
 from customers.seeding import quiet_logs
 from feedback import demo_data, services
 from feedback.models import Status, Survey, Ticket, TicketMessage
@@ -291,7 +291,7 @@ def _redate(done: Seeded, *, started: dt.datetime) -> None:
         )
     for ticket_id, at in done.ticket_at.items():
         Ticket.objects.filter(pk=ticket_id).update(updated_at=at)
-    # last_activity_at: services moved it to "now" through the invitations' touchpoints; put it back at the
+    # The last activity: services moved it to "now" through the invitations' touchpoints; put it back at the
     # customer's newest touchpoint or seeded event.
     newest = dict(
         Touchpoint.objects.filter(customer_id__in=list(done.customer_at))
@@ -301,7 +301,9 @@ def _redate(done: Seeded, *, started: dt.datetime) -> None:
     )
     for customer_id, at in done.customer_at.items():
         latest = max(at, newest.get(customer_id) or at)
-        Customer.objects.filter(pk=customer_id, last_activity_at__gte=started).update(last_activity_at=latest)
+        CustomerActivity.objects.filter(customer_id=customer_id, last_activity_at__gte=started).update(
+            last_activity_at=latest
+        )
 
 
 class Command(BaseCommand):
