@@ -7,17 +7,17 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
-        from . import segments, timeline
+        from . import segments, timeline, timeline_entries
 
         segments.register_customer_conditions()
-        from .models import Note
 
         timeline.register(
             timeline.TimelineProvider(
                 kind="note",
                 label=_("Notes"),
                 template="customers/includes/_timeline_note.html",
-                queryset=lambda customer, filters: Note.objects.filter(customer=customer).select_related("author"),
+                queryset=timeline_entries.note_rows,
+                render=timeline_entries.note_entries,
                 icon="sticky",
             )
         )

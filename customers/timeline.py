@@ -4,6 +4,12 @@ The customers app knows nothing of touchpoints, points or tickets. Each app regi
 its ``AppConfig.ready()`` (the way the admin collects ModelAdmins); the page asks every provider for
 its newest ``limit`` entries before a cursor (one query each), merges them and keeps ``limit``.
 So a page costs one query per provider whatever the length of the history.
+
+A provider may also write its entries' HTML itself (``render``): one call per page with all its rows, labels
+translated and choice labels looked up once per page, every value escaped by ``format_html``, the same markup as
+its template. ``render_page`` fills each entry's ``html`` that way; an entry without one is rendered through its
+template (``customers/includes/_timeline_item.html``), as are entries built outside a page (a note just added).
+The helpers below (``when``, ``time_html``, ``Message``, ``choice_labels``, ``user_name``) serve the apps' renderers.
 """
 
 from __future__ import annotations
@@ -12,12 +18,16 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
+from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,8 @@ class TimelineEntry:
     template: str
     obj: Any
     extra: dict[str, Any] = field(default_factory=dict)
+    # The whole ``<li>``, written by the provider's ``render``; empty: ``template`` writes the entry.
+    html: str = ""
 
     @property
     def sort_key(self) -> tuple:
@@ -81,6 +93,11 @@ class TimelineProvider:
     icon: str = "circle"
     # Optional template of extra filter fields for the timeline header (their values reach ``queryset``).
     filters_template: str = ""
+    # Optional: ``render(objs)`` gives the inner HTML of each of this provider's entries on a page, in order, in
+    # one call (what it translates or looks up, it does once per page); without it ``template`` renders each.
+    render: Callable[[Sequence[Any]], Sequence[str]] | None = None
+    # One-to-one relations of Customer that ``queryset`` reads, joined into the timeline view's customer query.
+    select_related: tuple[str, ...] = ()
 
 
 _providers: dict[str, TimelineProvider] = {}
@@ -92,6 +109,10 @@ def register(provider: TimelineProvider) -> None:
 
 def providers() -> list[TimelineProvider]:
     return sorted(_providers.values(), key=lambda p: p.kind)
+
+
+def select_related() -> list[str]:
+    return sorted({name for provider in _providers.values() for name in provider.select_related})
 
 
 @dataclass
@@ -126,3 +147,70 @@ def timeline_page(
     entries = entries[:limit]
     next_cursor = Cursor(entries[-1].at, entries[-1].kind, entries[-1].pk).encode() if more and entries else ""
     return TimelinePage(entries=entries, next_cursor=next_cursor)
+
+
+ITEM_HTML = '<li class="timeline-item" data-kind="{}">{}</li>'
+
+
+def render_page(page: TimelinePage) -> TimelinePage:
+    """Fill the ``html`` of the page's entries whose provider renders them: one ``render`` call per provider."""
+    positions: dict[str, list[int]] = {}
+    for i, entry in enumerate(page.entries):
+        positions.setdefault(entry.kind, []).append(i)
+    for kind, indexes in positions.items():
+        provider = _providers.get(kind)
+        if provider is None or provider.render is None:
+            continue
+        entries = page.entries
+        htmls = provider.render([entries[i].obj for i in indexes])
+        for i, html in zip(indexes, htmls, strict=True):
+            entries[i] = replace(entries[i], html=format_html(ITEM_HTML, kind, html))
+    return page
+
+
+# --- For the providers' renderers ------------------------------------------------------------------
+
+TIME_HTML = '<time datetime="{}">{}</time>'
+
+
+def when(value: dt.datetime) -> str:
+    """``value|date:"DATETIME_FORMAT"``: in the current time zone and language."""
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+def time_html(value: dt.datetime) -> SafeString:
+    """``<time datetime="{{ value|date:'c' }}">{{ value|date:"DATETIME_FORMAT" }}</time>``."""
+    local = timezone.localtime(value)
+    return format_html(TIME_HTML, local.isoformat(), formats.date_format(local, "DATETIME_FORMAT"))
+
+
+class Message:
+    """A ``{% blocktranslate with ... %}`` message written from Python: ``Message(gettext("by %(who)s"))`` once per page
+    (a literal, so makemessages finds it), then ``message(who=name)`` per entry gives what the tag writes, the
+    translation's own markup kept and the values escaped (the translation becomes a ``format_html`` format). The
+    values are text: localize numbers and format dates first, as the tag would."""
+
+    __slots__ = ("format",)
+
+    def __init__(self, translated: str) -> None:
+        braces = translated.replace("{", "{{").replace("}", "}}")
+        self.format = _PLACEHOLDER.sub(lambda m: "%" if m[0] == "%%" else f"{{{m[1]}}}", braces)
+
+    def __call__(self, **values: Any) -> SafeString:
+        return format_html(self.format, **values)
+
+
+_PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
+
+
+def choice_labels(model: type[Model], field_name: str) -> dict[Any, str]:
+    """A field's choices in the current language, for ``labels.get(value, value)`` (what ``get_FOO_display``
+    gives, without hashing and translating the choices again for every row)."""
+    return {value: str(label) for value, label in model._meta.get_field(field_name).flatchoices}
+
+
+def user_name(user: Any) -> str:
+    """``user.get_full_name|default:user.get_username``; "" for no user."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()

@@ -122,7 +122,11 @@ class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, DetailView
     template_name = "customers/customer_detail.html"
 
     def get_queryset(self):
-        return Customer.objects.select_related("owner", *panels.select_related()).prefetch_related("tags")
+        # With its timeline in the page (``?timeline=1``), the one-to-ones the timeline's providers read too.
+        timeline_related = timeline.select_related() if self.request.GET.get("timeline") else []
+        return Customer.objects.select_related(
+            "owner", "activity", *panels.select_related(), *timeline_related
+        ).prefetch_related("tags")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -132,7 +136,7 @@ class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, DetailView
         # so the page costs the customer, its panels and nothing more whatever apps are installed. Without
         # JavaScript, ``?timeline=1`` puts its first page in the page itself.
         if self.request.GET.get("timeline"):
-            context["timeline"] = timeline.timeline_page(customer)
+            context["timeline"] = timeline.render_page(timeline.timeline_page(customer))
         context["timeline_providers"] = timeline.providers()
         context["panels"] = panels.render_panels(self.request, customer)
         return context
@@ -144,9 +148,12 @@ def customer_timeline(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(f"{reverse('login')}?next={request.path}")
     if not request.user.has_perm("customers.view_customer"):
         return HttpResponse(status=403)
-    customer = get_object_or_404(Customer, pk=pk)
+    # The one-to-ones the providers read are joined here (a customer in no loyalty programme costs no loyalty query).
+    customer = get_object_or_404(Customer.objects.select_related(*timeline.select_related()), pk=pk)
     kinds = [k for k in request.GET.getlist("kind") if k in {p.kind for p in timeline.providers()}]
     page = timeline.timeline_page(customer, cursor=request.GET.get("cursor", ""), kinds=kinds, filters=request.GET)
+    # Entries whose provider writes their HTML (labels translated once per page) skip the per-entry templates.
+    timeline.render_page(page)
     return render(
         request, "customers/includes/_timeline_page.html", {"customer": customer, "timeline": page, "kinds": kinds}
     )

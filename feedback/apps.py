@@ -11,14 +11,15 @@ class FeedbackConfig(AppConfig):
         from touchpoints import placeholders
 
         from . import panels as feedback_panels
-        from .models import TicketMessage
+        from . import timeline_entries
 
         timeline.register(
             timeline.TimelineProvider(
                 kind="ticket",
                 label=_("Tickets and replies"),
                 template="feedback/includes/_timeline_ticket.html",
-                queryset=lambda customer, filters: TicketMessage.objects.for_timeline(customer),
+                queryset=timeline_entries.message_rows,
+                render=timeline_entries.message_entries,
                 at_field="created_at",
                 icon="life-preserver",
             )

@@ -14,7 +14,7 @@ class LoyaltyConfig(AppConfig):
         from touchpoints import events as touchpoint_events
 
         from . import panels as loyalty_panels
-        from . import receivers
+        from . import receivers, timeline_entries
         from .models import Membership
 
         timeline.register(
@@ -22,9 +22,11 @@ class LoyaltyConfig(AppConfig):
                 kind="loyalty",
                 label=_("Points"),
                 template="loyalty/includes/_timeline_entry.html",
-                queryset=loyalty_panels.ledger_timeline,
+                queryset=timeline_entries.ledger_rows,
+                render=timeline_entries.ledger_entries,
                 at_field="created_at",
                 icon="stars",
+                select_related=("loyalty_account",),
             )
         )
         timeline.register(
@@ -32,9 +34,11 @@ class LoyaltyConfig(AppConfig):
                 kind="greeting",
                 label=_("Greetings"),
                 template="loyalty/includes/_timeline_greeting.html",
-                queryset=loyalty_panels.greeting_timeline,
+                queryset=timeline_entries.greeting_rows,
+                render=timeline_entries.greeting_entries,
                 at_field="created_at",
                 icon="gift",
+                select_related=("loyalty_account",),
             )
         )
         panels.register(

@@ -11,17 +11,15 @@ class TouchpointsConfig(AppConfig):
         from customers import panels, timeline
 
         from . import panels as journey_panels
-        from . import receivers
-        from .models import StageTransition, Touchpoint
+        from . import receivers, timeline_entries
 
         timeline.register(
             timeline.TimelineProvider(
                 kind="touchpoint",
                 label=_("Touchpoints"),
                 template="touchpoints/includes/_timeline_touchpoint.html",
-                queryset=lambda customer, filters: (
-                    Touchpoint.objects.for_customer(customer).with_stage_and_channel(filters).for_timeline()
-                ),
+                queryset=timeline_entries.touchpoint_rows,
+                render=timeline_entries.touchpoint_entries,
                 at_field="occurred_at",
                 icon="signpost-split",
                 filters_template="touchpoints/includes/_timeline_filters.html",
@@ -33,9 +31,8 @@ class TouchpointsConfig(AppConfig):
                 kind="transition",
                 label=_("Stage changes"),
                 template="touchpoints/includes/_timeline_transition.html",
-                queryset=lambda customer, filters: (
-                    StageTransition.objects.for_customer(customer).with_stage_and_channel(filters).for_timeline()
-                ),
+                queryset=timeline_entries.transition_rows,
+                render=timeline_entries.transition_entries,
                 at_field="at",
                 icon="signpost-2",
             )
