@@ -318,6 +318,7 @@ _TYPE_CACHE = Touchpoint._meta.get_field("type")
 _USER_CACHE = Touchpoint._meta.get_field("recorded_by_user")
 _API_KEY_CACHE = Touchpoint._meta.get_field("recorded_by_api_key")
 
+
 def _touchpoints_insert(touchpoints: list[Touchpoint]) -> None:
     """Insert new touchpoints and set their ids: COPY on PostgreSQL (a batch of 1,000 in a few milliseconds of
     Python), ``bulk_create`` elsewhere. A duplicate idempotency key raises IntegrityError either way."""
