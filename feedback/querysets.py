@@ -109,8 +109,9 @@ class TicketQuerySet(models.QuerySet):
     def for_detail(self) -> TicketQuerySet:
         from .models import TicketTag
 
+        # What the ticket page shows, and nothing more: each join costs the planner time on every page view.
         return self.select_related(
-            "customer", "customer__owner", "assignee", "sla_policy", "created_by", "touchpoint__type", "source_survey"
+            "customer", "customer__owner", "assignee", "sla_policy", "touchpoint__type", "source_survey"
         ).prefetch_related(Prefetch("tags", queryset=TicketTag.objects.only("id", "name")))
 
     def for_api(self) -> TicketQuerySet:
@@ -132,12 +133,24 @@ class TicketQuerySet(models.QuerySet):
 
 class TicketMessageQuerySet(models.QuerySet):
     def for_ticket(self, ticket: Any) -> TicketMessageQuerySet:
-        """The conversation, with each reply's outbox row (its delivery: queued, sent, skipped and why)."""
+        """The conversation, with each reply's outbox row (its delivery: queued, sent, skipped and why): the columns
+        feedback/conversation.py writes, and no others."""
         return (
             self.filter(ticket=ticket)
             .exclude(kind="opened")
             .select_related("author", "outbound")
-            .defer("outbound__body")
+            .only(
+                "id",
+                "ticket_id",
+                "kind",
+                "body",
+                "created_at",
+                "author__username",
+                "author__first_name",
+                "author__last_name",
+                "outbound__status",
+                "outbound__skip_reason",
+            )
         )
 
     def public(self) -> TicketMessageQuerySet:

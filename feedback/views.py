@@ -25,6 +25,7 @@ from customers.pagination import count_capped, keyset_page
 
 from . import figures as feedback_figures
 from . import services, throttling
+from .conversation import messages_html
 from .forms import (
     AssignForm,
     BulkForm,
@@ -39,9 +40,9 @@ from .forms import (
     TicketUpdateForm,
     staff_queryset,
 )
-from .models import CannedResponse, Survey, Ticket, TicketMessage, parse_reference
+from .models import CannedResponse, Priority, Status, Survey, Ticket, TicketMessage, parse_reference
 from .querysets import QUEUES, TICKET_ORDERINGS
-from .queue import queue_rows, queue_rows_html
+from .queue import filter_selects_html, queue_rows, queue_rows_html
 
 MESSAGES_PER_PAGE = 30
 CUSTOMER_SEARCH_LIMIT = 10
@@ -216,12 +217,13 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
         "sort": sort,
         "query": query.urlencode(),
         "now": now,
-        "staff": list(staff_queryset().only("id", "username", "first_name", "last_name")) if can_bulk else [],
+        "staff_choices": _staff_choices() if can_bulk else [],
         "short_query": bool(q) and len(q) < 3 and "@" not in q,
         "can_bulk": can_bulk,
     }
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "queue-results":
         return render(request, "feedback/includes/_queue_results.html", context)
+    context["filter_selects"] = filter_selects_html(form, sort=sort)
     return render(request, "feedback/ticket_queue.html", context)
 
 
@@ -369,16 +371,30 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "feedback/ticket_detail.html", _detail_context(request, ticket))
 
 
+def _staff_choices() -> list[tuple[int, str]]:
+    """Who can be assigned, as (id, name) for the assignee boxes."""
+    staff = staff_queryset().only("id", "username", "first_name", "last_name")
+    return [(user.pk, user.get_full_name() or user.get_username()) for user in staff]
+
+
 def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
     conversation, older = _conversation(ticket)
     can_change = request.user.has_perm("feedback.change_ticket")
+    transitions = services.allowed_transitions(ticket.status) if can_change else []
     context = {
         "ticket": ticket,
         "customer": ticket.customer,
         "conversation": conversation,
+        "conversation_html": messages_html(conversation),
         "older_cursor": older,
         "now": timezone.now(),
-        "transitions": services.allowed_transitions(ticket.status) if can_change else [],
+        "labels": {
+            "status": dict(Status.choices).get(ticket.status, ticket.status),
+            "priority": dict(Priority.choices).get(ticket.priority, ticket.priority),
+            "kind": dict(Ticket.Kind.choices).get(ticket.kind, ticket.kind),
+            "channel": dict(Ticket.Channel.choices).get(ticket.channel, ticket.channel),
+        },
+        "transitions": transitions,
         "can_change": can_change,
         "reply_form": ReplyForm() if can_change else None,
         "update_form": TicketUpdateForm(
@@ -392,7 +408,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
         )
         if can_change
         else None,
-        "staff": list(staff_queryset().only("id", "username", "first_name", "last_name")) if can_change else [],
+        "staff_choices": _staff_choices() if can_change else [],
         "canned": list(CannedResponse.objects.filter(is_active=True).only("id", "title"))
         if can_change and request.user.has_perm("feedback.view_cannedresponse")
         else [],
@@ -411,6 +427,9 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
         ),
     }
     context.update(extra)
+    if context["reply_form"] is not None:
+        statuses = dict(context["reply_form"].fields["status"].choices)
+        context["transition_choices"] = [(status, statuses.get(status, "")) for status in transitions]
     return context
 
 
@@ -424,7 +443,12 @@ def ticket_messages(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "feedback/includes/_conversation.html",
-        {"ticket": ticket, "conversation": conversation, "older_cursor": older},
+        {
+            "ticket": ticket,
+            "conversation": conversation,
+            "conversation_html": messages_html(conversation),
+            "older_cursor": older,
+        },
     )
 
 

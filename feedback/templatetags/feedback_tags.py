@@ -1,4 +1,4 @@
-"""Template helpers of the feedback pages: SLA countdowns and durations (no queries)."""
+"""Template helpers of the feedback pages: SLA countdowns and durations, select boxes' options (no queries)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import datetime as dt
 
 from django import template
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
-from ..queue import PRIORITY_CLASSES, STATUS_CLASSES, CountdownFormat, DurationFormat
+from ..queue import OPTION_HTML, PRIORITY_CLASSES, STATUS_CLASSES, CountdownFormat, DurationFormat, escape_value
 
 register = template.Library()
 
@@ -33,3 +34,14 @@ def status_class(status: str) -> str:
 @register.filter
 def priority_class(priority: str) -> str:
     return PRIORITY_CLASSES.get(priority, "text-bg-light border")
+
+
+@register.simple_tag
+def select_options(choices, selected=None) -> SafeString:
+    """The ``<option>`` of each (value, label) of ``choices``, the one equal to ``selected`` selected: one tag in
+    place of a loop whose tags and lookups ran once per option."""
+    options = "".join(
+        OPTION_HTML.format(escape_value(value), " selected" if value == selected else "", escape_value(label))
+        for value, label in choices
+    )
+    return mark_safe(options)  # noqa: S308 (every value and label escaped above)
