@@ -19,7 +19,7 @@ from django.http import HttpRequest
 
 from customers.models import Customer
 
-from .models import Greeting, LedgerEntry, LoyaltyAccount, Membership, Programme, Tier
+from .models import LedgerEntry, LoyaltyAccount, Membership, Programme, Tier
 from .querysets import QUALIFYING_KINDS, twelve_months_before
 from .services import local_today
 
@@ -72,18 +72,6 @@ def membership_panel_context(request: HttpRequest, customer: Customer) -> dict[s
         "can_redeem": request.user.has_perm("loyalty.add_redemption"),
         "can_adjust": request.user.has_perm("loyalty.adjust_points"),
     }
-
-
-def ledger_timeline(customer: Customer, filters: dict[str, str]):
-    if loyalty_account(customer) is None:
-        return None
-    return LedgerEntry.objects.for_customer(customer).for_timeline()
-
-
-def greeting_timeline(customer: Customer, filters: dict[str, str]):
-    if loyalty_account(customer) is None:
-        return None
-    return Greeting.objects.for_customer(customer).for_timeline()
 
 
 # --- The "loyalty tier" segment condition ----------------------------------------------------------
