@@ -30,6 +30,7 @@ from .serializers import (
     TouchpointBatchSerializer,
     TouchpointInSerializer,
     TouchpointSerializer,
+    touchpoint_data,
     touchpoint_ref,
 )
 
@@ -132,7 +133,7 @@ class TouchpointCreateView(APIView):
         created = sum(1 for t in touchpoints if not t.replayed)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         if not is_batch:
-            return Response(TouchpointSerializer(touchpoints[0]).data, status=code)
+            return Response(touchpoint_data(touchpoints[0]), status=code)
         body = {
             "touchpoints": [touchpoint_ref(t) for t in touchpoints],
             "created": created,
