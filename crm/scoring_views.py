@@ -28,7 +28,7 @@ from customers.pagination import Ordering, count_capped, keyset_page
 from . import scoring
 from .models import CustomerScore, Segment
 
-CONTACT_ORDERING = Ordering("spend_key", descending=True)  # monetary, read as text for the cursor
+CONTACT_ORDERING = Ordering("spend_key", descending=True, row_compare=False)  # monetary, as text for the cursor
 KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 CSV_CHUNK_SIZE = 2000
 

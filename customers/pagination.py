@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import F, Field, Func, Q, QuerySet, Value
+from django.db.models.lookups import GreaterThan, LessThan, Lookup
 from django.utils.dateparse import parse_datetime
 
 
@@ -28,11 +29,16 @@ class Ordering:
     field: str
     descending: bool
     label: str = ""
+    # The tie-breaker: the id, or the same id read from the joined table whose index gives the order.
+    tiebreak: str = "id"
+    # Whether ``(field, tiebreak)`` is one index's key, so a row comparison can seek into it; not for a field
+    # of a multi-valued join (a tag's), where the comparison is spelled out with a bound on the field.
+    row_compare: bool = True
 
     def order_by(self, *, reverse: bool = False) -> list[str]:
         desc = self.descending != reverse
         prefix = "-" if desc else ""
-        return [f"{prefix}{self.field}", f"{prefix}id"]
+        return [f"{prefix}{self.field}", f"{prefix}{self.tiebreak}"]
 
 
 @dataclass
@@ -79,13 +85,29 @@ def _decode(cursor: str) -> tuple[Any, int] | None:
         return None
 
 
-def _after(ordering: Ordering, value: Any, pk: int, *, backwards: bool) -> Q:
-    """Rows strictly after (value, pk) in the given direction, written so the index bounds the scan."""
+class _Row(Func):
+    """``ROW(a, b)``: compared with another row, element by element (PostgreSQL and SQLite both have row values)."""
+
+    function = "ROW"
+    output_field = Field()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="(%(expressions)s)", **extra_context)
+
+
+def _after(ordering: Ordering, value: Any, pk: int, *, backwards: bool) -> Lookup | Q:
+    """Rows strictly after (value, pk) in the given direction: ``(field, id) > (value, pk)`` (``<`` descending), a
+    row comparison that the (field, id) index seeks to directly. Spelled out as ``field > value OR (field = value
+    AND id > pk)``, a cursor inside a long run of ties (most tickets share the "no deadline" key) made the index
+    walk every tie before it."""
     desc = ordering.descending != backwards
-    f = ordering.field
-    if desc:
-        return Q(**{f"{f}__lte": value}) & (Q(**{f"{f}__lt": value}) | Q(id__lt=pk))
-    return Q(**{f"{f}__gte": value}) & (Q(**{f"{f}__gt": value}) | Q(id__gt=pk))
+    f, tiebreak = ordering.field, ordering.tiebreak
+    if not ordering.row_compare:
+        if desc:
+            return Q(**{f"{f}__lte": value}) & (Q(**{f"{f}__lt": value}) | Q(**{f"{tiebreak}__lt": pk}))
+        return Q(**{f"{f}__gte": value}) & (Q(**{f"{f}__gt": value}) | Q(**{f"{tiebreak}__gt": pk}))
+    lookup = LessThan if desc else GreaterThan
+    return lookup(_Row(F(f), F(tiebreak)), _Row(Value(value), Value(pk)))
 
 
 def keyset_page(

@@ -14,14 +14,14 @@ CUSTOMER_ORDERINGS: dict[str, Ordering] = {
     "name": Ordering("name_sort", descending=False),
     "-name": Ordering("name_sort", descending=True),
     # The annotation of ``ordered_for_list``: the narrow activity table's index gives this order.
-    "-last_activity": Ordering("last_activity", descending=True),
-    "last_activity": Ordering("last_activity", descending=False),
+    "-last_activity": Ordering("last_activity", descending=True, tiebreak="activity__customer_id"),
+    "last_activity": Ordering("last_activity", descending=False, tiebreak="activity__customer_id"),
 }
 DEFAULT_CUSTOMER_ORDERING = "-created"
 # With a tag filter, "newest"/"oldest" read the tag's own index (see CustomerTag) through this annotation.
 TAGGED_ORDERINGS: dict[str, Ordering] = {
-    "-created": Ordering("tag_created", descending=True),
-    "created": Ordering("tag_created", descending=False),
+    "-created": Ordering("tag_created", descending=True, row_compare=False),
+    "created": Ordering("tag_created", descending=False, row_compare=False),
 }
 
 
