@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from customers.pagination import Ordering, keyset_page
+from customers.rows import customer_rows_html
 from touchpoints.funnel import funnel_report
 
 from . import exports, metrics, rollups
@@ -243,6 +244,7 @@ def figure_customers(request: HttpRequest, key: str) -> HttpResponse:
             "form": form,
             "period": period,
             "page": page,
+            "customer_rows": customer_rows_html(page.rows),
             "query": _period_query(period),
             "can_export": request.user.has_perm("crm.export_reports")
             and request.user.has_perm("customers.export_customer"),
