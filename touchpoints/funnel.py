@@ -130,21 +130,30 @@ def _transitions_of(customer_ids: Iterable[int], sources: dict[int, str] | None 
     qs = StageTransition.objects.filter(customer_id__in=ids).order_by("customer_id", "at", "id")
     if sources is None:
         return list(qs.values_list(*_COLUMNS))
-    return [
-        (row[0], sources[row[0]], *row[1:]) for row in qs.values_list(*(c for c in _COLUMNS if c != "customer__source"))
-    ]
+    if connection.vendor == "postgresql":  # one array parameter, not a placeholder per customer
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT customer_id, from_stage, to_stage, channel, at, ended_at, id FROM touchpoints_stagetransition"
+                " WHERE customer_id = ANY(%s::bigint[]) ORDER BY customer_id, at, id",
+                [ids],
+            )
+            rows = cursor.fetchall()
+    else:
+        rows = qs.values_list(*(c for c in _COLUMNS if c != "customer__source"))
+    return [(row[0], sources[row[0]], *row[1:]) for row in rows]
 
 
 def _contributions(rows: list[tuple], grains: tuple[int, ...] = GRAINS) -> Contributions:
     """What these customers' transitions (``_COLUMNS``, ordered by customer, at, id) add to the rollups, at
     ``grains`` (the deltas are written at day grain only: ``funnel_fold`` adds the others)."""
     out = Contributions()
+    tz = timezone.get_current_timezone()  # once: looking it up costs more than converting a time
     for _customer_id, history in groupby(rows, key=itemgetter(0)):
         first: dict[int, tuple[dt.date, str]] = {}
         source = ""
         for _id, source, from_stage, to_stage, channel, at, ended_at, _pk in history:
             lo, hi = stage_rank(from_stage), stage_rank(to_stage)
-            day = timezone.localtime(at).date()
+            day = at.astimezone(tz).date()
             for stage in range(lo + 1, hi + 1):
                 first.setdefault(stage, (day, channel))
             if ended_at is not None:

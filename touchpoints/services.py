@@ -209,12 +209,7 @@ def touchpoint_record_batch(
 
     # Serialise the journey work of each customer (and prove the customers exist), in id order.
     customer_ids = sorted({item.customer_id for item in items})
-    sources = dict(  # the customers' acquisition sources, for the funnel's rollups
-        Customer.objects.select_for_update(no_key=True)
-        .filter(pk__in=customer_ids)
-        .order_by("pk")
-        .values_list("pk", "source")
-    )
+    sources = _customers_lock(customer_ids)  # and their acquisition sources, for the funnel's rollups
     for index, item in enumerate(items):
         if item.customer_id not in sources:
             errors[index] = {"customer": [_("Unknown customer.")]}
@@ -367,6 +362,25 @@ def _copy_insert(model: type[models.Model], objects: list) -> None:
         obj._state.db = connection.alias
 
 
+def _customers_lock(customer_ids: list[int]) -> dict[int, str]:
+    """Lock the customers (their journeys are written next; ``FOR NO KEY UPDATE``, in id order) and return the
+    source of each that exists. On PostgreSQL the ids go as one array rather than a placeholder each: building a
+    query with a thousand placeholders costs more than running it."""
+    if connection.vendor != "postgresql":
+        return dict(
+            Customer.objects.select_for_update(no_key=True)
+            .filter(pk__in=customer_ids)
+            .order_by("pk")
+            .values_list("pk", "source")
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, source FROM customers_customer WHERE id = ANY(%s::bigint[]) ORDER BY id FOR NO KEY UPDATE",
+            [customer_ids],
+        )
+        return dict(cursor.fetchall())
+
+
 def _existing_by_key(
     keys: list[str], items: Sequence[TouchpointData], first_index_of_key: dict[str, int]
 ) -> dict[str, Touchpoint]:
@@ -413,12 +427,19 @@ def _journeys_advance(
     for touchpoint in touchpoints:
         by_customer[touchpoint.customer_id].append(touchpoint)
     # (id, stage, since) of each journey: tuples, as most customers of a batch do not move.
-    journeys = {
-        customer_id: (pk, stage, since)
-        for pk, customer_id, stage, since in CustomerJourney.objects.filter(
-            customer_id__in=list(by_customer)
-        ).values_list("id", "customer_id", "stage", "stage_since")
-    }
+    if connection.vendor == "postgresql":  # one array parameter, not a placeholder per customer
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, customer_id, stage, stage_since FROM touchpoints_customerjourney"
+                " WHERE customer_id = ANY(%s::bigint[])",
+                [list(by_customer)],
+            )
+            rows = cursor.fetchall()
+    else:
+        rows = CustomerJourney.objects.filter(customer_id__in=list(by_customer)).values_list(
+            "id", "customer_id", "stage", "stage_since"
+        )
+    journeys = {customer_id: (pk, stage, since) for pk, customer_id, stage, since in rows}
     new_journeys: list[CustomerJourney] = []
     changed_journeys: list[CustomerJourney] = []
     transitions: list[StageTransition] = []
