@@ -269,6 +269,30 @@ def _rate(name: str, seconds: list[float], raw_ms: float | None = None) -> list[
     ]
 
 
+def _service_items(customer_ids: list[int], r: random.Random, types: dict) -> list[services.TouchpointData]:
+    """A batch as the service takes it: one ``_ingest_items`` item per customer."""
+    return [
+        services.TouchpointData(
+            customer_id=item["customer_id"],
+            touchpoint_type=types[item["type"]],
+            channel=item["channel"],
+            summary=item["summary"],
+            amount=item.get("amount") and Decimal(item["amount"]),
+        )
+        for item in _ingest_items(customer_ids, r)
+    ]
+
+
+def _record_rolled_back(items: list[services.TouchpointData]) -> float:
+    """Seconds ``touchpoint_record_batch`` takes for ``items``, in a transaction rolled back afterwards."""
+    with transaction.atomic():
+        started = time.perf_counter()
+        services.touchpoint_record_batch(items=items, source="import")
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return elapsed
+
+
 @benchmark("touchpoints")
 def ingest_service(ctx: Context) -> list[Measurement]:
     """touchpoint_record_batch: 10 batches of 1,000 touchpoints for 1,000 different customers each (rolled back)."""
@@ -278,21 +302,8 @@ def ingest_service(ctx: Context) -> list[Measurement]:
     raw_ms = None
     for batch in range(BATCHES + 1):
         customer_ids = _sample_customers(BATCH, seed=100 + batch)
-        items = [
-            services.TouchpointData(
-                customer_id=item["customer_id"],
-                touchpoint_type=types[item["type"]],
-                channel=item["channel"],
-                summary=item["summary"],
-                amount=item.get("amount") and Decimal(item["amount"]),
-            )
-            for item in _ingest_items(customer_ids, r)
-        ]
-        with transaction.atomic():
-            started = time.perf_counter()
-            services.touchpoint_record_batch(items=items, source="import")
-            elapsed = time.perf_counter() - started
-            transaction.set_rollback(True)
+        items = _service_items(customer_ids, r, types)
+        elapsed = _record_rolled_back(items)
         if batch:  # the first is a warm-up
             seconds.append(elapsed)
         else:
@@ -337,21 +348,8 @@ def _ingest_worker(worker: int, batches: int, types: dict, out) -> None:
     seconds = []
     for batch in range(batches + 1):
         customer_ids = _sample_customers(BATCH, seed=1000 * (worker + 1) + batch)
-        items = [
-            services.TouchpointData(
-                customer_id=item["customer_id"],
-                touchpoint_type=types[item["type"]],
-                channel=item["channel"],
-                summary=item["summary"],
-                amount=item.get("amount") and Decimal(item["amount"]),
-            )
-            for item in _ingest_items(customer_ids, r)
-        ]
-        with transaction.atomic():
-            started = time.perf_counter()
-            services.touchpoint_record_batch(items=items, source="import")
-            elapsed = time.perf_counter() - started
-            transaction.set_rollback(True)
+        items = _service_items(customer_ids, r, types)
+        elapsed = _record_rolled_back(items)
         if batch:  # the first is a warm-up
             seconds.append(elapsed)
     connections.close_all()
