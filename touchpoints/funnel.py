@@ -193,7 +193,8 @@ def _append_difference(before: Contributions, after: Contributions) -> int:
     return len(reach) + len(stays)
 
 
-# Below this many rows one INSERT (one round trip) beats a COPY (three).
+# Below this many rows one INSERT (one round trip) beats a COPY (three, and a fourth for ids from the sequence);
+# touchpoints/services.py writes touchpoints and transitions by the same rule.
 COPY_FROM = 50
 
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from customers.services import customer_merge
 from tests.factories import CustomerFactory, UserFactory, activity_set, touchpoint_create
-from touchpoints import events, services
+from touchpoints import events
 from touchpoints.models import CustomerJourney, Stage, StageTransition, Touchpoint, TouchpointType
 from touchpoints.services import (
     TouchpointBatchInvalid,
@@ -370,4 +370,24 @@ def test_messages_sent_by_the_system_show_on_the_timeline_but_move_no_one_along_
 
 def test_touchpoints_are_built_in_the_order_of_their_fields():
     # the batch service builds touchpoints from positional arguments, in this order
-    assert tuple(f.attname for f in Touchpoint._meta.concrete_fields) == services.FIELD_ORDER
+    assert [f.attname for f in Touchpoint._meta.concrete_fields] == [
+        "id",
+        "customer_id",
+        "type_id",
+        "stage",
+        "channel",
+        "direction",
+        "occurred_at",
+        "summary",
+        "amount",
+        "currency",
+        "order_reference",
+        "campaign",
+        "utm_source",
+        "metadata",
+        "source",
+        "recorded_by_user_id",
+        "recorded_by_api_key_id",
+        "idempotency_key",
+        "created_at",
+    ]
