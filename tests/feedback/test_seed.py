@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from feedback.models import NO_DEADLINE, Status, Survey, Ticket, TicketMessage
+from feedback.models import NO_DEADLINE, REFERENCE_PREFIX, Status, Survey, Ticket, TicketMessage
 from touchpoints.models import OutboundMessage, Touchpoint
 
 pytestmark = pytest.mark.django_db
@@ -33,8 +34,9 @@ def seed(end: dt.datetime, **options) -> str:
 
 
 def rows(queryset) -> list[str]:
-    """Sorted, None included (rows compared as text)."""
-    return sorted(map(repr, queryset))
+    """Sorted, None included (rows compared as text). A ticket reference (``T-000123``, in a follow-up's subject) is
+    its id, which a rolled-back run does not give back to the sequence: it is compared as ``T-…``."""
+    return sorted(re.sub(rf"{REFERENCE_PREFIX}\d+", f"{REFERENCE_PREFIX}…", repr(row)) for row in queryset)
 
 
 def fingerprint() -> dict:
