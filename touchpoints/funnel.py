@@ -28,11 +28,16 @@ UNION ALL of index range scans, one per grain): reached and converted; and the m
 window sums in the database.
 
 Keeping them in step: every write of transitions goes through ``touchpoints.services``, which calls
-``FunnelTracker`` (one read of the customers' transitions before the write, one after, and an INSERT of the
-difference as ``pending`` rows: nothing is updated on the hot path, so concurrent writers never wait on a
-popular day's row). ``funnel_fold`` (periodic) sums the pending rows into the others; ``funnel_rebuild``
-recomputes everything from the transitions (after a bulk load that bypassed the services, a customer
-deletion or an edit of a customer's source, which the services do not track).
+``FunnelTracker``: the customers' contributions before the write and after it, and an INSERT of the difference
+as ``pending`` rows (nothing is updated on the hot path, so concurrent writers never wait on a popular day's
+row). On PostgreSQL the difference after a batch is one statement (the history before the write is the history
+after it without the transitions added and with those ended still open), and a batch of ``JOURNAL_FROM``
+transitions or more only notes them in ``FunnelJournal``: ``funnel_fold`` (periodic, every minute) first turns
+the journal into pending rows, for many batches in one statement, then sums the pending rows into the others.
+So a large import shows in the funnel within a minute, and a staff log or a single API call at once. A manual
+move or a merge turns the journal entries of its customers first, and so does a small batch. ``funnel_rebuild``
+recomputes everything from the transitions (after a bulk load that bypassed the services, a customer deletion
+or an edit of a customer's source, which the services do not track).
 """
 
 from __future__ import annotations
@@ -53,7 +58,17 @@ from django.utils.translation import gettext
 
 from customers.models import Customer
 
-from .models import STAGE_ORDER, Channel, FunnelGrain, FunnelReach, FunnelStay, Stage, StageTransition, stage_rank
+from .models import (
+    STAGE_ORDER,
+    Channel,
+    FunnelGrain,
+    FunnelJournal,
+    FunnelReach,
+    FunnelStay,
+    Stage,
+    StageTransition,
+    stage_rank,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +211,9 @@ def _append_difference(before: Contributions, after: Contributions) -> int:
 # Below this many rows one INSERT (one round trip) beats a COPY (three, and a fourth for ids from the sequence);
 # touchpoints/services.py writes touchpoints and transitions by the same rule.
 COPY_FROM = 50
+# From this many transitions a batch leaves its funnel deltas to funnel_fold (FunnelJournal): bulk ingest does not
+# hold its customers' locks while the rollups are worked out. Fewer (a staff log, one API call) show at once.
+JOURNAL_FROM = 50
 
 
 def _insert_pending(model, columns: list[str], rows: list[tuple]) -> None:
@@ -212,21 +230,47 @@ def _insert_pending(model, columns: list[str], rows: list[tuple]) -> None:
 
 class FunnelTracker:
     """Keeps the rollups in step with a write of some customers' transitions (call inside its transaction,
-    with the customers locked): created before the write, ``record()`` after it."""
+    with the customers locked): created before the write, ``record()`` or ``record_appended()`` after it."""
 
-    def __init__(self, customer_ids: Iterable[int], sources: dict[int, str] | None = None) -> None:
+    def __init__(
+        self, customer_ids: Iterable[int], sources: dict[int, str] | None = None, *, appending: int = 0
+    ) -> None:
+        """``appending``: how many transitions ``touchpoint_record_batch`` is about to add (with ``sources``)."""
         self.customer_ids = sorted(set(customer_ids))
-        self.rows = _transitions_of(self.customer_ids, sources)
-        self.before = _contributions(self.rows, DELTA_GRAINS)
+        # An append on PostgreSQL is worked out in the database afterwards, from the ids written: nothing to read.
+        self.in_database = bool(appending) and sources is not None and connection.vendor == "postgresql"
+        self.to_journal = self.in_database and appending >= JOURNAL_FROM
+        if not self.to_journal:
+            # A delta is counted against what the rollups count: the journal's entries of these customers first.
+            journal_fold(self.customer_ids)
+        if not self.in_database:
+            self.rows = _transitions_of(self.customer_ids, sources)
+            self.before = _contributions(self.rows, DELTA_GRAINS)
 
     def record(self) -> int:
         """After any write: read the customers' transitions again."""
+        if self.in_database:
+            raise TypeError("record() needs the history read before the write: create the tracker without sources")
         return _append_difference(self.before, _contributions(_transitions_of(self.customer_ids), DELTA_GRAINS))
 
-    def record_appended(self, *, closed: dict[int, dt.datetime], added: list, sources: dict[int, str]) -> int:
-        """After the write ``touchpoint_record_batch`` makes (each customer in ``closed`` leaves their open stage
-        then, never before entering it; the ``added`` transitions, saved, follow), without reading them again.
-        ``sources``: each customer's acquisition source."""
+    def record_appended(
+        self, *, closed: dict[int, dt.datetime], closed_ids: list[tuple[int, int]], added: list, sources: dict[int, str]
+    ) -> int:
+        """After the write ``touchpoint_record_batch`` makes: each customer in ``closed`` left their open stage
+        then, never before entering it (``closed_ids``: the (customer id, transition id) so ended), and the
+        ``added`` transitions, saved, follow. ``sources``: each customer's acquisition source.
+
+        On PostgreSQL a batch of ``JOURNAL_FROM`` transitions or more only notes them in the journal (the funnel
+        shows them after the next ``funnel_fold``, within a minute); a smaller one is counted at once."""
+        if self.to_journal:
+            journal_append(closed=closed_ids, added=[(t.customer_id, t.pk) for t in added])
+            return 0
+        if self.in_database:
+            return _append_sql(
+                sources={pk: sources[pk] for pk in self.customer_ids},
+                closed=[pk for _customer_id, pk in closed_ids],
+                added=[t.pk for t in added],
+            )
         rows = []
         for row in self.rows:
             customer_id, ended_at = row[0], row[6]
@@ -244,6 +288,7 @@ class FunnelTracker:
 def funnel_merge(*, primary: Customer, duplicate: Customer) -> int:
     """Before a merge moves the duplicate's transitions to the primary: count them as the primary's from now on
     (one history, one first crossing per stage, the primary's source)."""
+    journal_fold([primary.pk, duplicate.pk])  # what the rollups count of them must be their history as it is
     rows = _transitions_of([primary.pk, duplicate.pk])
     before = _contributions(rows, DELTA_GRAINS)
     merged = sorted(
@@ -260,6 +305,7 @@ def funnel_fold() -> int:
     """Sum the pending rows into the rollups' unique rows (safe to run twice, and concurrently: a pending
     row is deleted by the run that folds it). Returns how many pending rows were folded."""
     if connection.vendor == "postgresql":
+        journal_fold()  # the large batches' transitions first: they become pending rows, folded next
         return _fold_postgresql(FunnelReach, _REACH_KEY, ["n"]) + _fold_postgresql(
             FunnelStay, _STAY_KEY, ["n", "hours"]
         )
@@ -330,8 +376,10 @@ def funnel_rebuild() -> dict[str, int]:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                f"LOCK TABLE {FunnelReach._meta.db_table}, {FunnelStay._meta.db_table} IN SHARE ROW EXCLUSIVE MODE"
+                f"LOCK TABLE {FunnelReach._meta.db_table}, {FunnelStay._meta.db_table},"
+                f" {FunnelJournal._meta.db_table} IN SHARE ROW EXCLUSIVE MODE"
             )
+        FunnelJournal.objects.all().delete()  # the rebuild counts every transition there is
         FunnelReach.objects.all().delete()
         FunnelStay.objects.all().delete()
         _rebuild_postgresql()
@@ -366,67 +414,166 @@ def _grain_start_sql(grain: str, day: str) -> str:
     )
 
 
-def _rebuild_postgresql() -> None:
-    """The rollups in two INSERT … SELECTs: the same rules as ``_contributions``, set-based."""
+def _rollup_inserts(grains: tuple[int, ...], *, pending: bool) -> str:
+    """The CTEs and final SELECT of a statement that adds to the rollups what the rows of the CTE ``t`` contribute
+    at ``grains``: the same rules as ``_contributions``, set-based; it returns how many rows it wrote. ``t`` yields
+    ``sign`` (+1, or -1 for a history that is being replaced), ``customer_id``, ``source``, ``channel``, ``at``,
+    ``ended_at``, ``lo``, ``hi`` (the ranks of the stages left and entered), ``d`` (the day of ``at``) and ``id``;
+    each (sign, customer) is one history.
+    ``pending``: the rows are deltas for ``funnel_fold`` (else final rows, for a rebuild)."""
     never = NEVER.isoformat()
-    transitions = f"""
-        SELECT st.id, st.customer_id, c.source, st.channel, st.at, st.ended_at,
-               {_rank_sql("st.from_stage")} AS lo, {_rank_sql("st.to_stage")} AS hi,
-               (st.at AT TIME ZONE %(tz)s)::date AS d
-          FROM {StageTransition._meta.db_table} st JOIN {Customer._meta.db_table} c ON c.id = st.customer_id
-    """  # noqa: S608 - our own names only
-    reach = f"""
-        WITH t AS ({transitions}),
+    day_grains = ", ".join(f"({g})" for g in grains)
+    pending = "true" if pending else "false"
+    stages = ", ".join(f"({rank})" for rank in range(N))  # a join, not generate_series: estimates the planner trusts
+    return f"""
         x AS (
-            SELECT DISTINCT ON (t.customer_id, s.stage) t.customer_id, t.source, t.channel, s.stage, t.d
-              FROM t CROSS JOIN LATERAL generate_series(t.lo + 1, t.hi) AS s(stage)
-             ORDER BY t.customer_id, s.stage, t.at, t.id
+            SELECT DISTINCT ON (t.sign, t.customer_id, s.stage) t.sign, t.customer_id, t.source, t.channel, s.stage,
+                   t.d
+              FROM t JOIN (VALUES {stages}) AS s(stage) ON s.stage > t.lo AND s.stage <= t.hi
+             ORDER BY t.sign, t.customer_id, s.stage, t.at, t.id
         ),
         p AS (
-            SELECT x.source, x.channel, x.stage, x.d, COALESCE(y.d, DATE '{never}') AS e
-              FROM x LEFT JOIN x y ON y.customer_id = x.customer_id AND y.stage = x.stage + 1
+            SELECT x.sign, x.source, x.channel, x.stage, x.d, COALESCE(y.d, DATE '{never}') AS e
+              FROM x LEFT JOIN x y ON y.sign = x.sign AND y.customer_id = x.customer_id AND y.stage = x.stage + 1
         ),
-        g AS (
+        reach AS (
             SELECT k.kind, k.key, p.stage, gr.day_grain,
                    {_grain_start_sql("gr.day_grain", "p.d")} AS day,
                    ng.next_grain,
                    CASE WHEN ng.next_grain = {DAY} OR p.e = DATE '{never}' THEN p.e
-                        ELSE date_trunc('month', p.e)::date END AS next_day
+                        ELSE date_trunc('month', p.e)::date END AS next_day,
+                   p.sign
               FROM p
              CROSS JOIN LATERAL (VALUES ('source', p.source), ('channel', p.channel)) AS k(kind, key)
-             CROSS JOIN (VALUES ({DAY}), ({DEKAD}), ({MONTH}), ({QUARTER})) AS gr(day_grain)
+             CROSS JOIN (VALUES {day_grains}) AS gr(day_grain)
              CROSS JOIN (VALUES ({DAY}), ({MONTH})) AS ng(next_grain)
              WHERE ng.next_grain = {MONTH} OR p.e <> DATE '{never}'
-        )
-        INSERT INTO {FunnelReach._meta.db_table} (pending, kind, key, stage, day_grain, day, next_grain, next_day, n)
-        SELECT false, kind, key, stage, day_grain, day, next_grain, next_day, COUNT(*)
-          FROM g GROUP BY kind, key, stage, day_grain, day, next_grain, next_day
-    """  # noqa: S608
-    stays = f"""
-        WITH t AS ({transitions}),
-        s AS (
-            SELECT t.source, t.channel, t.hi AS stage, t.d,
+        ),
+        ended AS (
+            SELECT t.sign, t.source, t.channel, t.hi AS stage, t.d,
                    EXTRACT(EPOCH FROM (t.ended_at - t.at))::float8 / 3600 AS hours
               FROM t WHERE t.ended_at IS NOT NULL
         ),
-        g AS (
-            SELECT k.kind, k.key, s.stage, gr.day_grain,
-                   {_grain_start_sql("gr.day_grain", "s.d")} AS day,
-                   CASE WHEN s.hours < {HOUR_BUCKETS} THEN floor(s.hours)
-                        ELSE {HOUR_BUCKETS} + floor(ln(s.hours / {HOUR_BUCKETS}) / ln({BUCKET_RATIO}::float8))
+        stay AS (
+            SELECT k.kind, k.key, e.stage, gr.day_grain,
+                   {_grain_start_sql("gr.day_grain", "e.d")} AS day,
+                   CASE WHEN e.hours < {HOUR_BUCKETS} THEN floor(e.hours)
+                        ELSE {HOUR_BUCKETS} + floor(ln(e.hours / {HOUR_BUCKETS}) / ln({BUCKET_RATIO}::float8))
                    END AS bucket,
-                   s.hours
-              FROM s
-             CROSS JOIN LATERAL (VALUES ('all', ''), ('source', s.source), ('channel', s.channel)) AS k(kind, key)
-             CROSS JOIN (VALUES ({DAY}), ({DEKAD}), ({MONTH}), ({QUARTER})) AS gr(day_grain)
+                   e.hours, e.sign
+              FROM ended AS e
+             CROSS JOIN LATERAL (VALUES ('all', ''), ('source', e.source), ('channel', e.channel)) AS k(kind, key)
+             CROSS JOIN (VALUES {day_grains}) AS gr(day_grain)
+        ),
+        reach_rows AS (
+            INSERT INTO {FunnelReach._meta.db_table}
+                   (pending, kind, key, stage, day_grain, day, next_grain, next_day, n)
+            SELECT {pending}, kind, key, stage, day_grain, day, next_grain, next_day, SUM(sign)
+              FROM reach GROUP BY kind, key, stage, day_grain, day, next_grain, next_day HAVING SUM(sign) <> 0
+            RETURNING 1
+        ),
+        stay_rows AS (
+            INSERT INTO {FunnelStay._meta.db_table} (pending, kind, key, stage, day_grain, day, bucket, n, hours)
+            SELECT {pending}, kind, key, stage, day_grain, day, bucket, SUM(sign), SUM(sign * hours)
+              FROM stay GROUP BY kind, key, stage, day_grain, day, bucket HAVING SUM(sign) <> 0
+            RETURNING 1
         )
-        INSERT INTO {FunnelStay._meta.db_table} (pending, kind, key, stage, day_grain, day, bucket, n, hours)
-        SELECT false, kind, key, stage, day_grain, day, bucket, COUNT(*), SUM(hours)
-          FROM g GROUP BY kind, key, stage, day_grain, day, bucket
-    """  # noqa: S608
+        SELECT (SELECT COUNT(*) FROM reach_rows) + (SELECT COUNT(*) FROM stay_rows)
+    """  # noqa: S608 - our own names only
+
+
+def _rebuild_postgresql() -> None:
+    """The rollups from every transition, in one statement."""
+    transitions = f"""
+        SELECT 1 AS sign, st.id, st.customer_id, c.source, st.channel, st.at, st.ended_at,
+               {_rank_sql("st.from_stage")} AS lo, {_rank_sql("st.to_stage")} AS hi,
+               (st.at AT TIME ZONE %(tz)s)::date AS d
+          FROM {StageTransition._meta.db_table} st JOIN {Customer._meta.db_table} c ON c.id = st.customer_id
+    """  # noqa: S608 - our own names only
+    sql = f"WITH t AS MATERIALIZED ({transitions}), {_rollup_inserts(GRAINS, pending=False)}"
     with connection.cursor() as cursor:
-        cursor.execute(reach, {"tz": settings.TIME_ZONE})
-        cursor.execute(stays, {"tz": settings.TIME_ZONE})
+        cursor.execute(sql, {"tz": settings.TIME_ZONE})
+
+
+def _history_sql(customers: str, flags: str) -> str:
+    """The history of the customers ``customers`` yields (``customer_id``, ``source``), now and before a write:
+    ``flags`` yields (``transition_id``, ``added``, ``closed``) for the transitions the write added or ended."""
+    return f"""
+        hist AS MATERIALIZED (
+            SELECT st.id, st.customer_id, s.source, st.channel, st.at, st.ended_at,
+                   {_rank_sql("st.from_stage")} AS lo, {_rank_sql("st.to_stage")} AS hi,
+                   (st.at AT TIME ZONE %(tz)s)::date AS d,
+                   COALESCE(f.added, false) AS added, COALESCE(f.closed, false) AS closed
+              FROM ({customers}) AS s
+              JOIN {StageTransition._meta.db_table} st ON st.customer_id = s.customer_id
+              LEFT JOIN ({flags}) AS f ON f.transition_id = st.id
+        ),
+        t AS (
+            SELECT 1 AS sign, id, customer_id, source, channel, at, ended_at, lo, hi, d FROM hist
+            UNION ALL
+            SELECT -1, id, customer_id, source, channel, at, CASE WHEN closed THEN NULL ELSE ended_at END, lo, hi, d
+              FROM hist WHERE NOT added
+        )
+    """  # noqa: S608 - our own names only
+
+
+def _delta(head: str, customers: str, flags: str, params: dict) -> int:
+    """Append what a write changed (see ``_history_sql``) as pending rows; ``head``: CTEs the others read."""
+    sql = f"WITH {head}{_history_sql(customers, flags)}, {_rollup_inserts(DELTA_GRAINS, pending=True)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"tz": settings.TIME_ZONE, **params})
+        (rows,) = cursor.fetchone()
+    return int(rows)
+
+
+def _append_sql(*, sources: dict[int, str], closed: list[int], added: list[int]) -> int:
+    """PostgreSQL: after ``touchpoint_record_batch`` has closed the transitions ``closed`` and added ``added``
+    for customers of ``sources``, append the difference it makes to the rollups as pending rows. The history
+    before the write is the history now without ``added`` and with ``closed`` still open: one statement, one
+    read of the transitions, none into Python."""
+    customer_ids = sorted(sources)
+    customers = "SELECT * FROM unnest(%(ids)s::bigint[], %(sources)s::varchar[]) AS s(customer_id, source)"
+    flags = """
+        SELECT id AS transition_id, bool_or(added) AS added, bool_or(NOT added) AS closed
+          FROM unnest(%(changed)s::bigint[], %(is_added)s::boolean[]) AS c(id, added) GROUP BY id
+    """
+    params = {
+        "ids": customer_ids,
+        "sources": [sources[pk] for pk in customer_ids],
+        "changed": [*added, *closed],
+        "is_added": [True] * len(added) + [False] * len(closed),
+    }
+    return _delta("", customers, flags, params)
+
+
+def journal_append(*, closed: list[tuple[int, int]], added: list[tuple[int, int]]) -> None:
+    """PostgreSQL: note (customer id, transition id) pairs a large batch ``closed`` and ``added`` in the
+    ``FunnelJournal``, for ``funnel_fold`` to count (one INSERT; the batch does not wait on the rollups)."""
+    rows = [(c, t, True) for c, t in closed] + [(c, t, False) for c, t in added]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {FunnelJournal._meta.db_table} (customer_id, transition_id, closed)"  # noqa: S608
+            " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::boolean[])",
+            [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
+        )
+
+
+def journal_fold(customer_ids: Iterable[int] | None = None) -> int:
+    """PostgreSQL: turn the journal (of ``customer_ids``, or all of it) into pending rows, in one statement that
+    deletes the entries it counts. Returns how many pending rows it wrote."""
+    if connection.vendor != "postgresql":
+        return 0
+    table = FunnelJournal._meta.db_table
+    where = "" if customer_ids is None else "WHERE customer_id = ANY(%(only)s::bigint[])"
+    head = f"""
+        j AS (DELETE FROM {table} {where} RETURNING customer_id, transition_id, closed),
+    """  # noqa: S608 - our own names only
+    customers = f"SELECT c.id AS customer_id, c.source FROM {Customer._meta.db_table} c WHERE c.id IN (SELECT customer_id FROM j)"  # noqa: S608,E501
+    flags = (
+        "SELECT transition_id, bool_or(NOT closed) AS added, bool_or(closed) AS closed FROM j GROUP BY transition_id"
+    )
+    params = {} if customer_ids is None else {"only": sorted(set(customer_ids))}
+    return _delta(head, customers, flags, params)
 
 
 # --- The report -----------------------------------------------------------------------------------

@@ -924,3 +924,21 @@ class FunnelStay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.key} {self.stage} {self.day} #{self.bucket}: {self.n}"
+
+
+class FunnelJournal(models.Model):
+    """Stage transitions a large batch added (``closed`` false) or ended (``closed`` true) that the funnel's
+    rollups do not count yet. ``funnel_fold`` turns them into pending rows, a minute later at most; a manual move
+    or a merge turns a customer's first. Written by ``touchpoint_record_batch`` instead of working the rollups
+    out while the customers are locked: one INSERT, and many batches are worked out in one statement."""
+
+    customer_id = models.BigIntegerField(_("customer"), db_index=True)  # not a foreign key: rows live a minute
+    transition_id = models.BigIntegerField(_("stage transition"))
+    closed = models.BooleanField(_("closed"))
+
+    class Meta:
+        verbose_name = _("funnel journal entry")
+        verbose_name_plural = _("funnel journal entries")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.transition_id}{' closed' if self.closed else ''}"

@@ -207,15 +207,6 @@ def touchpoint_record_batch(
     if errors:
         raise TouchpointBatchInvalid(errors)
 
-    # Serialise the journey work of each customer (and prove the customers exist), in id order.
-    customer_ids = sorted({item.customer_id for item in items})
-    sources = _customers_lock(customer_ids)  # and their acquisition sources, for the funnel's rollups
-    for index, item in enumerate(items):
-        if item.customer_id not in sources:
-            errors[index] = {"customer": [_("Unknown customer.")]}
-    if errors:
-        raise TouchpointBatchInvalid(errors)
-
     for attempt in (1, 2):
         existing = _existing_by_key(list(first_index_of_key), items, first_index_of_key)
         user_id, api_key_id = getattr(by, "pk", None), getattr(api_key, "pk", None)
@@ -265,6 +256,16 @@ def touchpoint_record_batch(
             # A concurrent request recorded one of our keys first: read it back and try once more.
             if attempt == 2 or not first_index_of_key:
                 raise
+    # Serialise the journey work of each customer (and prove the customers exist), in id order. After the insert,
+    # which needs no lock (its foreign keys are checked at commit), so that concurrent batches sharing a customer
+    # wait on each other for less time; an unknown customer rolls the insert back with the rest.
+    customer_ids = sorted({item.customer_id for item in items})
+    sources, journeys = _customers_lock(customer_ids)  # and their sources (for the funnel's rollups) and journeys
+    for index, item in enumerate(items):
+        if item.customer_id not in sources:
+            errors[index] = {"customer": [_("Unknown customer.")]}
+    if errors:
+        raise TouchpointBatchInvalid(errors)
     for touchpoint in new:
         touchpoint.replayed = False
     fresh = iter(new)
@@ -278,7 +279,9 @@ def touchpoint_record_batch(
             latest[touchpoint.customer_id] = touchpoint.occurred_at
     customers_touch(at_by_customer=latest)
 
-    transitions = _journeys_advance([t for t in new if moves_journey(t)], by=by, now=now, sources=sources)
+    transitions = _journeys_advance(
+        [t for t in new if moves_journey(t)], by=by, now=now, sources=sources, journeys=journeys
+    )
     transaction.on_commit(lambda: _announce(touchpoints=new, transitions=transitions))
     logger.info(
         "touchpoints recorded new=%d replayed=%d transitions=%d by=%s api_key=%s",
@@ -337,23 +340,34 @@ def _copy_insert(model: type[models.Model], objects: list) -> None:
         obj._state.db = connection.alias
 
 
-def _customers_lock(customer_ids: list[int]) -> dict[int, str]:
+Journeys = dict[int, tuple[int, str, dt.datetime]]  # customer id -> (journey id, stage, since)
+
+
+def _customers_lock(customer_ids: list[int]) -> tuple[dict[int, str], Journeys]:
     """Lock the customers (their journeys are written next; ``FOR NO KEY UPDATE``, in id order) and return the
-    source of each that exists. On PostgreSQL the ids go as one array rather than a placeholder each: building a
-    query with a thousand placeholders costs more than running it."""
+    source of each that exists, and the journeys they have. On PostgreSQL one query, the ids as one array rather
+    than a placeholder each: building a query with a thousand placeholders costs more than running it."""
     if connection.vendor != "postgresql":
-        return dict(
+        sources = dict(
             Customer.objects.select_for_update(no_key=True)
             .filter(pk__in=customer_ids)
             .order_by("pk")
             .values_list("pk", "source")
         )
+        rows = CustomerJourney.objects.filter(customer_id__in=list(sources)).values_list(
+            "customer_id", "id", "stage", "stage_since"
+        )
+        return sources, {customer_id: (pk, stage, since) for customer_id, pk, stage, since in rows}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id, source FROM customers_customer WHERE id = ANY(%s::bigint[]) ORDER BY id FOR NO KEY UPDATE",
+            "SELECT c.id, c.source, j.id, j.stage, j.stage_since FROM customers_customer c"
+            " LEFT JOIN touchpoints_customerjourney j ON j.customer_id = c.id"
+            " WHERE c.id = ANY(%s::bigint[]) ORDER BY c.id FOR NO KEY UPDATE OF c",
             [customer_ids],
         )
-        return dict(cursor.fetchall())
+        rows = cursor.fetchall()
+    sources = {row[0]: row[1] for row in rows}
+    return sources, {row[0]: row[2:] for row in rows if row[2] is not None}
 
 
 def _existing_by_key(
@@ -390,31 +404,22 @@ def moves_journey(touchpoint: Touchpoint) -> bool:
 
 
 def _journeys_advance(
-    touchpoints: list[Touchpoint], *, by: AbstractBaseUser | None, now: dt.datetime, sources: dict[int, str]
+    touchpoints: list[Touchpoint],
+    *,
+    by: AbstractBaseUser | None,
+    now: dt.datetime,
+    sources: dict[int, str],
+    journeys: Journeys,
 ) -> list[StageTransition]:
     """Advance each customer through the stages of their new touchpoints, in the order they happened.
 
     A stage is only ever entered from an earlier one here. The transition is dated when the touchpoint
     happened, but never before the customer entered their current stage (a back-dated import does not
-    rewrite history). Customers are already locked by the caller.
+    rewrite history). Customers are already locked by the caller, and ``journeys`` read with them.
     """
     by_customer: dict[int, list[Touchpoint]] = defaultdict(list)
     for touchpoint in touchpoints:
         by_customer[touchpoint.customer_id].append(touchpoint)
-    # (id, stage, since) of each journey: tuples, as most customers of a batch do not move.
-    if connection.vendor == "postgresql":  # one array parameter, not a placeholder per customer
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT id, customer_id, stage, stage_since FROM touchpoints_customerjourney"
-                " WHERE customer_id = ANY(%s::bigint[])",
-                [list(by_customer)],
-            )
-            rows = cursor.fetchall()
-    else:
-        rows = CustomerJourney.objects.filter(customer_id__in=list(by_customer)).values_list(
-            "id", "customer_id", "stage", "stage_since"
-        )
-    journeys = {customer_id: (pk, stage, since) for pk, customer_id, stage, since in rows}
     new_journeys: list[CustomerJourney] = []
     changed_journeys: list[CustomerJourney] = []
     transitions: list[StageTransition] = []
@@ -455,10 +460,11 @@ def _journeys_advance(
             )
     if not transitions:
         return []
-    funnel = FunnelTracker({t.customer_id for t in transitions}, sources)  # keeps the funnel's rollups in step
-    _close_open_transitions(entered_at)
+    # Keeps the funnel's rollups in step (a large batch only notes its transitions in the funnel's journal).
+    funnel = FunnelTracker({t.customer_id for t in transitions}, sources, appending=len(transitions))
+    closed_ids = _close_open_transitions(entered_at)
     _copy_insert(StageTransition, transitions)
-    funnel.record_appended(closed=entered_at, added=transitions, sources=sources)
+    funnel.record_appended(closed=entered_at, closed_ids=closed_ids, added=transitions, sources=sources)
     if new_journeys:
         CustomerJourney.objects.bulk_create(new_journeys)
     if changed_journeys:
@@ -466,20 +472,21 @@ def _journeys_advance(
     return transitions
 
 
-def _close_open_transitions(entered_at: dict[int, dt.datetime]) -> None:
-    """The customers in ``entered_at`` leave their current stage at that time (never before they entered it)."""
+def _close_open_transitions(entered_at: dict[int, dt.datetime]) -> list[tuple[int, int]]:
+    """The customers in ``entered_at`` leave their current stage at that time (never before they entered it).
+    Returns the (customer id, transition id) of the transitions so ended."""
     if not entered_at:
-        return
+        return []
     if connection.vendor == "postgresql":
         rows = sorted(entered_at.items())
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE touchpoints_stagetransition AS t SET ended_at = GREATEST(v.at, t.at)"
                 " FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(customer_id, at)"
-                " WHERE t.customer_id = v.customer_id AND t.ended_at IS NULL",
+                " WHERE t.customer_id = v.customer_id AND t.ended_at IS NULL RETURNING t.customer_id, t.id",
                 [[customer_id for customer_id, _ in rows], [at for _, at in rows]],
             )
-        return
+            return cursor.fetchall()
     open_rows = list(
         StageTransition.objects.filter(customer_id__in=list(entered_at), ended_at__isnull=True).only(
             "id", "customer_id", "at"
@@ -489,6 +496,7 @@ def _close_open_transitions(entered_at: dict[int, dt.datetime]) -> None:
         row.ended_at = max(entered_at[row.customer_id], row.at)
     if open_rows:
         StageTransition.objects.bulk_update(open_rows, ["ended_at"])
+    return [(row.customer_id, row.pk) for row in open_rows]
 
 
 def _journeys_update(journeys: list[CustomerJourney], *, now: dt.datetime) -> None:

@@ -15,6 +15,7 @@ from customers.services import customer_merge
 from tests.factories import CustomerFactory
 from touchpoints.funnel import (
     DAY,
+    JOURNAL_FROM,
     MONTH,
     NEVER,
     duration_bucket,
@@ -23,11 +24,13 @@ from touchpoints.funnel import (
     funnel_report,
     grain_next,
     grain_start,
+    journal_fold,
     period_rows,
 )
 from touchpoints.models import (
     STAGE_ORDER,
     CustomerJourney,
+    FunnelJournal,
     FunnelReach,
     FunnelStay,
     StageTransition,
@@ -43,9 +46,10 @@ CHANNELS = ["web", "store", "email", "advertising", "social"]
 SOURCES = ["web", "store", "referral", "event", "advertising"]
 
 
-def _history(r: random.Random, customers: list, now: dt.datetime) -> None:
+def _history(r: random.Random, customers: list, now: dt.datetime, batch: int = 40) -> None:
     """Random journeys over the last ~14 months, recorded in batches through the service, then a few manual
-    moves (back and forward) and a merge."""
+    moves (back and forward) and a merge. Batches of ``batch`` items: 40 count themselves in the rollups at once,
+    a larger one leaves its transitions to the journal (JOURNAL_FROM)."""
     types = {t.slug: t for t in TouchpointType.objects.filter(slug__in=SLUGS)}
     items = []
     for customer in customers:
@@ -62,8 +66,8 @@ def _history(r: random.Random, customers: list, now: dt.datetime) -> None:
             at += dt.timedelta(hours=r.choice([0, 1, 5, 30, 200, 900, 3000]) + r.random())
             at = min(at, now)
     r.shuffle(items)
-    for start in range(0, len(items), 40):
-        touchpoint_record_batch(items=items[start : start + 40])
+    for start in range(0, len(items), batch):
+        touchpoint_record_batch(items=items[start : start + batch])
     for customer in customers[:9]:
         current = CustomerJourney.objects.filter(customer=customer).values_list("stage", flat=True).first()
         wanted = STAGE_ORDER[:2] if customer in customers[:6] else ["retention"]
@@ -145,12 +149,14 @@ def _rollups() -> tuple[dict, dict]:
     return reach, stays
 
 
-@pytest.fixture
-def history():
+@pytest.fixture(params=[40, 1000], ids=["counted-at-once", "journal"])
+def history(request):
     r = random.Random(7)
     customers = [CustomerFactory(source=r.choice(SOURCES)) for _ in range(40)]
     now = timezone.now().replace(microsecond=0)
-    _history(r, customers, now)
+    _history(r, customers, now, batch=request.param)
+    journal_fold()  # what funnel_fold does first, within a minute of a large batch
+    assert not FunnelJournal.objects.exists()
     return timezone.localdate()
 
 
@@ -200,6 +206,41 @@ def test_a_customer_moved_back_by_hand_and_crossing_again_is_counted_once(histor
     assert [s.reached for s in after.overall.stages][:2] == [s.reached for s in before.overall.stages][:2]
     assert after.overall.stages[2].reached == before.overall.stages[2].reached + 1
     _assert_report_matches(history, history)
+
+
+def test_a_large_batch_shows_in_the_funnel_once_folded_and_a_manual_move_counts_it_first():
+    """A batch of JOURNAL_FROM transitions or more notes them in the journal (the customers' locks are not held
+    while the rollups are worked out): the funnel shows them after funnel_fold. A manual move (or a merge) of such
+    a customer in the meantime counts the journal's entries for that customer first, so nothing counts twice."""
+    r = random.Random(11)
+    customers = [CustomerFactory(source=r.choice(SOURCES)) for _ in range(JOURNAL_FROM + 10)]
+    types = {t.slug: t for t in TouchpointType.objects.filter(slug__in=SLUGS)}
+    now = timezone.now().replace(microsecond=0)
+    today = timezone.localdate()
+    before = funnel_report(start=today, end=today)
+    research = [
+        TouchpointData(customer_id=c.pk, touchpoint_type=types["research"], channel="web", occurred_at=now)
+        for c in customers
+    ]
+    touchpoint_record_batch(items=research)
+    assert FunnelJournal.objects.filter(closed=False).count() == len(customers)
+    assert funnel_report(start=today, end=today).overall.stages[1].reached == before.overall.stages[1].reached
+    journey_stage_move(customer=customers[0], to_stage="awareness", reason="Back to the start", by=None)
+    assert not FunnelJournal.objects.filter(customer_id=customers[0].pk).exists()  # counted before the move
+    purchases = [
+        TouchpointData(customer_id=c.pk, touchpoint_type=types["transaction"], channel="store", occurred_at=now)
+        for c in customers
+    ]
+    touchpoint_record_batch(items=purchases)  # closes the stays the first batch opened: both in the journal
+    assert FunnelJournal.objects.filter(closed=True).count() == len(customers)
+    funnel_fold()
+    assert not FunnelJournal.objects.exists() and not FunnelReach.objects.filter(pending=True).exists()
+    after = funnel_report(start=today, end=today)
+    assert after.overall.stages[2].reached == before.overall.stages[2].reached + len(customers)
+    _assert_report_matches(today, today)
+    folded = _rollups()
+    funnel_rebuild()
+    assert _rollups() == folded
 
 
 def test_the_report_runs_two_queries_whatever_the_period(history):

@@ -4,10 +4,7 @@ from django.db import migrations, models
 
 
 def fill_rollups(apps, schema_editor):
-    """Count the transitions already recorded (one set-based pass on PostgreSQL)."""
-    from touchpoints.funnel import funnel_rebuild
-
-    funnel_rebuild()
+    """Moved to 0008_funnel_journal: the rebuild runs today's code, which reads tables created after this one."""
 
 
 class Migration(migrations.Migration):
