@@ -117,6 +117,10 @@ class TouchpointCreateView(APIView):
         valid: list[tuple[int, dict[str, Any]]] = []
         validator = TouchpointInSerializer()  # one instance for every item: DRF copies its fields per instance
         for index, raw in enumerate(raw_items):
+            data = validator.quick_validation(raw)  # a valid item, cheaply; else DRF's walk, for the errors
+            if data is not None:
+                valid.append((index, data))
+                continue
             try:
                 valid.append((index, validator.run_validation(raw)))
             except serializers.ValidationError as exc:

@@ -1,4 +1,5 @@
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -317,3 +318,38 @@ def test_random_json_never_gives_a_server_error(api, payload):
 def test_random_bytes_never_give_a_server_error(api, body):
     response = api.post(TOUCHPOINTS, body, content_type="application/json")
     assert response.status_code < 500
+
+
+nearly_valid = st.fixed_dictionaries(
+    {"customer_id": st.integers(min_value=-1, max_value=2**64), "type": st.sampled_from(["research", "transaction"])},
+    optional={name: field_values for name in FIELDS if name not in ("customer_id", "type")}
+    | {"amount": st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str)},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(item=st.one_of(nearly_valid, touchpoint_like, json_values))
+def test_quick_validation_accepts_only_what_drf_accepts_and_gives_the_same_data(item):
+    """The batch endpoint's fast path (``quick_validation``) never accepts an item DRF refuses, and gives the same
+    validated data when it accepts one; when it declines, the endpoint falls back to DRF for the errors."""
+    from rest_framework import serializers as drf
+
+    from touchpoints.serializers import TouchpointInSerializer
+
+    serializer = TouchpointInSerializer()
+    quick = serializer.quick_validation(item)
+    try:
+        full = dict(serializer.run_validation(item))
+    except drf.ValidationError:
+        assert quick is None
+    else:
+        assert quick is None or quick == full
+
+
+def test_quick_validation_takes_a_typical_item():
+    from touchpoints.serializers import TouchpointInSerializer
+
+    item = {"customer_id": 7, "type": "transaction", "channel": "store", "amount": "1500", "summary": " Lunch "}
+    serializer = TouchpointInSerializer()
+    assert serializer.quick_validation(item) == dict(serializer.run_validation(item))
+    assert serializer.quick_validation(item)["amount"] == Decimal("1500.00")

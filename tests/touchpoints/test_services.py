@@ -368,8 +368,29 @@ def test_messages_sent_by_the_system_show_on_the_timeline_but_move_no_one_along_
     assert CustomerJourney.objects.get(customer=customer).stage == "awareness"
 
 
+def test_instances_built_without_init_equal_those_init_builds():
+    """The batch service builds touchpoints and stage changes without Model.__init__ (services._instances)."""
+    from django.db.models import signals
+
+    from touchpoints.services import _instances
+
+    now = timezone.now()
+    rows = {
+        Touchpoint: (None, 1, 2, "decision", "web", "inbound", now, "s", Decimal("5.00"), "JPY", "", "", "", {}, "api")
+        + (None, 3, "key", now),
+        StageTransition: (None, 1, "awareness", "decision", now, None, False, "", 9, "web", None),
+    }
+    for model, row in rows.items():
+        assert not signals.pre_init.has_listeners(model) and not signals.post_init.has_listeners(model)
+        fast, slow = _instances(model, [row])[0], model(*row)
+        assert {k: v for k, v in fast.__dict__.items() if k != "_state"} == {
+            k: v for k, v in slow.__dict__.items() if k != "_state"
+        }
+        assert (fast._state.adding, fast._state.db) == (slow._state.adding, slow._state.db) == (True, None)
+
+
 def test_touchpoints_are_built_in_the_order_of_their_fields():
-    # the batch service builds touchpoints from positional arguments, in this order
+    # the batch service builds touchpoints from rows of values, in this order
     assert [f.attname for f in Touchpoint._meta.concrete_fields] == [
         "id",
         "customer_id",
