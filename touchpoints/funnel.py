@@ -214,6 +214,7 @@ COPY_FROM = 50
 # From this many transitions a batch leaves its funnel deltas to funnel_fold (FunnelJournal): bulk ingest does not
 # hold its customers' locks while the rollups are worked out. Fewer (a staff log, one API call) show at once.
 JOURNAL_FROM = 50
+FOLD_LOCK = 0x54_53_46_46  # funnel_fold's pg_advisory_xact_lock key ("TSFF"; crm.scoring and the outbox use others)
 
 
 def _insert_pending(model, columns: list[str], rows: list[tuple]) -> None:
@@ -302,9 +303,12 @@ def funnel_merge(*, primary: Customer, duplicate: Customer) -> int:
 
 @transaction.atomic
 def funnel_fold() -> int:
-    """Sum the pending rows into the rollups' unique rows (safe to run twice, and concurrently: a pending
-    row is deleted by the run that folds it). Returns how many pending rows were folded."""
+    """Count the journal's entries, then sum the pending rows into the rollups' unique rows (safe to run twice,
+    and concurrently: runs wait for each other on an advisory lock, and a pending row is deleted by the run that
+    folds it). Returns how many pending rows were folded."""
     if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # one fold at a time: two upserting the same rows could deadlock
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FOLD_LOCK])
         journal_fold()  # the large batches' transitions first: they become pending rows, folded next
         return _fold_postgresql(FunnelReach, _REACH_KEY, ["n"]) + _fold_postgresql(
             FunnelStay, _STAY_KEY, ["n", "hours"]
