@@ -153,7 +153,7 @@ class TouchpointCreateView(APIView):
         ids = {d["customer_id"] for _i, d in valid if d.get("customer_id")}
         external_ids = {d["customer_external_id"] for _i, d in valid if d.get("customer_external_id")}
         emails = {d["customer_email"].strip().lower() for _i, d in valid if d.get("customer_email")}
-        by_id = set(Customer.objects.filter(pk__in=ids).order_by().values_list("pk", flat=True)) if ids else set()
+        by_id = Customer.objects.existing_ids(ids)
         by_external = (
             dict(Customer.objects.filter(external_id__in=external_ids).values_list("external_id", "pk"))
             if external_ids

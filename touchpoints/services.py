@@ -372,8 +372,12 @@ Journeys = dict[int, tuple[int, str, dt.datetime]]  # customer id -> (journey id
 
 def _customers_lock(customer_ids: list[int]) -> tuple[dict[int, str], Journeys]:
     """Lock the customers (their journeys are written next; ``FOR NO KEY UPDATE``, in id order) and return the
-    source of each that exists, and the journeys they have. On PostgreSQL one query, the ids as one array rather
-    than a placeholder each: building a query with a thousand placeholders costs more than running it."""
+    source of each that exists, and the journeys they have. On PostgreSQL the ids go as one array rather than a
+    placeholder each: building a query with a thousand placeholders costs more than running it.
+
+    The journeys are read by a second statement, after the locks are held: a statement that waited for a lock
+    still reads the other rows as they were when it began, so a journey another batch has just created would
+    be missed (and created twice)."""
     if connection.vendor != "postgresql":
         sources = dict(
             Customer.objects.select_for_update(no_key=True)
@@ -387,14 +391,16 @@ def _customers_lock(customer_ids: list[int]) -> tuple[dict[int, str], Journeys]:
         return sources, {customer_id: (pk, stage, since) for customer_id, pk, stage, since in rows}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT c.id, c.source, j.id, j.stage, j.stage_since FROM customers_customer c"
-            " LEFT JOIN touchpoints_customerjourney j ON j.customer_id = c.id"
-            " WHERE c.id = ANY(%s::bigint[]) ORDER BY c.id FOR NO KEY UPDATE OF c",
+            "SELECT id, source FROM customers_customer WHERE id = ANY(%s::bigint[]) ORDER BY id FOR NO KEY UPDATE",
             [customer_ids],
         )
-        rows = cursor.fetchall()
-    sources = {row[0]: row[1] for row in rows}
-    return sources, {row[0]: row[2:] for row in rows if row[2] is not None}
+        sources = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT customer_id, id, stage, stage_since FROM touchpoints_customerjourney"
+            " WHERE customer_id = ANY(%s::bigint[])",
+            [list(sources)],
+        )
+        return sources, {row[0]: row[1:] for row in cursor.fetchall()}
 
 
 def _existing_by_key(

@@ -39,6 +39,7 @@ API_P95_MS = 25
 INGEST_PER_S = 10_000
 BATCH = 1_000
 BATCHES = 10
+FOLD_BATCHES = 30
 LONG_HISTORY = 10_000
 DEEP = 9_000  # the "show older" cursor sits this many touchpoints back
 # Types an integration sends in bulk: site visits, purchases, mails (the stage advances of some customers).
@@ -400,8 +401,10 @@ def ingest_parallel(ctx: Context) -> list[Measurement]:
 
 @benchmark("touchpoints")
 def ingest_fold(ctx: Context) -> list[Measurement]:
-    """funnel_fold after 10 batches of 1,000: the funnel's catch-up, the part of ingest that large batches leave to
-    the job (FunnelJournal). It must keep up with ingest: touchpoints per second of fold time (rolled back)."""
+    """funnel_fold after 30 batches of 1,000: the funnel's catch-up, the part of ingest that large batches leave to
+    the job (FunnelJournal). It must keep up with ingest: touchpoints per second of fold time (rolled back). The job
+    runs every minute, so at the rates above it meets 250,000 touchpoints or more: a larger window folds faster per
+    touchpoint (more of the deltas fall on the same rows), so 30,000 gives a floor."""
     from touchpoints.funnel import funnel_fold
     from touchpoints.models import FunnelJournal
 
@@ -409,7 +412,7 @@ def ingest_fold(ctx: Context) -> list[Measurement]:
     r = random.Random(6)
     with transaction.atomic():
         funnel_fold()  # only this benchmark's batches in the journal
-        for batch in range(BATCHES):
+        for batch in range(FOLD_BATCHES):
             items = _service_items(_sample_customers(BATCH, seed=300 + batch), r, types)
             services.touchpoint_record_batch(items=items, source="import")
         entries = FunnelJournal.objects.count()
@@ -417,12 +420,16 @@ def ingest_fold(ctx: Context) -> list[Measurement]:
         funnel_fold()
         elapsed = time.perf_counter() - started
         transaction.set_rollback(True)
-    rate = BATCH * BATCHES / elapsed
+    # The rolled-back upserts left dead rows in the rollups, which would slow the funnel benchmarks of the next run
+    # (index-only scans visit the heap of pages not all-visible): leave the tables as the fold job leaves them.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM touchpoints_funnelreach, touchpoints_funnelstay, touchpoints_funneljournal")
+    rate = BATCH * FOLD_BATCHES / elapsed
     return [
         Measurement(
-            name="ingest: the funnel's catch-up (funnel_fold after 10 batches)",
+            name=f"ingest: the funnel's catch-up (funnel_fold after {FOLD_BATCHES} batches)",
             value=rate,
             unit="touchpoints/s",
-            note=f"{elapsed * 1000:.0f} ms for {BATCH * BATCHES:,} touchpoints ({entries:,} journal entries)",
+            note=f"{elapsed * 1000:.0f} ms for {BATCH * FOLD_BATCHES:,} touchpoints ({entries:,} journal entries)",
         ).check(target(f">= {INGEST_PER_S:,}/s", rate, lambda v: v >= INGEST_PER_S))
     ]
