@@ -833,7 +833,8 @@ class StaffTask(models.Model):
 # The journey funnel's rollups (issue 3): counts per day and per month, kept in step by the services
 # (``touchpoints.funnel``). ``pending`` rows are deltas appended by the writes (no row is updated on the
 # hot path); ``funnel_fold`` sums them into the other rows, which are unique per key. The funnel reads
-# both, so its figures are exact between folds. ``manage.py funnel_rebuild`` recomputes everything.
+# both, so its figures are exact between folds, but for large batches, which only note their stage changes
+# in ``FunnelJournal`` until the next fold. ``manage.py funnel_rebuild`` recomputes everything.
 # ==================================================================================================
 
 
