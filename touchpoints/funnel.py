@@ -30,12 +30,13 @@ window sums in the database.
 Keeping them in step: every write of transitions goes through ``touchpoints.services``, which calls
 ``FunnelTracker``: the customers' contributions before the write and after it, and an INSERT of the difference
 as ``pending`` rows (nothing is updated on the hot path, so concurrent writers never wait on a popular day's
-row). On PostgreSQL the difference after a batch is one statement (the history before the write is the history
-after it without the transitions added and with those ended still open), and a batch of ``JOURNAL_FROM``
-transitions or more only notes them in ``FunnelJournal``: ``funnel_fold`` (periodic, every minute) first turns
-the journal into pending rows, for many batches in one statement, then sums the pending rows into the others.
-So a large import shows in the funnel within a minute, and a staff log or a single API call at once. A manual
-move or a merge turns the journal entries of its customers first, and so does a small batch. ``funnel_rebuild``
+row). On PostgreSQL a batch notes the transitions it added and ended in ``FunnelJournal`` and ``journal_fold``
+works the difference out in one statement (the history before the write is the history after it without the
+transitions added and with those ended still open). A batch of fewer than ``JOURNAL_FROM`` transitions folds
+its customers' entries at once; a larger one leaves them to ``funnel_fold`` (periodic, every minute), which
+folds the whole journal, many batches in one statement, then sums the pending rows into the others. So a large
+import shows in the funnel within a minute, and a staff log or a single API call at once. A manual move or a
+merge folds the journal entries of its customers first. ``funnel_rebuild``
 recomputes everything from the transitions (after a bulk load that bypassed the services, a customer deletion
 or an edit of a customer's source, which the services do not track).
 """
@@ -211,8 +212,8 @@ def _append_difference(before: Contributions, after: Contributions) -> int:
 # Below this many rows one INSERT (one round trip) beats a COPY (three, and a fourth for ids from the sequence);
 # touchpoints/services.py writes touchpoints and transitions by the same rule.
 COPY_FROM = 50
-# From this many transitions a batch leaves its funnel deltas to funnel_fold (FunnelJournal): bulk ingest does not
-# hold its customers' locks while the rollups are worked out. Fewer (a staff log, one API call) show at once.
+# From this many transitions a batch leaves its funnel deltas in the journal for funnel_fold: bulk ingest does not
+# hold its customers' locks while the rollups are worked out. Fewer (a staff log, one API call) are counted at once.
 JOURNAL_FROM = 50
 FOLD_LOCK = 0x54_53_46_46  # funnel_fold's pg_advisory_xact_lock key ("TSFF"; crm.scoring and the outbox use others)
 
@@ -233,25 +234,20 @@ class FunnelTracker:
     """Keeps the rollups in step with a write of some customers' transitions (call inside its transaction,
     with the customers locked): created before the write, ``record()`` or ``record_appended()`` after it."""
 
-    def __init__(
-        self, customer_ids: Iterable[int], sources: dict[int, str] | None = None, *, appending: int = 0
-    ) -> None:
-        """``appending``: how many transitions ``touchpoint_record_batch`` is about to add (with ``sources``)."""
+    def __init__(self, customer_ids: Iterable[int], sources: dict[int, str] | None = None, *, appending: bool = False):
+        """``appending``: ``touchpoint_record_batch`` is about to add transitions (and gives ``sources``)."""
         self.customer_ids = sorted(set(customer_ids))
-        # An append on PostgreSQL is worked out in the database afterwards, from the ids written: nothing to read.
-        self.in_database = bool(appending) and sources is not None and connection.vendor == "postgresql"
-        self.to_journal = self.in_database and appending >= JOURNAL_FROM
-        if not self.to_journal:
-            # A delta is counted against what the rollups count: the journal's entries of these customers first.
-            journal_fold(self.customer_ids)
+        # On PostgreSQL an append is noted in the journal and worked out in the database: nothing to read first.
+        self.in_database = appending and connection.vendor == "postgresql"
         if not self.in_database:
+            journal_fold(self.customer_ids)  # a delta is counted against what the rollups count: the journal first
             self.rows = _transitions_of(self.customer_ids, sources)
             self.before = _contributions(self.rows, DELTA_GRAINS)
 
     def record(self) -> int:
         """After any write: read the customers' transitions again."""
         if self.in_database:
-            raise TypeError("record() needs the history read before the write: create the tracker without sources")
+            raise TypeError("record() needs the history read before the write: create the tracker for an append")
         return _append_difference(self.before, _contributions(_transitions_of(self.customer_ids), DELTA_GRAINS))
 
     def record_appended(
@@ -261,17 +257,11 @@ class FunnelTracker:
         then, never before entering it (``closed_ids``: the (customer id, transition id) so ended), and the
         ``added`` transitions, saved, follow. ``sources``: each customer's acquisition source.
 
-        On PostgreSQL a batch of ``JOURNAL_FROM`` transitions or more only notes them in the journal (the funnel
-        shows them after the next ``funnel_fold``, within a minute); a smaller one is counted at once."""
-        if self.to_journal:
-            journal_append(closed=closed_ids, added=[(t.customer_id, t.pk) for t in added])
-            return 0
+        On PostgreSQL the transitions are noted in the journal; fewer than ``JOURNAL_FROM`` (a staff log, one API
+        call) are counted at once, more at the next ``funnel_fold``, within a minute."""
         if self.in_database:
-            return _append_sql(
-                sources={pk: sources[pk] for pk in self.customer_ids},
-                closed=[pk for _customer_id, pk in closed_ids],
-                added=[t.pk for t in added],
-            )
+            journal_append(closed=closed_ids, added=[(t.customer_id, t.pk) for t in added])
+            return journal_fold(self.customer_ids) if len(added) < JOURNAL_FROM else 0
         rows = []
         for row in self.rows:
             customer_id, ended_at = row[0], row[6]
@@ -521,35 +511,6 @@ def _history_sql(customers: str, flags: str) -> str:
     """  # noqa: S608 - our own names only
 
 
-def _delta(head: str, customers: str, flags: str, params: dict) -> int:
-    """Append what a write changed (see ``_history_sql``) as pending rows; ``head``: CTEs the others read."""
-    sql = f"WITH {head}{_history_sql(customers, flags)}, {_rollup_inserts(DELTA_GRAINS, pending=True)}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"tz": settings.TIME_ZONE, **params})
-        (rows,) = cursor.fetchone()
-    return int(rows)
-
-
-def _append_sql(*, sources: dict[int, str], closed: list[int], added: list[int]) -> int:
-    """PostgreSQL: after ``touchpoint_record_batch`` has closed the transitions ``closed`` and added ``added``
-    for customers of ``sources``, append the difference it makes to the rollups as pending rows. The history
-    before the write is the history now without ``added`` and with ``closed`` still open: one statement, one
-    read of the transitions, none into Python."""
-    customer_ids = sorted(sources)
-    customers = "SELECT * FROM unnest(%(ids)s::bigint[], %(sources)s::varchar[]) AS s(customer_id, source)"
-    flags = """
-        SELECT id AS transition_id, bool_or(added) AS added, bool_or(NOT added) AS closed
-          FROM unnest(%(changed)s::bigint[], %(is_added)s::boolean[]) AS c(id, added) GROUP BY id
-    """
-    params = {
-        "ids": customer_ids,
-        "sources": [sources[pk] for pk in customer_ids],
-        "changed": [*added, *closed],
-        "is_added": [True] * len(added) + [False] * len(closed),
-    }
-    return _delta("", customers, flags, params)
-
-
 def journal_append(*, closed: list[tuple[int, int]], added: list[tuple[int, int]]) -> None:
     """PostgreSQL: note (customer id, transition id) pairs a large batch ``closed`` and ``added`` in the
     ``FunnelJournal``, for ``funnel_fold`` to count (one INSERT; the batch does not wait on the rollups)."""
@@ -564,7 +525,9 @@ def journal_append(*, closed: list[tuple[int, int]], added: list[tuple[int, int]
 
 def journal_fold(customer_ids: Iterable[int] | None = None) -> int:
     """PostgreSQL: turn the journal (of ``customer_ids``, or all of it) into pending rows, in one statement that
-    deletes the entries it counts. Returns how many pending rows it wrote."""
+    deletes the entries it counts. The history before the entries is the history now without the transitions
+    they added and with those they ended still open; one read of the transitions, none into Python. Returns how
+    many pending rows it wrote."""
     if connection.vendor != "postgresql":
         return 0
     table = FunnelJournal._meta.db_table
@@ -577,12 +540,17 @@ def journal_fold(customer_ids: Iterable[int] | None = None) -> int:
     head = f"""
         j AS (DELETE FROM {table} {where} RETURNING customer_id, transition_id, closed),
     """  # noqa: S608 - our own names only
-    customers = f"SELECT c.id AS customer_id, c.source FROM {Customer._meta.db_table} c WHERE c.id IN (SELECT customer_id FROM j)"  # noqa: S608,E501
-    flags = (
-        "SELECT transition_id, bool_or(NOT closed) AS added, bool_or(closed) AS closed FROM j GROUP BY transition_id"
-    )
-    params = {} if customer_ids is None else {"only": sorted(set(customer_ids))}
-    return _delta(head, customers, flags, params)
+    customers = f"SELECT id AS customer_id, source FROM {Customer._meta.db_table}"  # noqa: S608 - our own names
+    customers += " WHERE id IN (SELECT customer_id FROM j)"
+    flags = "SELECT transition_id, bool_or(NOT closed) AS added, bool_or(closed) AS closed FROM j GROUP BY 1"
+    sql = f"WITH {head}{_history_sql(customers, flags)}, {_rollup_inserts(DELTA_GRAINS, pending=True)}"
+    params = {"tz": settings.TIME_ZONE}
+    if customer_ids is not None:
+        params["only"] = sorted(set(customer_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        (rows,) = cursor.fetchone()
+    return int(rows)
 
 
 # --- The report -----------------------------------------------------------------------------------

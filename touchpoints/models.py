@@ -928,10 +928,10 @@ class FunnelStay(models.Model):
 
 
 class FunnelJournal(models.Model):
-    """Stage transitions a large batch added (``closed`` false) or ended (``closed`` true) that the funnel's
-    rollups do not count yet. ``funnel_fold`` turns them into pending rows, a minute later at most; a manual move
-    or a merge turns a customer's first. Written by ``touchpoint_record_batch`` instead of working the rollups
-    out while the customers are locked: one INSERT, and many batches are worked out in one statement."""
+    """Stage transitions a batch added (``closed`` false) or ended (``closed`` true) that the funnel's rollups do
+    not count yet. A small batch turns its customers' entries into pending rows at once; a large one leaves them to
+    ``funnel_fold``, a minute later at most (it does not work the rollups out while its customers are locked, and
+    many batches are worked out in one statement); a manual move or a merge turns its customers' entries first."""
 
     customer_id = models.BigIntegerField(_("customer"), db_index=True)  # not a foreign key: rows live a minute
     transition_id = models.BigIntegerField(_("stage transition"))

@@ -17,7 +17,7 @@ import logging
 import re
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -213,10 +213,10 @@ def touchpoint_record_batch(
     for attempt in (1, 2):
         existing = _existing_by_key(list(first_index_of_key), items, first_index_of_key)
         user_id, api_key_id = getattr(by, "pk", None), getattr(api_key, "pk", None)
-        # Rows in the order of Touchpoint's fields (a test holds it), made instances without Model.__init__.
-        new = _instances(
-            Touchpoint,
-            (
+        # Values in the order of Touchpoint's fields (a test holds it), made instances without Model.__init__.
+        new = [
+            _instance(
+                Touchpoint,
                 (
                     None,
                     item.customer_id,
@@ -237,11 +237,11 @@ def touchpoint_record_batch(
                     api_key_id,
                     item.idempotency_key,
                     now,
-                )
-                for item in items
-                if not (item.idempotency_key and item.idempotency_key in existing)
-            ),
-        )
+                ),
+            )
+            for item in items
+            if not (item.idempotency_key and item.idempotency_key in existing)
+        ]
         # The related rows are at hand: cache them rather than let templates, events and answers query them.
         fresh_items = (item for item in items if not (item.idempotency_key and item.idempotency_key in existing))
         for touchpoint, item in zip(new, fresh_items, strict=True):
@@ -304,20 +304,15 @@ def _attnames(model: type[models.Model]) -> tuple[str, ...]:
     return tuple(f.attname for f in model._meta.concrete_fields)
 
 
-def _instances(model: type[models.Model], rows: Iterable[tuple]) -> list:
-    """Unsaved instances of ``model`` from ``rows`` (a value for every concrete field, in field order): what
+def _instance(model: type[models.Model], row: tuple) -> models.Model:
+    """An unsaved instance of ``model`` from ``row`` (a value for every concrete field, in field order): what
     ``model(*row)`` makes, without ``Model.__init__``'s work field by field, which a batch of a thousand touchpoints
     and their stage changes paid two thousand times. For models with no pre_init/post_init receivers (a test holds
     both the equality and that)."""
-    attnames = _attnames(model)
-    new = model.__new__
-    out = []
-    for row in rows:
-        obj = new(model)
-        obj.__dict__.update(zip(attnames, row, strict=True))
-        obj._state = ModelState()
-        out.append(obj)
-    return out
+    obj = model.__new__(model)
+    obj.__dict__.update(zip(_attnames(model), row, strict=True))
+    obj._state = ModelState()
+    return obj
 
 
 _TRANSITION_TOUCHPOINT = StageTransition._meta.get_field("touchpoint")
@@ -468,23 +463,21 @@ def _journeys_advance(
                 continue
             at = touchpoint.occurred_at if since is None else max(touchpoint.occurred_at, since)
             # id, customer, from, to, at, ended_at, is_manual, reason, touchpoint, channel, by
-            (transition,) = _instances(
+            transition = _instance(
                 StageTransition,
-                [
-                    (
-                        None,
-                        customer_id,
-                        stage,
-                        touchpoint.stage,
-                        at,
-                        None,
-                        False,
-                        "",
-                        touchpoint.pk,
-                        touchpoint.channel,
-                        by_id,
-                    )
-                ],
+                (
+                    None,
+                    customer_id,
+                    stage,
+                    touchpoint.stage,
+                    at,
+                    None,
+                    False,
+                    "",
+                    touchpoint.pk,
+                    touchpoint.channel,
+                    by_id,
+                ),
             )
             _TRANSITION_TOUCHPOINT.set_cached_value(transition, touchpoint)
             if by is not None:
@@ -506,7 +499,7 @@ def _journeys_advance(
     if not transitions:
         return []
     # Keeps the funnel's rollups in step (a large batch only notes its transitions in the funnel's journal).
-    funnel = FunnelTracker({t.customer_id for t in transitions}, sources, appending=len(transitions))
+    funnel = FunnelTracker({t.customer_id for t in transitions}, sources, appending=True)
     closed_ids = _close_open_transitions(entered_at)
     _copy_insert(StageTransition, transitions)
     funnel.record_appended(closed=entered_at, closed_ids=closed_ids, added=transitions, sources=sources)

@@ -369,10 +369,10 @@ def test_messages_sent_by_the_system_show_on_the_timeline_but_move_no_one_along_
 
 
 def test_instances_built_without_init_equal_those_init_builds():
-    """The batch service builds touchpoints and stage changes without Model.__init__ (services._instances)."""
+    """The batch service builds touchpoints and stage changes without Model.__init__ (services._instance)."""
     from django.db.models import signals
 
-    from touchpoints.services import _instances
+    from touchpoints.services import _instance
 
     now = timezone.now()
     rows = {
@@ -382,7 +382,7 @@ def test_instances_built_without_init_equal_those_init_builds():
     }
     for model, row in rows.items():
         assert not signals.pre_init.has_listeners(model) and not signals.post_init.has_listeners(model)
-        fast, slow = _instances(model, [row])[0], model(*row)
+        fast, slow = _instance(model, row), model(*row)
         assert {k: v for k, v in fast.__dict__.items() if k != "_state"} == {
             k: v for k, v in slow.__dict__.items() if k != "_state"
         }
