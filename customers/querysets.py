@@ -8,6 +8,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from .pagination import Ordering
+from .pgarray import pg_array
 
 # The only sorts the list accepts; anything else in ?sort= falls back to the default.
 CUSTOMER_ORDERINGS: dict[str, Ordering] = {
@@ -112,7 +113,7 @@ class CustomerQuerySet(models.QuerySet):
         if connection.vendor != "postgresql":
             return set(self.filter(pk__in=ids).values_list("pk", flat=True))
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT id FROM {self.model._meta.db_table} WHERE id = ANY(%s::bigint[])", [ids])  # noqa: S608
+            cursor.execute(f"SELECT id FROM {self.model._meta.db_table} WHERE id = ANY(%s::bigint[])", [pg_array(ids)])  # noqa: S608
             return {pk for (pk,) in cursor.fetchall()}
 
     def for_list(self) -> CustomerQuerySet:

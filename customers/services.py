@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from . import events
 from .models import Customer, CustomerActivity, CustomerMerge, CustomerTag, ImportBatch, Note, Segment, Tag
+from .pgarray import pg_array
 from .phones import normalize_phone
 
 logger = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ def customers_touch(*, at_by_customer: dict[int, dt.datetime]) -> None:
             "UPDATE customers_customeractivity AS a SET last_activity_at = v.at"
             " FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at)"
             " WHERE a.customer_id = v.id AND a.last_activity_at < v.at",
-            [[customer_id for customer_id, _ in rows], [at for _, at in rows]],
+            [pg_array(customer_id for customer_id, _ in rows), pg_array(at for _, at in rows)],
         )
 
 
