@@ -1,4 +1,6 @@
-"""The benchmark database: a PostgreSQL database of its own (``tsunagu_bench``), seeded once and reused.
+"""The benchmark databases: PostgreSQL databases of their own, one per size (``tsunagu_bench`` for the default
+100,000 customers, ``tsunagu_bench_1000000`` for the full size), each seeded once and reused: running the default
+size no longer drops the full-size database, which takes a quarter of an hour to seed again.
 
 Runs before Django is set up (the settings read ``DATABASE_URL`` once), with psycopg directly for the
 database-level work and ``manage.py`` subprocesses for ``migrate`` and ``seed_demo``.
@@ -19,7 +21,17 @@ from psycopg import sql
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # BENCH_DATABASE names another database, e.g. to benchmark a branch without reseeding the shared one.
-BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "") or "tsunagu_bench"
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "")
+DEFAULT_NAME = "tsunagu_bench"
+
+
+def database_name(customers: int, default_customers: int) -> str:
+    """``BENCH_DATABASE``, else the database of this size: ``tsunagu_bench``, or ``tsunagu_bench_<n>`` for another."""
+    if BENCH_DATABASE:
+        return BENCH_DATABASE
+    return DEFAULT_NAME if customers == default_customers else f"{DEFAULT_NAME}_{customers}"
+
+
 SEED = 42
 # One customer with this many touchpoints, for the timeline benchmark (the first customer seeded).
 LONG_HISTORY = 10_000

@@ -4,7 +4,8 @@
     bin/bench --only customers --repeats 50      # one section, more samples
     bin/bench --reseed                           # drop and seed the benchmark database again
 
-Seeds (once) a separate PostgreSQL database ``tsunagu_bench`` on the server of ``DATABASE_URL`` (or of
+Seeds (once) a separate PostgreSQL database per size (``tsunagu_bench``, ``tsunagu_bench_1000000``: see
+``database.database_name``) on the server of ``DATABASE_URL`` (or of
 ``bin/testdb``), runs every registered benchmark (modules ``tests/benchmarks/bench_*.py``), prints the
 table and writes it to ``var/bench/results.json``.
 """
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default="", help="results file (default var/bench/results.json)")
     args = parser.parse_args(argv)
 
-    url = database.with_database(database.base_url(), database.BENCH_DATABASE)
+    url = database.with_database(database.base_url(), database.database_name(args.customers, DEFAULT_CUSTOMERS))
     seeding = database.prepare(url, customers=args.customers, reseed=args.reseed)
 
     os.environ["DATABASE_URL"] = url
