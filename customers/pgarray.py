@@ -33,6 +33,8 @@ def pg_array(values: Iterable[object]) -> str:
     """The array literal of ``values`` (ints, aware datetimes, strings, booleans, None), for a parameter the
     statement casts to its array type."""
     values = list(values)
-    if values and all(type(v) is int for v in values):  # the common case: ids
+    if values and all(type(v) is int for v in values):  # the common cases: ids ...
         return "{" + ",".join(map(str, values)) + "}"
+    if values and all(type(v) is dt.datetime and v.tzinfo is not None for v in values):  # ... and moments
+        return "{" + ",".join(v.isoformat() for v in values) + "}"
     return "{" + ",".join(map(_element, values)) + "}"

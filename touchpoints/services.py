@@ -349,18 +349,20 @@ def _copy_insert(model: type[models.Model], objects: list) -> None:
     with connection.cursor() as cursor, connection.wrap_database_errors:
         # The sequence named as a constant: pg_get_serial_sequence() per row cost ten microseconds an id.
         cursor.execute(f"SELECT nextval({_sequence(cursor, table)}) FROM generate_series(1, %s)", [len(objects)])  # noqa: S608
+        pk_name = model._meta.pk.attname
         for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
-            obj.pk = pk
+            obj.__dict__[pk_name] = pk
         with cursor.cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
             for obj in objects:
                 values = obj.__dict__
-                row = [obj.pk, *[values[name] for name in attnames]]
+                row = [values[pk_name], *[values[name] for name in attnames]]
                 for i in json_at:  # most metadata is empty: its text, without a json.dumps per row
                     row[i + 1] = "{}" if row[i + 1] == {} else Jsonb(row[i + 1])
                 copy.write_row(row)
+    alias = connection.alias
     for obj in objects:
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = alias
 
 
 _SEQUENCES: dict[str, str] = {}
