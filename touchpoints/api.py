@@ -149,11 +149,12 @@ class TouchpointCreateView(APIView):
     def _resolve(
         valid: list[tuple[int, dict[str, Any]]], errors: dict[int, dict[str, Any]]
     ) -> list[services.TouchpointData]:
-        """Customers and types of every item in four queries at most; unknown ones become item errors."""
-        ids = {d["customer_id"] for _i, d in valid if d.get("customer_id")}
+        """Customers and types of every item in four queries at most; unknown ones become item errors.
+
+        Customers named by id are checked here only when the batch has other errors, so that the answer names every
+        bad item; otherwise ``touchpoint_record_batch`` checks them as it locks them (one query, not two)."""
         external_ids = {d["customer_external_id"] for _i, d in valid if d.get("customer_external_id")}
         emails = {d["customer_email"].strip().lower() for _i, d in valid if d.get("customer_email")}
-        by_id = Customer.objects.existing_ids(ids)
         by_external = (
             dict(Customer.objects.filter(external_id__in=external_ids).values_list("external_id", "pk"))
             if external_ids
@@ -174,7 +175,7 @@ class TouchpointCreateView(APIView):
         for index, data in valid:
             item_errors: dict[str, list[str]] = {}
             if data.get("customer_id"):
-                customer_id = data["customer_id"] if data["customer_id"] in by_id else None
+                customer_id = data["customer_id"]
             elif data.get("customer_external_id"):
                 customer_id = by_external.get(data["customer_external_id"])
             else:
@@ -204,6 +205,12 @@ class TouchpointCreateView(APIView):
                     idempotency_key=data["idempotency_key"],
                 )
             )
+        if errors:
+            by_id = [(index, data["customer_id"]) for index, data in valid if data.get("customer_id")]
+            known = Customer.objects.existing_ids(customer_id for _index, customer_id in by_id)
+            for index, customer_id in by_id:
+                if customer_id not in known:
+                    errors.setdefault(index, {})["customer"] = [_("Unknown customer.")]
         return items
 
     @staticmethod

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -153,15 +157,19 @@ class TouchpointInSerializer(serializers.Serializer):
         """``run_validation(data)`` for an item that is valid, or None: then call ``run_validation`` for the errors.
 
         The same fields validate the values sent, but only those (DRF walks all fifteen for every item, through
-        its serializer machinery): half the cost, which a batch of 1,000 pays a thousand times."""
+        its serializer machinery), and the plainest values (an int in range, a known choice, a short trimmed ASCII
+        string, an ISO time with its offset) by a check of their own, which gives what the field would
+        (``_plain_check``); any other value goes through its field. A batch of 1,000 pays this a thousand times;
+        a property test holds it to DRF's answers."""
         if type(data) is not dict:
             return None
         attrs: dict[str, Any] = {}
         try:
-            for name, field, required, default in self._quick_fields:
+            for name, field, required, default, plain in self._quick_fields:
                 value = data.get(name, empty)
                 if value is not empty:
-                    attrs[name] = field.run_validation(value)
+                    checked = plain(value) if plain is not None else _NOT_PLAIN
+                    attrs[name] = field.run_validation(value) if checked is _NOT_PLAIN else checked
                 elif required:
                     return None
                 elif default is not empty:
@@ -171,8 +179,72 @@ class TouchpointInSerializer(serializers.Serializer):
             return None
 
     @cached_property
-    def _quick_fields(self) -> list[tuple[str, serializers.Field, bool, Any]]:
-        return [(name, field, field.required, field.default) for name, field in self.fields.items()]
+    def _quick_fields(self) -> list[tuple[str, serializers.Field, bool, Any, Callable | None]]:
+        return [
+            (name, field, field.required, field.default, _plain_check(field)) for name, field in self.fields.items()
+        ]
+
+
+_NOT_PLAIN = object()
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+_DRF_BOUNDS_VALIDATORS = {"MaxValueValidator", "MinValueValidator"}
+_DRF_CHAR_VALIDATORS = {"MaxLengthValidator", "ProhibitNullCharactersValidator", "ProhibitSurrogateCharactersValidator"}
+
+
+def _plain_check(field: serializers.Field) -> Callable[[Any], Any] | None:
+    """For the field types of ``TouchpointInSerializer``: a function that returns what ``field.run_validation(value)``
+    returns for the plainest valid values, and ``_NOT_PLAIN`` for anything else (the field decides those)."""
+    kind = type(field)
+    if kind is serializers.IntegerField and {type(v).__name__ for v in field.validators} <= _DRF_BOUNDS_VALIDATORS:
+        low, high = field.min_value, field.max_value
+
+        def integer(value):
+            if type(value) is int and (low is None or value >= low) and (high is None or value <= high):
+                return value
+            return _NOT_PLAIN
+
+        return integer
+    if kind is serializers.ChoiceField:
+        plain_choices = {key: value for key, value in field.choice_strings_to_values.items() if key}
+
+        def choice(value):
+            return plain_choices.get(value, _NOT_PLAIN) if type(value) is str else _NOT_PLAIN
+
+        return choice
+    if kind in (serializers.CharField, serializers.SlugField) and field.trim_whitespace:
+        if {type(v).__name__ for v in field.validators} != _DRF_CHAR_VALIDATORS | (
+            {"RegexValidator"} if kind is serializers.SlugField else set()
+        ):
+            return None
+        longest, blank, slug = field.max_length, field.allow_blank, kind is serializers.SlugField
+
+        def text(value):
+            if type(value) is not str:
+                return _NOT_PLAIN
+            if not value:
+                return "" if blank else _NOT_PLAIN
+            if slug:
+                ok = len(value) <= longest and _SLUG.fullmatch(value) is not None
+            else:  # ASCII without NUL, already trimmed: nothing for DRF to strip or refuse
+                ok = value.isascii() and len(value) <= longest and "\x00" not in value and value.strip() == value
+            return value if ok else _NOT_PLAIN
+
+        return text
+    if kind is DateTimeField and not field.validators:
+
+        def moment(value):
+            if type(value) is not str:
+                return _NOT_PLAIN
+            try:
+                parsed = dt.datetime.fromisoformat(value)  # what django.utils.dateparse.parse_datetime tries first
+                if parsed.tzinfo is None:
+                    return _NOT_PLAIN
+                return parsed.astimezone(timezone.get_current_timezone())  # DRF's enforce_timezone, for aware times
+            except (ValueError, OverflowError):
+                return _NOT_PLAIN
+
+        return moment
+    return None
 
 
 class TouchpointBatchInSerializer(serializers.Serializer):

@@ -290,6 +290,11 @@ FIELDS = [
 field_values = st.one_of(
     json_values,
     st.sampled_from(["research", "transaction", "web", "inbound", "JPY", "9999-12-31T23:59:59-14:00", "0001-01-01"]),
+    st.sampled_from(
+        ["2026-11-26T12:00:00+09:00", "2026-11-26T03:00:00Z", "2026-11-26T12:00:00", "2024-02-29 23:59:59.5-08"]
+    ),
+    st.datetimes(timezones=st.one_of(st.none(), st.timezones())).map(dt.datetime.isoformat),
+    st.sampled_from(["research ", " web", "ok\n", "タグ", "a\x00b", "x" * 101, "", "  ", "\ud800"]),
     st.integers(min_value=-(2**70), max_value=2**70),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
     st.decimals(allow_nan=False, allow_infinity=False).map(str),
@@ -353,3 +358,56 @@ def test_quick_validation_takes_a_typical_item():
     serializer = TouchpointInSerializer()
     assert serializer.quick_validation(item) == dict(serializer.run_validation(item))
     assert serializer.quick_validation(item)["amount"] == Decimal("1500.00")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "plain"),
+    [
+        ("customer_id", 7, True),
+        ("customer_id", "7", False),  # DRF takes it too, by its own path
+        ("customer_id", True, False),
+        ("type", "follow-up-email", True),
+        ("type", "research ", False),
+        ("channel", "line", True),
+        ("channel", "LINE", False),
+        ("occurred_at", "2026-11-26T12:00:00+09:00", True),
+        ("occurred_at", "2026-11-26T12:00:00", False),  # naive: DRF makes it aware
+        ("summary", "Called about the order", True),
+        ("summary", "電話で注文の相談", False),
+        ("summary", " padded ", False),
+        ("idempotency_key", "", True),
+    ],
+)
+def test_plain_values_are_checked_without_drf_and_give_what_drf_gives(name, value, plain):
+    from touchpoints.serializers import _NOT_PLAIN, TouchpointInSerializer, _plain_check
+
+    field = TouchpointInSerializer().fields[name]
+    checked = _plain_check(field)(value)
+    assert (checked is not _NOT_PLAIN) is plain
+    if plain:
+        with timezone.override("Asia/Tokyo"):
+            assert _plain_check(field)(value) == field.run_validation(value)
+            if name == "occurred_at":
+                assert _plain_check(field)(value).tzinfo == field.run_validation(value).tzinfo
+
+
+def test_a_batch_names_every_unknown_customer_whether_or_not_other_items_are_bad(api):
+    customer = CustomerFactory()
+    good = {"customer_id": customer.pk, "type": "research"}
+    only_customers = [good, {"customer_id": 999_998, "type": "research"}, good, {"customer_id": 999_999, "type": "pr"}]
+    response = post(api, TOUCHPOINTS, {"touchpoints": only_customers})
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"index": 1, "errors": {"customer": ["Unknown customer."]}},
+        {"index": 3, "errors": {"customer": ["Unknown customer."]}},
+    ]
+    mixed = [*only_customers, {"customer_id": customer.pk, "type": "no-such-type"}]
+    response = post(api, TOUCHPOINTS, {"touchpoints": mixed})
+    assert response.status_code == 400
+    assert [(e["index"], sorted(e["errors"])) for e in response.json()["errors"]] == [
+        (1, ["customer"]),
+        (3, ["customer"]),
+        (4, ["type"]),
+    ]
+    assert not Touchpoint.objects.exists()
+    assert not CustomerJourney.objects.exists()
