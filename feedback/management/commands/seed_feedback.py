@@ -254,6 +254,16 @@ class FeedbackSeeder:
             customer = r.choice(customers)
             opened_at = self.end - dt.timedelta(hours=r.uniform(2, 80))
             plan.append((opened_at, customer, states[i % len(states)]))
+        # Tickets in both languages whenever there are customers of both: the draws above depend on the date (the
+        # business hours move them), and a dozen of them could all fall on Japanese-speaking customers.
+        for lang in ("ja", "en"):
+            speakers = [c for c in customers if self._lang(c) == lang]
+            langs = [self._lang(c) for _at, c, _state in plan]
+            spare = [i for i, other in enumerate(langs) if langs.count(other) > 1]  # keeps the other language
+            if speakers and spare and lang not in langs:
+                index = r.choice(spare)
+                opened_at, _customer, state = plan[index]
+                plan[index] = (opened_at, r.choice(speakers), state)
         waves = [(self.end - dt.timedelta(days=days), None, "nps") for days in demo_data.NPS_WAVES_DAYS_AGO]
         plan.sort(key=lambda item: item[0])
         waves.sort(key=lambda item: item[0])
