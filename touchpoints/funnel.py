@@ -691,15 +691,21 @@ def _union(model, columns: str, where: str, period: tuple[dt.date, dt.date], ext
 
 def _medians(period: tuple[dt.date, dt.date]) -> dict[tuple[str, str, int], float]:
     """Median hours in stage per (kind, key, stage): PERCENTILE_CONT(0.5) over the stays, each bucket standing
-    for the mean of its stays (the database sums the buckets of the period; a few thousand rows come back)."""
+    for the mean of its stays (the database sums the buckets of the period; a few thousand rows come back, as
+    integers and floats: numerics would come back as Decimals, slower to make and to sort). Picking the middle
+    buckets by window sums in the database cost more than doing it here."""
     union, params = _union(FunnelStay, "kind, key, stage, bucket, n, hours", "", period, [])
-    sql = f"SELECT kind, key, stage, bucket, SUM(n), SUM(hours) FROM ({union}) AS u GROUP BY kind, key, stage, bucket"  # noqa: S608
+    sql = f"""
+        SELECT kind, key, stage, bucket, SUM(n)::bigint, SUM(hours)::float8
+          FROM ({union}) AS u GROUP BY kind, key, stage, bucket HAVING SUM(n) > 0
+    """  # noqa: S608 - our own table and column names only
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = sorted(row for row in cursor.fetchall() if row[4] > 0)
+        rows = cursor.fetchall()
+    rows.sort()
     medians = {}
     for group, histogram in groupby(rows, key=itemgetter(0, 1, 2)):
-        buckets = [(int(n), float(hours)) for _k, _key, _s, _b, n, hours in histogram]
+        buckets = [(n, hours) for _k, _key, _s, _b, n, hours in histogram]
         total = sum(n for n, _h in buckets)
 
         def value(rank: int, buckets=buckets) -> float:
