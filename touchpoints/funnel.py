@@ -24,8 +24,8 @@ The rollups (``FunnelReach``, ``FunnelStay``) hold these counts per day, per ten
 and at most 20 days, never 365 days. Each first crossing of S is stored with the day of the first crossing
 of S + 1 (exact, and as its month): "converted by the end of the period" is a next-stage month before the
 period's last month, or an exact day in that month up to the end. Two queries, whatever the period (each a
-UNION ALL of index range scans, one per grain): reached and converted; and the median buckets, found by
-window sums in the database.
+UNION ALL of index range scans, one per grain): reached and converted; and the median buckets, summed in the
+database and picked in Python.
 
 Keeping them in step: every write of transitions goes through ``touchpoints.services``, which calls
 ``FunnelTracker``: the customers' contributions before the write and after it, and an INSERT of the difference
@@ -34,7 +34,8 @@ row). On PostgreSQL a batch notes the transitions it added and ended in ``Funnel
 works the difference out in one statement (the history before the write is the history after it without the
 transitions added and with those ended still open). A batch of fewer than ``JOURNAL_FROM`` transitions folds
 its customers' entries at once; a larger one leaves them to ``funnel_fold`` (periodic, every minute), which
-folds the whole journal, many batches in one statement, then sums the pending rows into the others. So a large
+adds the whole journal, many batches in one statement, straight into the rollups at every grain (it alone
+writes them), then sums the pending rows into the others. So a large
 import shows in the funnel within a minute, and a staff log or a single API call at once. A manual move or a
 merge folds the journal entries of its customers first. ``funnel_rebuild``
 recomputes everything from the transitions (after a bulk load that bypassed the services, a customer deletion
@@ -691,12 +692,12 @@ def _union(model, columns: str, where: str, period: tuple[dt.date, dt.date], ext
 
 def _medians(period: tuple[dt.date, dt.date]) -> dict[tuple[str, str, int], float]:
     """Median hours in stage per (kind, key, stage): PERCENTILE_CONT(0.5) over the stays, each bucket standing
-    for the mean of its stays (the database sums the buckets of the period; a few thousand rows come back, as
-    integers and floats: numerics would come back as Decimals, slower to make and to sort). Picking the middle
+    for the mean of its stays (the database sums the buckets of the period; a few thousand rows come back, CAST
+    to integers and floats: numerics would come back as Decimals, slower to make and to sort). Picking the middle
     buckets by window sums in the database cost more than doing it here."""
     union, params = _union(FunnelStay, "kind, key, stage, bucket, n, hours", "", period, [])
     sql = f"""
-        SELECT kind, key, stage, bucket, SUM(n)::bigint, SUM(hours)::float8
+        SELECT kind, key, stage, bucket, CAST(SUM(n) AS bigint), CAST(SUM(hours) AS double precision)
           FROM ({union}) AS u GROUP BY kind, key, stage, bucket HAVING SUM(n) > 0
     """  # noqa: S608 - our own table and column names only
     with connection.cursor() as cursor:
