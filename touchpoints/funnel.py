@@ -304,7 +304,8 @@ def funnel_fold() -> int:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FOLD_LOCK])
             # A minute's journal is tens of thousands of entries: the planner's estimates pass jit_above_cost, and
             # compiling the expressions took longer than running them; the sorts of the default 4 MB spilled to disk.
-            # Measured on 30,000 touchpoints: 2.9 s -> 1.2 s for the journal's statement. For this transaction only.
+            # Measured on 30,000 touchpoints (100,000 customers): 2.9 s -> 1.2 s for the journal's statement.
+            # For this transaction only.
             cursor.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true)", [FOLD_WORK_MEM])
         journal_fold(upsert=True)  # the large batches' transitions, straight into the rollups at every grain
         return _fold_postgresql(FunnelReach, _REACH_KEY, ["n"]) + _fold_postgresql(
@@ -338,9 +339,15 @@ def _fold_postgresql(model, key: list[str], sums: list[str]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql)
         moved, empty = cursor.fetchone()
-        if empty:  # every customer of these rows has left them
-            cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", [empty])  # noqa: S608
+    _delete_empty(model, empty)
     return int(moved)
+
+
+def _delete_empty(model, ids: list[int]) -> None:
+    """Delete the rollup rows a fold brought to zero: every customer of them has left them."""
+    if ids:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE id = ANY(%s)", [pg_array(ids)])  # noqa: S608
 
 
 def _fold_python(model, key: list[str], sums: list[str]) -> int:
@@ -586,9 +593,8 @@ def journal_fold(customer_ids: Iterable[int] | None = None, *, upsert: bool = Fa
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows, empty_reach, empty_stay = cursor.fetchone()
-        for model, empty in ((FunnelReach, empty_reach), (FunnelStay, empty_stay)):
-            if empty:  # every customer of these rows has left them
-                cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE id = ANY(%s)", [empty])  # noqa: S608
+    _delete_empty(FunnelReach, empty_reach)
+    _delete_empty(FunnelStay, empty_stay)
     return int(rows)
 
 
