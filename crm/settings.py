@@ -292,7 +292,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["touchpoints.api_auth.ApiKeyRateThrottle"],
     # JSON only: the browsable API needs inline scripts, which the CSP forbids.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's, refusing lone surrogates (a 500 further on: see the module).
+    "DEFAULT_PARSER_CLASSES": ["touchpoints.api_parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -411,3 +411,28 @@ def test_a_batch_names_every_unknown_customer_whether_or_not_other_items_are_bad
     ]
     assert not Touchpoint.objects.exists()
     assert not CustomerJourney.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"customer_id": 1, "type": "research", "channel": "\\ud800"}',  # quoted back by a choice's error message
+        '{"customer_id": 1, "type": "research", "metadata": {"note": "a\\udfffb"}}',  # written to PostgreSQL
+        '{"touchpoints": [{"customer_id": 1, "type": "research", "summary": "\\ud83d"}]}',
+    ],
+)
+def test_a_lone_surrogate_is_a_bad_request_not_a_server_error(api, body):
+    response = api.post(TOUCHPOINTS, body, content_type="application/json")
+    assert response.status_code == 400
+    assert "surrogate" in response.json()["detail"]
+    assert not Touchpoint.objects.exists()
+
+
+def test_an_escaped_pair_is_one_character_and_passes(api):
+    customer = CustomerFactory()
+    body = '{"customer_id": CUSTOMER, "type": "research", "summary": "\\ud83d\\ude00 thanks"}'.replace(
+        "CUSTOMER", str(customer.pk)
+    )
+    response = api.post(TOUCHPOINTS, body, content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert Touchpoint.objects.get().summary == "\U0001f600 thanks"
