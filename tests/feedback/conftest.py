@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 
@@ -30,3 +32,13 @@ def outbox(db):
     from touchpoints.models import OutboundMessage
 
     return lambda: list(OutboundMessage.objects.filter(source_app="feedback").order_by("id"))
+
+
+def survey_in(body: str):
+    """The survey whose signed link ``body`` carries. The link holds its signing time, so a test cannot compare it
+    with a link signed a second later; it reads the one in the body and checks that it opens the survey."""
+    from feedback import services
+
+    match = re.search(re.escape(settings.TSUNAGU_BASE_URL) + r"/feedback/s/([^/\s]+)/", body)
+    assert match, "no survey link in the message"
+    return services.survey_from_token(match.group(1))

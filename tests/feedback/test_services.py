@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from feedback import services
 from feedback.models import NO_DEADLINE, SlaPolicy, Status, Survey, Ticket, TicketMessage, parse_reference
 from tests.factories import CannedResponseFactory, CustomerFactory, UserFactory, ticket_create
-from tests.feedback.conftest import local
+from tests.feedback.conftest import local, survey_in
 from touchpoints.models import Touchpoint, TouchpointType
 
 pytestmark = pytest.mark.django_db
@@ -216,7 +216,7 @@ def test_resolving_records_the_time_flags_a_late_one_and_sends_the_csat_survey(a
     assert survey.kind == "csat" and survey.customer_id == ticket.customer_id
     (mail,) = [m for m in outbox() if m.key == f"feedback:survey:{survey.pk}"]
     assert mail.template.slug == "csat-invite" and mail.purpose == "transactional"
-    assert services.survey_link(survey) in mail.body and ticket.reference in mail.body
+    assert survey_in(mail.body) == survey and ticket.reference in mail.body
     assert Touchpoint.objects.filter(customer=ticket.customer, type__slug="feedback-request").exists()
 
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 from feedback import services
 from feedback.models import SlaPolicy, Survey, Ticket
 from tests.factories import CustomerFactory, UserFactory, consenting_customer, ticket_create
+from tests.feedback.conftest import survey_in
 from touchpoints.models import OutboundMessage, Touchpoint
 
 pytestmark = pytest.mark.django_db
@@ -161,7 +162,7 @@ def test_an_nps_survey_for_a_consenting_customer_is_queued_as_marketing(outbox):
     (message,) = outbox()
     assert message.key == f"feedback:survey:{survey.pk}" and message.template.slug == "nps-invite"
     assert message.purpose == "marketing" and message.status == "queued"
-    assert services.survey_link(survey) in message.body and "Unsubscribe" in message.body
+    assert survey_in(message.body) == survey and "Unsubscribe" in message.body
     assert Touchpoint.objects.filter(customer=customer, type__slug="feedback-request").count() == 1
 
 
@@ -191,7 +192,7 @@ def test_a_deleted_template_falls_back_to_the_built_in_text(outbox, agent):
     MessageTemplate.objects.filter(slug="csat-invite").delete()
     _ticket, survey = resolved_ticket(agent, CustomerFactory(preferred_language="ja"))
     (message,) = [m for m in outbox() if m.key.startswith("feedback:survey:")]
-    assert message.template is None and services.survey_link(survey) in message.body
+    assert message.template is None and survey_in(message.body) == survey
     assert "ご満足" in message.body and message.purpose == "transactional"
 
 
