@@ -419,6 +419,7 @@ def test_a_batch_names_every_unknown_customer_whether_or_not_other_items_are_bad
         '{"customer_id": 1, "type": "research", "channel": "\\ud800"}',  # quoted back by a choice's error message
         '{"customer_id": 1, "type": "research", "metadata": {"note": "a\\udfffb"}}',  # written to PostgreSQL
         '{"touchpoints": [{"customer_id": 1, "type": "research", "summary": "\\ud83d"}]}',
+        '{"customer_id": 1, "type": "research", "summary": "\\uDBFF"}',  # upper case
     ],
 )
 def test_a_lone_surrogate_is_a_bad_request_not_a_server_error(api, body):
@@ -436,3 +437,12 @@ def test_an_escaped_pair_is_one_character_and_passes(api):
     response = api.post(TOUCHPOINTS, body, content_type="application/json")
     assert response.status_code == 201, response.content
     assert Touchpoint.objects.get().summary == "\U0001f600 thanks"
+
+
+def test_text_that_only_looks_like_a_surrogate_escape_and_an_escaped_pair_are_accepted(api):
+    customer = CustomerFactory()
+    text = '"C:\\\\ud800 \\ud83d\\ude00"'  # a backslash and "ud800", then an emoji as an escaped pair
+    body = f'{{"customer_id": {customer.pk}, "type": "research", "summary": {text}}}'
+    response = api.post(TOUCHPOINTS, body, content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert Touchpoint.objects.get().summary == "C:\\ud800 \U0001f600"
