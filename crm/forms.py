@@ -11,6 +11,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from touchpoints.forms import day_field
+
 from .metrics import Period
 
 DEFAULT_DAYS = 30
@@ -35,8 +37,8 @@ class PeriodForm(forms.Form):
     """
 
     range = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False)
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = day_field(_("From"))
+    end = day_field(_("To"))
 
     def __init__(self, *args, today: dt.date | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -5,12 +5,26 @@ import datetime as dt
 from django import forms
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .catalogue import TYPE_MENU_CACHE_SECONDS, type_menu_cache_key
 from .models import ApiKey, Channel, Direction, Stage, TouchpointType
 from .querysets import RECORDED_BY_SOURCES
+
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
+
+def day_field(label) -> forms.DateField:
+    """An optional day of a filter, between 1900 and 2999: the periods are read up to the day after their end, which
+    31 December 9999 has not (it was a server error)."""
+    return forms.DateField(
+        required=False,
+        label=label,
+        validators=[MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)],
+        widget=forms.DateInput(attrs={"type": "date", "min": FIRST_DAY.isoformat(), "max": LAST_DAY.isoformat()}),
+    )
 
 
 class TouchpointTypeChoiceField(forms.ModelChoiceField):
@@ -70,8 +84,8 @@ class TouchpointFilterForm(forms.Form):
     stage = forms.ChoiceField(required=False, choices=[("", _("Any stage")), *Stage.choices], label=_("Stage"))
     type = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1, label=_("Type"))
     channel = forms.ChoiceField(required=False, choices=[("", _("Any channel")), *Channel.choices], label=_("Channel"))
-    start = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = day_field(_("From"))
+    end = day_field(_("To"))
     recorded_by = forms.CharField(required=False, max_length=20, label=_("Recorded by"))
 
     def clean_recorded_by(self) -> str:
@@ -81,25 +95,27 @@ class TouchpointFilterForm(forms.Form):
         return value
 
     def filters(self) -> dict:
-        if not self.is_valid():
-            return {}
-        data = self.cleaned_data
+        """The filters that were understood: a bad value drops its own filter (and the page says so), not the
+        others, which would show every touchpoint."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})  # none when unbound
         return {
-            "stage": data["stage"],
-            "type_id": data["type"],
-            "channel": data["channel"],
-            "start": data["start"],
-            "end": data["end"],
-            "recorded_by": data["recorded_by"],
+            "stage": data.get("stage", ""),
+            "type_id": data.get("type"),
+            "channel": data.get("channel", ""),
+            "start": data.get("start"),
+            "end": data.get("end"),
+            "recorded_by": data.get("recorded_by", ""),
         }
 
     def is_filtered(self) -> bool:
-        return self.is_valid() and any(self.cleaned_data.values())
+        """Whether to offer "Clear filters": something was filtered, or sent and refused."""
+        return any(self.filters().values()) or bool(self.errors)
 
 
 class FunnelFilterForm(forms.Form):
-    start = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = day_field(_("From"))
+    end = day_field(_("To"))
 
     DEFAULT_DAYS = 90
 

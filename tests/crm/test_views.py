@@ -293,6 +293,7 @@ def test_the_period_form_reads_presets_and_dates(data, start, end):
         ({"range": "custom"}, "start", "Choose the first day."),
         ({"range": "12"}, "range", "Select a valid choice"),
         ({"start": "yesterday", "end": "2026-03-01"}, "start", "Enter a valid date"),
+        ({"start": "0001-01-01", "end": "0001-01-02"}, "start", "greater than or equal to 1900-01-01"),
     ],
 )
 def test_the_period_form_refuses_bad_periods(data, field, message):

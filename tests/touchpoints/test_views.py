@@ -50,6 +50,18 @@ def test_touchpoint_list_filters_by_stage_type_channel_dates_and_recorder(suppor
     }
 
 
+def test_a_bad_filter_value_drops_only_its_own_filter_and_says_so(support_client):
+    customer = CustomerFactory()
+    touchpoint_create(customer, "research", channel="web", occurred_at=days_ago(5), summary="site-visit")
+    touchpoint_create(customer, "transaction", channel="store", occurred_at=days_ago(1), summary="bought-it")
+    for bad in ({"start": "garbage"}, {"end": "9999-12-31"}, {"start": "0001-01-01"}):
+        response = support_client.get(reverse("touchpoints:list"), {"stage": "decision", **bad})
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert "bought-it" in body and "site-visit" not in body
+        assert "Some filters were not understood" in body and "Clear filters" in body
+
+
 def test_touchpoint_list_pages_with_a_cursor(support_client, settings):
     settings.TSUNAGU_PAGE_SIZE = 2
     customer = CustomerFactory()
@@ -246,6 +258,17 @@ def test_funnel_page_shows_the_table_and_the_chart_data(marketing_client, funnel
 def test_funnel_ignores_a_bad_period(marketing_client):
     response = marketing_client.get(reverse("touchpoints:funnel"), {"start": "yesterday", "end": "2020-13-01"})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("0001-01-01", "9999-12-31"), ("0001-01-01", "9999-12-30"), ("2026-03-01", "2026-02-01")],
+)
+def test_funnel_refuses_a_period_out_of_range_or_backwards_and_keeps_what_was_typed(marketing_client, start, end):
+    response = marketing_client.get(reverse("touchpoints:funnel"), {"start": start, "end": end})
+    body = response.content.decode()
+    assert response.status_code == 200 and "alert-warning" in body
+    assert f'value="{start}"' in body and f'value="{end}"' in body
 
 
 # --- catalogue and API keys -----------------------------------------------------------------------
