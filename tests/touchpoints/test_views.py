@@ -301,6 +301,7 @@ def test_manager_creates_a_key_shown_once_and_revokes_it(manager_client, manager
     assert response.status_code == 200
     raw = response.context["new_key"]
     assert raw.startswith("tsu_") and raw in response.content.decode()
+    assert "Authorization: Bearer &lt;key&gt;" in response.content.decode()  # shown, not parsed as a tag
     api_key = ApiKey.objects.get()
     assert api_key.key_hash != raw and raw not in (api_key.prefix, api_key.key_hash)
     assert api_key_authenticate(raw) == api_key
