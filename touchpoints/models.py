@@ -104,6 +104,11 @@ class TouchpointType(models.Model):
         """The name in the current language: seeded names are in the message catalogue, edited ones show as typed."""
         return gettext(self.name) if self.name else ""
 
+    @property
+    def description_label(self) -> str:
+        """The description in the current language, as ``label`` is the name's."""
+        return gettext(self.description) if self.description else ""
+
 
 class Touchpoint(models.Model):
     class Source(models.TextChoices):

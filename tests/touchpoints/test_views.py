@@ -274,6 +274,11 @@ def test_funnel_refuses_a_period_out_of_range_or_backwards_and_keeps_what_was_ty
 # --- catalogue and API keys -----------------------------------------------------------------------
 
 
+def test_the_catalogue_shows_seeded_names_and_descriptions_in_japanese(marketing_client):
+    body = marketing_client.get(reverse("touchpoints:types"), headers={"Accept-Language": "ja"}).content.decode()
+    assert "広告、インフルエンサー、検索結果" in body and "Ads, influencers, search results" not in body
+
+
 def test_marketing_edits_the_catalogue_but_not_slugs(marketing_client):
     response = marketing_client.post(
         reverse("touchpoints:type_create"),
