@@ -371,16 +371,16 @@ TRANSITION_COLUMNS += ["touchpoint_id", "channel", "by_id"]
 JOURNEY_COLUMNS = ["customer_id", "stage", "stage_since", "created_at", "updated_at"]
 
 # How far customers get (awareness, consideration, decision, retention), by weight. Most stall before
-# decision: about 45% overall, once the one-visit customers (no second activity) are counted in.
-_FINAL_STAGE_ONE_VISIT = cumulative([50, 30, 20, 0])
-_FINAL_STAGE = cumulative([22, 18, 22, 38])
-_FINAL_STAGE_WARM = cumulative([14, 14, 27, 45])  # came through the store, an event or a friend
-_FINAL_STAGE_COLD = cumulative([30, 22, 18, 30])  # came through an ad or social media
+# decision: about 60% overall, once the one-visit customers (no second activity) are counted in.
+_FINAL_STAGE_ONE_VISIT = cumulative([60, 30, 10, 0])
+_FINAL_STAGE = cumulative([34, 24, 16, 26])
+_FINAL_STAGE_WARM = cumulative([20, 20, 24, 36])  # came through the store, an event or a friend
+_FINAL_STAGE_COLD = cumulative([42, 26, 12, 20])  # came through an ad or social media
 _WARM_SOURCES = frozenset({"store", "event", "referral"})
 _COLD_SOURCES = frozenset({"advertising", "social"})
 _STAGE_RANKS = (0, 1, 2, 3)
 # Mean number of further touchpoints in a stage after the one that entered it (exponential, floored).
-_PHASE_MEAN = (1.7, 3.0, 1.6, 11.0)
+_PHASE_MEAN = (2.0, 3.6, 1.8, 15.0)
 _PHASE_MAX = (12, 20, 10, 400)
 PURCHASE_SHARE_IN_RETENTION = 0.22
 RETURN_SHARE = 0.05

@@ -41,6 +41,9 @@ from customers.models import Customer, CustomerActivity
 from customers.seeding import quiet_logs
 from feedback import demo_data, services
 from feedback.models import Status, Survey, Ticket, TicketMessage
+from touchpoints.models import CustomerJourney, Stage
+
+BUYERS_SHARE = 0.85  # of the tickets, from customers who have bought
 
 KEY_PREFIX = "demo:"
 
@@ -212,8 +215,11 @@ class FeedbackSeeder:
             self._status(follow_up, Status.RESOLVED, by=agent, at=resolved_at)
 
     def nps_wave(self, customers: list[Customer], *, at: dt.datetime) -> None:
+        """The quarterly NPS survey, to a sample of the customers who have bought (an answer is a retention
+        touchpoint: asking everyone would carry most prospects past decision)."""
         r = self.answers_r
-        eligible = [c for c in customers if c.created_at < at]
+        buyers = self.buyers()
+        eligible = [c for c in customers if c.created_at < at and c.pk in buyers]
         for customer in r.sample(eligible, round(len(eligible) * demo_data.NPS_SAMPLE_SHARE)):
             survey = services.survey_create(customer=customer, kind=Survey.Kind.NPS, source="demo NPS wave")
             self.done.nps += 1
@@ -233,6 +239,14 @@ class FeedbackSeeder:
             comment = r.choice(demo_data.NPS_COMMENTS[band][self._lang(customer)])
             self._answer(survey, score=score, comment=comment, at=answered_at)
 
+    def buyers(self) -> set[int]:
+        """The customers who have reached decision (bought, or asked before buying) or beyond."""
+        return set(
+            CustomerJourney.objects.filter(stage__in=[Stage.DECISION, Stage.RETENTION]).values_list(
+                "customer_id", flat=True
+            )
+        )
+
     # --- the run ---------------------------------------------------------------------------------
 
     def run(self) -> Seeded:
@@ -245,13 +259,21 @@ class FeedbackSeeder:
         open_now = min(demo_data.OPEN_NOW, max(3, count // 8), count)  # at least one new, open and waiting
         history = count - open_now
         plan: list[tuple[dt.datetime, Customer, str]] = []
+        # Most tickets come from customers who have bought (complaints, returns, "how do I"); a few are pre-sale
+        # questions, which bring a prospect to decision, as the catalogue has it.
+        buyers = self.buyers()
+        bought = [c for c in customers if c.pk in buyers] or customers
+
+        def who() -> Customer:
+            return r.choice(bought if r.random() < BUYERS_SHARE else customers)
+
         for _i in range(history):
-            customer = r.choice(customers)
+            customer = who()
             opened_at = self._business_time(self._between(max(start, customer.created_at), self.end, 0.0, 0.97))
             plan.append((min(opened_at, self.end - dt.timedelta(days=5)), customer, ""))
         states = [Status.NEW, Status.OPEN, Status.WAITING]
         for i in range(open_now):
-            customer = r.choice(customers)
+            customer = who()
             opened_at = self.end - dt.timedelta(hours=r.uniform(2, 80))
             plan.append((opened_at, customer, states[i % len(states)]))
         # Tickets in both languages whenever there are customers of both: the draws above depend on the date (the
