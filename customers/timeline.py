@@ -98,6 +98,10 @@ class TimelineProvider:
     render: Callable[[Sequence[Any]], Sequence[str]] | None = None
     # One-to-one relations of Customer that ``queryset`` reads, joined into the timeline view's customer query.
     select_related: tuple[str, ...] = ()
+    # The timeline filters (query parameters, e.g. "stage", "channel") that ``queryset`` applies. While a filter
+    # some provider applies is set, the providers that cannot apply it show nothing: points have no channel, so
+    # "LINE" shows what happened on LINE, not every points entry besides.
+    applies_filters: tuple[str, ...] = ()
 
 
 _providers: dict[str, TimelineProvider] = {}
@@ -126,9 +130,12 @@ def timeline_page(
 ) -> TimelinePage:
     position = Cursor.decode(cursor)
     filters = filters or {}
+    active = {name for provider in _providers.values() for name in provider.applies_filters if filters.get(name)}
     entries: list[TimelineEntry] = []
     for provider in providers():
         if kinds and provider.kind not in kinds:
+            continue
+        if not active.issubset(provider.applies_filters):
             continue
         qs = provider.queryset(customer, filters)
         if qs is None:  # the provider has nothing matching these filters

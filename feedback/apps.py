@@ -22,6 +22,7 @@ class FeedbackConfig(AppConfig):
                 render=timeline_entries.message_entries,
                 at_field="created_at",
                 icon="life-preserver",
+                applies_filters=("channel",),
             )
         )
         panels.register(

@@ -59,8 +59,25 @@ REPLY_HTML = """
 WHO_HTML = "· {}"
 
 
-def message_rows(customer: Any, filters: dict[str, str]) -> QuerySet:
-    return TicketMessage.objects.for_timeline(customer).only(*MESSAGE_FIELDS)
+# The timeline's channel filter names the journey's channels: the tickets that came in on each.
+TICKET_CHANNELS = {
+    "email": ["email"],
+    "phone": ["phone"],
+    "line": ["line"],
+    "store": ["store"],
+    "web": ["web_form", "widget"],
+    "other": ["other", "survey"],
+}
+
+
+def message_rows(customer: Any, filters: dict[str, str]) -> QuerySet | None:
+    qs = TicketMessage.objects.for_timeline(customer).only(*MESSAGE_FIELDS)
+    channel = filters.get("channel")
+    if channel:
+        if channel not in TICKET_CHANNELS:
+            return None  # no ticket comes in by SMS, an ad or the post
+        qs = qs.filter(ticket__channel__in=TICKET_CHANNELS[channel])
+    return qs
 
 
 def message_entries(messages: Sequence[TicketMessage]) -> list[SafeString]:

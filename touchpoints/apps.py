@@ -23,6 +23,7 @@ class TouchpointsConfig(AppConfig):
                 at_field="occurred_at",
                 icon="signpost-split",
                 filters_template="touchpoints/includes/_timeline_filters.html",
+                applies_filters=("stage", "channel"),
             )
         )
         # "transition" sorts after "touchpoint", so a stage change shows above the touchpoint that caused it.
@@ -35,6 +36,7 @@ class TouchpointsConfig(AppConfig):
                 render=timeline_entries.transition_entries,
                 at_field="at",
                 icon="signpost-2",
+                applies_filters=("stage", "channel"),
             )
         )
         panels.register(

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import CustomerFactory, UserFactory, api_key_create, touchpoint_create
+from tests.factories import CustomerFactory, UserFactory, api_key_create, ticket_create, touchpoint_create
 from touchpoints.funnel import funnel_report
 from touchpoints.models import ApiKey, CustomerJourney, StageTransition, Touchpoint, TouchpointType
 from touchpoints.services import api_key_authenticate
@@ -160,6 +160,27 @@ def test_timeline_filters_by_stage_and_channel(support_client):
     assert "read-the-blog" in body and "saw-an-ad" not in body
     body = support_client.get(url, {"channel": "advertising"}).content.decode()
     assert "saw-an-ad" in body and "read-the-blog" not in body
+
+
+def test_timeline_filters_hide_the_entries_they_cannot_apply_to(support_client, support):
+    from customers.services import note_create
+
+    customer = CustomerFactory()
+    touchpoint_create(customer, "research", channel="web", summary="read-the-blog", occurred_at=days_ago(2))
+    ticket_create(customer, subject="asked-on-line", channel="line")
+    ticket_create(customer, subject="asked-on-the-form", channel="web_form")
+    note_create(customer=customer, body="a-note", author=support)
+    url = reverse("customers:timeline", args=[customer.pk])
+
+    def shown(**params) -> set[str]:
+        body = support_client.get(url, params).content.decode()
+        return {s for s in ("read-the-blog", "asked-on-line", "asked-on-the-form", "a-note") if s in body}
+
+    assert shown() == {"read-the-blog", "asked-on-line", "asked-on-the-form", "a-note"}
+    assert shown(channel="web") == {"read-the-blog", "asked-on-the-form"}  # tickets follow the channel they came in on
+    assert shown(channel="line") == {"asked-on-line"}
+    assert shown(stage="consideration") == {"read-the-blog"}  # notes and tickets have no stage
+    assert shown(channel="sms") == set()
 
 
 # --- manual stage move ----------------------------------------------------------------------------
