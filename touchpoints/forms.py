@@ -46,6 +46,13 @@ class TouchpointLogForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("What was said or done?")}),
     )
+    occurred_at = forms.DateTimeField(
+        label=_("When"),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("Empty for now; an earlier time for a call logged afterwards."),
+    )
     amount = forms.DecimalField(
         label=_("Amount (JPY)"),
         required=False,
@@ -65,6 +72,12 @@ class TouchpointLogForm(forms.Form):
 
         menu = cache.get_or_set(type_menu_cache_key(), build, TYPE_MENU_CACHE_SECONDS)
         return [("", field.empty_label), *menu]
+
+    def clean_occurred_at(self):
+        when = self.cleaned_data.get("occurred_at")
+        if when is not None and when > timezone.now() + dt.timedelta(minutes=5):
+            raise ValidationError(_("A touchpoint cannot happen in the future."))
+        return when
 
     def clean(self):
         cleaned = super().clean()

@@ -15,7 +15,6 @@ from django.views.generic import CreateView, ListView, UpdateView
 
 from customers.models import Customer
 from customers.pagination import count_capped, keyset_page
-from customers.timeline import TimelineEntry
 
 from . import services
 from .forms import (
@@ -27,7 +26,7 @@ from .forms import (
     TouchpointTypeForm,
 )
 from .funnel import funnel_report
-from .models import ApiKey, CustomerJourney, StageTransition, Touchpoint, TouchpointType
+from .models import ApiKey, CustomerJourney, Touchpoint, TouchpointType
 from .querysets import TOUCHPOINT_ORDERING
 
 User = get_user_model()
@@ -88,19 +87,21 @@ class TouchpointListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
 @permission_required("touchpoints.add_touchpoint", raise_exception=True)
 @require_POST
 def touchpoint_log(request: HttpRequest, pk: int) -> HttpResponse:
-    """Record a touchpoint from the customer page. With htmx: the new timeline entries, and the panels refreshed."""
+    """Record a touchpoint from the customer page. With htmx: the form and journey panel refreshed, and an event that
+    reloads the timeline."""
     customer = get_object_or_404(Customer, pk=pk)
     form = TouchpointLogForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
         try:
-            touchpoint = services.touchpoint_record(
+            services.touchpoint_record(
                 customer=customer,
                 touchpoint_type=data["type"],
                 channel=data["channel"],
                 direction=data["direction"],
                 summary=data["summary"],
                 amount=data["amount"],
+                occurred_at=data["occurred_at"],
                 by=request.user,
             )
         except ValidationError as exc:
@@ -109,39 +110,22 @@ def touchpoint_log(request: HttpRequest, pk: int) -> HttpResponse:
             if not request.headers.get("HX-Request"):
                 messages.success(request, _("Touchpoint recorded."))
                 return redirect(customer)
-            transitions = list(StageTransition.objects.filter(touchpoint=touchpoint).for_timeline())
-            entries = [
-                TimelineEntry(
-                    at=t.at,
-                    kind="transition",
-                    pk=t.pk,
-                    template="touchpoints/includes/_timeline_transition.html",
-                    obj=t,
-                )
-                for t in reversed(transitions)
-            ]
-            entries.append(
-                TimelineEntry(
-                    at=touchpoint.occurred_at,
-                    kind="touchpoint",
-                    pk=touchpoint.pk,
-                    template="touchpoints/includes/_timeline_touchpoint.html",
-                    obj=touchpoint,
-                )
-            )
+            # A fresh form and journey panel; the timeline reloads its first page with its own filters (the new
+            # entry may be back-dated below others, or outside the stage or channel shown).
             journey = CustomerJourney.objects.filter(customer=customer).first()
             can_move = request.user.has_perm("touchpoints.move_stage")
-            return render(
+            response = render(
                 request,
                 "touchpoints/includes/_touchpoint_logged.html",
                 {
                     "customer": customer,
-                    "entries": entries,
                     "touchpoint_form": TouchpointLogForm(),
                     "journey": journey,
                     "move_form": JourneyMoveForm(current=journey.stage if journey else "") if can_move else None,
                 },
             )
+            response["HX-Trigger"] = "timelineChanged"
+            return response
     if request.headers.get("HX-Request"):
         response = render(
             request, "touchpoints/includes/_touchpoint_form.html", {"touchpoint_form": form, "customer": customer}

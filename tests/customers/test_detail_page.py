@@ -78,11 +78,12 @@ def test_the_timeline_is_loaded_after_the_page_and_without_javascript_on_request
     fallback = manager_client.get(f"{url}?timeline=1").content.decode()
 
     # then: the page asks for the timeline on load, with a link for browsers without JavaScript
-    assert f'hx-get="{timeline_url}" hx-trigger="load"' in page
+    assert f'hx-get="{timeline_url}" hx-trigger="load, timelineChanged from:body"' in page
     assert 'href="?timeline=1#timeline"' in page and "<noscript>" in page
     assert "Asked about the spring catalogue" not in page
     assert "Asked about the spring catalogue" in fragment
-    assert "Asked about the spring catalogue" in fallback and 'hx-trigger="load"' not in fallback
+    assert "Asked about the spring catalogue" in fallback
+    assert 'hx-trigger="load, timelineChanged from:body"' not in fallback
 
 
 def test_the_timeline_endpoint_needs_the_permission_to_see_customers(client, django_user_model):

@@ -184,5 +184,5 @@ def test_customer_detail_runs_the_same_few_queries_however_long_the_history(
     print(f"\ndetail: {with_5} queries with 5 customers, {with_500} with 500 (and 61 notes, a merge)")
     assert with_5 == with_500
     timeline_url = reverse("customers:timeline", args=[customer.pk])
-    assert f'hx-get="{timeline_url}" hx-trigger="load"' in response.content.decode()
+    assert f'hx-get="{timeline_url}" hx-trigger="load, timelineChanged from:body"' in response.content.decode()
     assert "Call 59" in client.get(timeline_url, headers={"HX-Request": "true"}).content.decode()

@@ -12,6 +12,15 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.e2e
 
 
+def fits_the_window(page, width: int) -> None:
+    """No sideways scrolling, once the dashboard's charts have followed the window (they resize a moment later)."""
+    for _attempt in range(50):
+        if page.evaluate("document.documentElement.scrollWidth") <= width:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the page scrolls sideways at {width}px")
+
+
 def test_the_japanese_menus_fit_the_window_at_every_width(page, live_server, problems):
     # given: someone who sees every menu, switching to Japanese the way the page offers
     UserFactory(username="owner", first_name="美咲", last_name="高橋", is_superuser=True)
@@ -29,11 +38,11 @@ def test_the_japanese_menus_fit_the_window_at_every_width(page, live_server, pro
         for element in (page.locator("#language-switch"), page.locator(".navbar .dropdown > .btn")):
             box = element.bounding_box()
             assert box["x"] + box["width"] <= width and box["width"] > 60, f"cut off at {width}px"
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        fits_the_window(page, width)
 
     # and on a narrower screen the menus fold behind the menu button
     page.set_viewport_size({"width": 1024, "height": 800})
-    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    fits_the_window(page, 1024)
     page.locator(".navbar-toggler").click()
     expect(page.get_by_role("link", name="ホーム")).to_be_visible()
     expect(page.locator("#language-switch")).to_be_visible()

@@ -107,7 +107,7 @@ def test_customer_page_shows_the_quick_log_panel_and_the_journey(support_client)
     assert "Decision" in body
 
 
-def test_quick_log_with_htmx_returns_the_new_timeline_entries(support_client, support):
+def test_quick_log_with_htmx_refreshes_the_form_and_panel_and_reloads_the_timeline(support_client, support):
     customer = CustomerFactory()
     research = TouchpointType.objects.get(slug="research")
     response = support_client.post(
@@ -116,14 +116,33 @@ def test_quick_log_with_htmx_returns_the_new_timeline_entries(support_client, su
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
+    assert response["HX-Trigger"] == "timelineChanged"  # the timeline reloads its first page, filters and all
     body = response.content.decode()
-    assert "Asked about sizes on LINE" in body
-    assert 'data-kind="touchpoint"' in body and 'data-kind="transition"' in body
-    assert 'hx-swap-oob="innerHTML"' in body  # a fresh form
-    assert body.index('data-kind="transition"') < body.index('data-kind="touchpoint"')
+    assert 'id="touchpoint-form-wrapper" hx-swap-oob="innerHTML"' in body and 'id="journey-panel"' in body
     touchpoint = Touchpoint.objects.get(customer=customer)
     assert (touchpoint.channel, touchpoint.recorded_by_user, touchpoint.source) == ("line", support, "staff")
     assert CustomerJourney.objects.get(customer=customer).stage == "consideration"
+    timeline = support_client.get(reverse("customers:timeline", args=[customer.pk])).content.decode()
+    assert "Asked about sizes on LINE" in timeline
+    assert timeline.index('data-kind="transition"') < timeline.index('data-kind="touchpoint"')
+
+
+def test_a_call_is_logged_afterwards_at_the_time_it_happened(support_client):
+    customer = CustomerFactory()
+    research = TouchpointType.objects.get(slug="research")
+    url = reverse("touchpoints:log", args=[customer.pk])
+    yesterday = timezone.localtime() - dt.timedelta(days=1)
+    data = {"type": research.pk, "channel": "phone", "direction": "inbound"}
+    response = support_client.post(url, {**data, "occurred_at": yesterday.strftime("%Y-%m-%dT%H:%M")})
+    assert response.status_code == 302
+    assert Touchpoint.objects.get().occurred_at == yesterday.replace(second=0, microsecond=0)
+    # a time to come, or before 1970, is refused and what was typed comes back
+    tomorrow = (timezone.localtime() + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    for when, message in ((tomorrow, "cannot happen in the future"), ("1960-01-01T10:00", "too far in the past")):
+        response = support_client.post(url, {**data, "occurred_at": when}, headers={"HX-Request": "true"})
+        body = response.content.decode()
+        assert message in body and f'value="{when}"' in body
+    assert Touchpoint.objects.count() == 1
 
 
 def test_quick_log_errors_come_back_in_the_form(support_client):
