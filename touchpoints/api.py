@@ -12,7 +12,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, pagination, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,7 +24,6 @@ from customers.models import Customer
 from . import services
 from .models import Touchpoint, TouchpointType
 from .serializers import (
-    BatchErrorSerializer,
     CustomerSerializer,
     CustomerUpsertSerializer,
     TouchpointBatchInSerializer,
@@ -32,6 +32,11 @@ from .serializers import (
     TouchpointSerializer,
     touchpoint_data,
     touchpoint_ref,
+)
+
+RATE_LIMITED = OpenApiResponse(
+    description="Too many requests with this key (TSUNAGU_API_RATE_LIMIT, 600 a minute by default): wait for the "
+    "seconds in the Retry-After header."
 )
 
 
@@ -49,6 +54,7 @@ class CustomerUpsertView(APIView):
             201: OpenApiResponse(CustomerSerializer, description="Created."),
             200: OpenApiResponse(CustomerSerializer, description="Updated (found by external_id or email)."),
             400: OpenApiResponse(description="Per-field validation errors."),
+            429: RATE_LIMITED,
         },
     )
     def post(self, request: Request) -> Response:
@@ -80,6 +86,38 @@ TouchpointResponse = PolymorphicProxySerializer(
 )
 
 
+TOUCHPOINT_ERRORS = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description=(
+        "Invalid; nothing was recorded. One touchpoint: its fields' messages. A batch: `detail`, and `errors` "
+        "naming each bad item by its index with its fields' messages."
+    ),
+    examples=[
+        OpenApiExample(
+            "One touchpoint",
+            value={
+                "type": ["This field is required."],
+                "customer": ["Give exactly one of customer_id, customer_external_id or customer_email."],
+            },
+            response_only=True,
+            status_codes=["400"],
+        ),
+        OpenApiExample(
+            "A batch",
+            value={
+                "detail": "2 of 1000 touchpoints are invalid; none were recorded.",
+                "errors": [
+                    {"index": 3, "errors": {"customer": ["Unknown customer."]}},
+                    {"index": 17, "errors": {"occurred_at": ["A touchpoint cannot happen in the future."]}},
+                ],
+            },
+            response_only=True,
+            status_codes=["400"],
+        ),
+    ],
+)
+
+
 class TouchpointCreateView(APIView):
     @extend_schema(
         summary="Record a touchpoint, or a batch of up to 1,000",
@@ -93,7 +131,8 @@ class TouchpointCreateView(APIView):
         responses={
             201: OpenApiResponse(TouchpointResponse, description="Recorded."),
             200: OpenApiResponse(TouchpointResponse, description="Recorded before (idempotent retry)."),
-            400: OpenApiResponse(BatchErrorSerializer, description="Invalid; nothing was recorded."),
+            400: TOUCHPOINT_ERRORS,
+            429: RATE_LIMITED,
         },
     )
     def post(self, request: Request) -> Response:
@@ -181,7 +220,7 @@ class TouchpointCreateView(APIView):
             else:
                 customer_id = by_email.get(data["customer_email"].strip().lower())
             if customer_id is None:
-                item_errors["customer"] = [_("No customer matches.")]
+                item_errors["customer"] = [_("Unknown customer.")]
             touchpoint_type = types.get(data["type"])
             if touchpoint_type is None:
                 item_errors["type"] = [_("Unknown touchpoint type.")]
@@ -232,7 +271,10 @@ class TouchpointCursorPagination(pagination.CursorPagination):
     max_page_size = 500
 
 
-@extend_schema(summary="A customer's touchpoints, newest first")
+@extend_schema(
+    summary="A customer's touchpoints, newest first",
+    description="Paged by cursor. Rate limited per key like every endpoint: 429 with Retry-After.",
+)
 class CustomerTouchpointListView(generics.ListAPIView):
     serializer_class = TouchpointSerializer
     pagination_class = TouchpointCursorPagination

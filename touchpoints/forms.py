@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .catalogue import TYPE_MENU_CACHE_SECONDS, type_menu_cache_key
 from .models import ApiKey, Channel, Direction, Stage, TouchpointType
-from .querysets import RECORDED_BY_SOURCES
+from .querysets import API_KEY_PREFIX, RECORDED_BY_SOURCES
 
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 
@@ -103,7 +103,8 @@ class TouchpointFilterForm(forms.Form):
 
     def clean_recorded_by(self) -> str:
         value = self.cleaned_data.get("recorded_by", "")
-        if value and value not in RECORDED_BY_SOURCES and not (value.isdigit() and len(value) < 10):
+        key_id = value.removeprefix(API_KEY_PREFIX) if value.startswith(API_KEY_PREFIX) else ""
+        if value and value not in RECORDED_BY_SOURCES and not any(v.isdigit() and len(v) < 10 for v in (value, key_id)):
             raise ValidationError(_("Unknown value."))
         return value
 

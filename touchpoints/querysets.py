@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 TOUCHPOINT_ORDERING = Ordering("occurred_at", descending=True)
 
 # "Recorded by" filter values that are not a staff user's id.
-RECORDED_BY_SOURCES = ("api", "import", "system")
+RECORDED_BY_SOURCES = ("staff", "api", "import", "system")
+API_KEY_PREFIX = "key:"  # recorded_by="key:12": through that API key
 
 
 def day_start(day: dt.date) -> dt.datetime:
@@ -73,6 +74,8 @@ class TouchpointQuerySet(models.QuerySet):
             qs = qs.filter(occurred_at__lt=day_start(end + dt.timedelta(days=1)))
         if recorded_by in RECORDED_BY_SOURCES:
             qs = qs.filter(source=recorded_by)
+        elif recorded_by.startswith(API_KEY_PREFIX) and recorded_by[len(API_KEY_PREFIX) :].isdigit():
+            qs = qs.filter(recorded_by_api_key_id=int(recorded_by[len(API_KEY_PREFIX) :]))
         elif recorded_by.isdigit():
             qs = qs.filter(recorded_by_user_id=int(recorded_by))
         return qs

@@ -145,13 +145,29 @@ class TouchpointInSerializer(serializers.Serializer):
         help_text=_("Send the same key when you retry: the touchpoint is recorded once."),
     )
 
+    CUSTOMER_FIELDS = ("customer_id", "customer_external_id", "customer_email")
+
     def validate(self, attrs):
-        given = [name for name in ("customer_id", "customer_external_id", "customer_email") if attrs.get(name)]
+        given = [name for name in self.CUSTOMER_FIELDS if attrs.get(name)]
         if len(given) != 1:
-            raise serializers.ValidationError(
-                {"customer": [_("Give exactly one of customer_id, customer_external_id or customer_email.")]}
-            )
+            raise serializers.ValidationError({"customer": [self._customer_message()]})
         return attrs
+
+    def to_internal_value(self, data):
+        """DRF runs ``validate`` only once every field is valid: an item with no customer and no type was told only
+        of the type. The customer's absence is named with the fields' errors."""
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if isinstance(data, dict) and isinstance(exc.detail, dict) and "customer" not in exc.detail:
+                named = sum(1 for name in self.CUSTOMER_FIELDS if data.get(name) not in (None, ""))
+                if named != 1:
+                    exc.detail["customer"] = [serializers.ErrorDetail(self._customer_message(), code="invalid")]
+            raise
+
+    @staticmethod
+    def _customer_message() -> str:
+        return _("Give exactly one of customer_id, customer_external_id or customer_email.")
 
     def quick_validation(self, data: Any) -> dict | None:
         """``run_validation(data)`` for an item that is valid, or None: then call ``run_validation`` for the errors.
@@ -313,13 +329,3 @@ class TouchpointBatchSerializer(serializers.Serializer):
     touchpoints = TouchpointRefSerializer(many=True)
     created = serializers.IntegerField(help_text=_("How many were recorded by this request."))
     replayed = serializers.IntegerField(help_text=_("How many had been recorded before under the same key."))
-
-
-class BatchErrorItemSerializer(serializers.Serializer):
-    index = serializers.IntegerField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-
-
-class BatchErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = BatchErrorItemSerializer(many=True)

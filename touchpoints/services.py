@@ -797,6 +797,8 @@ def customer_upsert(
         return customer_update(customer=customer, data=data, by=by), False
     if not external_id and not email:
         raise ValidationError({"external_id": _("Give an external ID or an email to find or create the customer.")})
+    if not str({**(create_defaults or {}), **data}.get("family_name") or "").strip():
+        raise ValidationError({"family_name": _("No customer matches: send family_name to create one.")})
     try:
         with transaction.atomic():
             return customer_create(data={**(create_defaults or {}), **data}, by=by), True

@@ -69,12 +69,18 @@ class TouchpointListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
         for key in ("after", "before"):
             query.pop(key, None)
         staff = User.objects.filter(is_active=True, is_staff=True).order_by("username")
+        api_keys = []
+        if self.request.user.has_perm("touchpoints.view_apikey"):
+            api_keys = list(ApiKey.objects.order_by("name").only("pk", "name"))
+            for key in api_keys:
+                key.filter_value = f"key:{key.pk}"
         context.update(
             page=self.page,
             filter_form=self.filter_form,
             query=query.urlencode(),
             types=TouchpointType.objects.all(),
             staff=staff,
+            api_keys=api_keys,
             is_filtered=self.filter_form.is_filtered(),
         )
         return context
@@ -147,8 +153,11 @@ def _form_error_text(form) -> str:
 @permission_required("touchpoints.move_stage", raise_exception=True)
 @require_POST
 def journey_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a customer to another stage by hand, with a reason. With htmx: the journey panel (with the errors and what
+    was typed when the move is refused) and an event that reloads the timeline."""
     customer = get_object_or_404(Customer, pk=pk)
     form = JourneyMoveForm(request.POST)
+    error = ""
     if form.is_valid():
         try:
             services.journey_stage_move(
@@ -158,11 +167,29 @@ def journey_move(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.user,
             )
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, _("Journey stage changed."))
+            error = " ".join(exc.messages)
     else:
-        messages.error(request, _("The stage was not changed: %(errors)s") % {"errors": _form_error_text(form)})
+        error = _("The stage was not changed: %(errors)s") % {"errors": _form_error_text(form)}
+    if request.headers.get("HX-Request"):
+        journey = CustomerJourney.objects.filter(customer=customer).first()
+        current = journey.stage if journey else ""
+        response = render(
+            request,
+            "touchpoints/includes/_panel_journey.html",
+            {
+                "customer": customer,
+                "journey": journey,
+                "move_form": form if error else JourneyMoveForm(current=current),
+                "move_error": error if form.is_valid() else "",
+            },
+        )
+        if not error:
+            response["HX-Trigger"] = "timelineChanged"
+        return response
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, _("Journey stage changed."))
     return redirect(customer)
 
 

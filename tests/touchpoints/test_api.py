@@ -227,7 +227,9 @@ def test_customer_upsert_finds_by_email_and_records_api_consent(api):
 
 def test_customer_upsert_validation(api):
     assert set(post(api, CUSTOMERS, {"family_name": "No key"}).json()) == {"external_id"}
-    assert set(post(api, CUSTOMERS, {"external_id": "E-1"}).json()) == {"family_name"}
+    assert post(api, CUSTOMERS, {"external_id": "E-1"}).json() == {
+        "family_name": ["No customer matches: send family_name to create one."]
+    }
     response = post(api, CUSTOMERS, {"external_id": "E-2", "family_name": "X", "phone": "12", "email": "bad"})
     assert response.status_code == 400
     assert set(response.json()) == {"email", "phone"}
@@ -467,3 +469,21 @@ def test_text_that_only_looks_like_a_surrogate_escape_and_an_escaped_pair_are_ac
     response = api.post(TOUCHPOINTS, body, content_type="application/json")
     assert response.status_code == 201, response.content
     assert Touchpoint.objects.get().summary == "C:\\ud800 \U0001f600"
+
+
+def test_an_empty_touchpoint_names_the_missing_customer_with_the_missing_type(api):
+    response = post(api, TOUCHPOINTS, {})
+    assert response.status_code == 400
+    assert set(response.json()) == {"type", "customer"}
+    customer = CustomerFactory()
+    batch = [{"customer_id": customer.pk, "type": "research"}, {"channel": "web"}]
+    response = post(api, TOUCHPOINTS, {"touchpoints": batch})
+    assert response.json()["errors"] == [
+        {
+            "index": 1,
+            "errors": {
+                "type": ["This field is required."],
+                "customer": ["Give exactly one of customer_id, customer_external_id or customer_email."],
+            },
+        }
+    ]

@@ -50,6 +50,25 @@ def test_touchpoint_list_filters_by_stage_type_channel_dates_and_recorder(suppor
     }
 
 
+def test_the_list_filters_by_any_staff_member_and_by_api_key(manager_client, support):
+    customer = CustomerFactory()
+    shop, _raw = api_key_create(name="Online shop")
+    pos, _raw = api_key_create(name="Till")
+    touchpoint_create(customer, "research", summary="logged-by-staff", by=support)
+    touchpoint_create(customer, "research", summary="from-the-shop", api_key=shop)
+    touchpoint_create(customer, "research", summary="from-the-till", api_key=pos)
+    url = reverse("touchpoints:list")
+
+    def summaries(**params) -> set[str]:
+        body = manager_client.get(url, params).content.decode()
+        return {s for s in ("logged-by-staff", "from-the-shop", "from-the-till") if s in body}
+
+    assert summaries(recorded_by="staff") == {"logged-by-staff"}
+    assert summaries(recorded_by=f"key:{shop.pk}") == {"from-the-shop"}
+    assert summaries(recorded_by="api") == {"from-the-shop", "from-the-till"}
+    assert "API key “Till”" in manager_client.get(url).content.decode()
+
+
 def test_a_bad_filter_value_drops_only_its_own_filter_and_says_so(support_client):
     customer = CustomerFactory()
     touchpoint_create(customer, "research", channel="web", occurred_at=days_ago(5), summary="site-visit")
@@ -214,6 +233,20 @@ def test_marketing_moves_a_customer_by_hand(marketing_client, marketing):
     assert response.status_code == 302
     transition = StageTransition.objects.get(is_manual=True)
     assert (transition.to_stage, transition.reason, transition.by) == ("awareness", "Refunded", marketing)
+
+
+def test_a_refused_move_keeps_the_reason_typed_and_a_move_reloads_the_timeline(marketing_client):
+    customer = CustomerFactory()
+    touchpoint_create(customer, "transaction")
+    url = reverse("touchpoints:journey_move", args=[customer.pk])
+    htmx = {"HX-Request": "true"}
+    response = marketing_client.post(url, {"to_stage": "decision", "reason": "Asked twice"}, headers=htmx)
+    body = response.content.decode()
+    assert "already in this stage" in body and 'value="Asked twice"' in body and "<details open>" in body
+    assert "HX-Trigger" not in response
+    response = marketing_client.post(url, {"to_stage": "awareness", "reason": "Refunded"}, headers=htmx)
+    assert response["HX-Trigger"] == "timelineChanged" and 'id="journey-panel"' in response.content.decode()
+    assert CustomerJourney.objects.get(customer=customer).stage == "awareness"
 
 
 def test_support_cannot_move_a_customer(support_client):
