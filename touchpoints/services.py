@@ -143,6 +143,10 @@ def _item_errors(item: TouchpointData, now: dt.datetime) -> dict[str, list[str]]
                 raise InvalidOperation
         except (InvalidOperation, TypeError, ValueError):
             add("amount", _("Enter an amount of at least 0 with at most two decimals."))
+        else:
+            if item.touchpoint_type.kind == TouchpointType.Kind.INTERACTION:
+                # Revenue, CLV and tiers count purchases and returns: an amount elsewhere would count for nothing.
+                add("amount", _("Only purchases and returns carry an amount."))
     if not isinstance(item.currency, str) or not CURRENCY_RE.match(item.currency):
         add("currency", _("Enter a three-letter ISO 4217 currency code, e.g. JPY."))
     if not isinstance(item.metadata, dict):

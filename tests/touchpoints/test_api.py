@@ -487,3 +487,11 @@ def test_an_empty_touchpoint_names_the_missing_customer_with_the_missing_type(ap
             },
         }
     ]
+
+
+def test_only_purchases_and_returns_carry_an_amount_through_the_api_as_in_the_form(api):
+    customer = CustomerFactory()
+    response = post(api, TOUCHPOINTS, {"customer_id": customer.pk, "type": "pr", "amount": "100"})
+    assert response.status_code == 400
+    assert response.json() == {"amount": ["Only purchases and returns carry an amount."]}
+    assert post(api, TOUCHPOINTS, {"customer_id": customer.pk, "type": "return", "amount": "100"}).status_code == 201
