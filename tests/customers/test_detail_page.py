@@ -37,7 +37,7 @@ def queries(client, url: str) -> list[str]:
 def grow_history(customer, n: int) -> None:
     Note.objects.bulk_create([Note(customer=customer, body=f"Call {i}") for i in range(n)])
     for i in range(3):
-        touchpoint_create(customer, amount=100 + i)
+        touchpoint_create(customer, "transaction", amount=100 + i)
 
 
 @pytest.mark.parametrize("role_client", ["manager_client", "support_client", "marketing_client"])
