@@ -33,7 +33,13 @@ class Tag(models.Model):
         ordering = ["name"]
         verbose_name = _("tag")
         verbose_name_plural = _("tags")
-        constraints = [models.UniqueConstraint(Lower("name"), name="customers_tag_name_ci_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="customers_tag_name_ci_unique",
+                violation_error_message=_("A tag with this name already exists."),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -140,9 +146,17 @@ class Customer(models.Model):
             ("merge_customer", _("Can merge duplicate customers")),
         ]
         constraints = [
-            models.UniqueConstraint(Lower("email"), condition=~Q(email=""), name="customers_customer_email_ci_unique"),
             models.UniqueConstraint(
-                "external_id", condition=~Q(external_id=""), name="customers_customer_external_id_unique"
+                Lower("email"),
+                condition=~Q(email=""),
+                name="customers_customer_email_ci_unique",
+                violation_error_message=_("Another customer already has this email address."),
+            ),
+            models.UniqueConstraint(
+                "external_id",
+                condition=~Q(external_id=""),
+                name="customers_customer_external_id_unique",
+                violation_error_message=_("Another customer already has this external ID."),
             ),
         ]
         indexes = [
@@ -375,7 +389,13 @@ class Segment(models.Model):
         ordering = ["name"]
         verbose_name = _("segment")
         verbose_name_plural = _("segments")
-        constraints = [models.UniqueConstraint(Lower("name"), name="customers_segment_name_ci_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="customers_segment_name_ci_unique",
+                violation_error_message=_("A segment with this name already exists."),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

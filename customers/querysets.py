@@ -29,7 +29,8 @@ TAGGED_ORDERINGS: dict[str, Ordering] = {
 
 
 def normalize_search(q: str) -> str:
-    return " ".join(q.split()).lower()
+    """Words separated by single spaces, lower case; a NUL (which PostgreSQL refuses in text) counts as a space."""
+    return " ".join(q.replace("\x00", " ").split()).lower()
 
 
 class CustomerQuerySet(models.QuerySet):

@@ -596,7 +596,11 @@ def _reply_enqueue(ticket: Ticket, message: TicketMessage) -> Any:
     customer = ticket.customer
     language = customer.preferred_language or settings.LANGUAGE_CODE
     with translation.override(language):
-        subject = _("Re: %(subject)s [%(reference)s]") % {"subject": ticket.subject, "reference": ticket.reference}
+        if ticket.source_survey_id is not None:
+            # A follow-up's subject is written for staff ("Follow up: NPS score 2"): the customer reads this instead.
+            subject = _("About your feedback [%(reference)s]") % {"reference": ticket.reference}
+        else:
+            subject = _("Re: %(subject)s [%(reference)s]") % {"subject": ticket.subject, "reference": ticket.reference}
         footer = _("Reference: %(reference)s. Reply to this message if you have anything to add.") % {
             "reference": ticket.reference
         }

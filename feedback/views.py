@@ -326,7 +326,7 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
 
 
 def _customer_search(q: str) -> list[Customer]:
-    q = " ".join(q.split())
+    q = " ".join(q.replace("\x00", " ").split())
     if not q:
         return []
     return list(

@@ -10,9 +10,11 @@ pointed to, and the erasure of a customer; the model and its queryset refuse the
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -89,7 +91,11 @@ class Programme(models.Model):
         verbose_name = _("loyalty programme")
         verbose_name_plural = _("loyalty programmes")
         constraints = [
-            models.UniqueConstraint(Lower("name"), name="loyalty_programme_name_ci_unique"),
+            models.UniqueConstraint(
+                Lower("name"),
+                name="loyalty_programme_name_ci_unique",
+                violation_error_message=_("A programme with this name already exists."),
+            ),
             models.CheckConstraint(condition=Q(earn_rate__gte=0), name="loyalty_programme_earn_rate_not_negative"),
         ]
 
@@ -140,7 +146,12 @@ class Tier(models.Model):
         verbose_name_plural = _("tiers")
         constraints = [
             models.UniqueConstraint(fields=["programme", "position"], name="loyalty_tier_position_unique"),
-            models.UniqueConstraint("programme", Lower("name"), name="loyalty_tier_name_ci_unique"),
+            models.UniqueConstraint(
+                "programme",
+                Lower("name"),
+                name="loyalty_tier_name_ci_unique",
+                violation_error_message=_("This programme already has a tier with this name."),
+            ),
             models.CheckConstraint(condition=Q(multiplier__gt=0), name="loyalty_tier_multiplier_positive"),
             models.CheckConstraint(condition=Q(threshold__gte=0), name="loyalty_tier_threshold_not_negative"),
         ]
@@ -345,6 +356,19 @@ class Reward(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        earliest = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+        latest = dt.datetime(2999, 12, 31, tzinfo=dt.UTC)
+        errors = {
+            name: _("Choose a time between 2000 and 2999.")
+            for name in ("available_from", "available_until")
+            if getattr(self, name) is not None and not earliest <= getattr(self, name) <= latest
+        }
+        if errors:
+            # Year 1 in Tokyo's old offset is a year BC in PostgreSQL, which it stores but cannot read back in Python.
+            raise ValidationError(errors)
 
     def is_available(self, at=None) -> bool:
         at = at or timezone.now()

@@ -129,6 +129,11 @@ def programme_save(*, programme: Programme) -> Programme:
     return programme
 
 
+def _number(value: Decimal) -> str:
+    """1,000 for 1000.00; 12.5 as it is."""
+    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,}"
+
+
 @transaction.atomic
 def tier_save(*, tier: Tier) -> Tier:
     tier.name = " ".join((tier.name or "").split())
@@ -137,6 +142,27 @@ def tier_save(*, tier: Tier) -> Tier:
         raise ValidationError({"name": _("This programme already has a tier with this name.")})
     if clash.filter(position=tier.position).exists():
         raise ValidationError({"position": _("This programme already has a tier at this position.")})
+    # Members climb the tiers in their order: a later tier must ask for more than every earlier one, or members
+    # above its threshold would "rise" into it from a higher tier. The programme's tiers are locked while checking.
+    others = list(clash.select_for_update().order_by("position").values_list("name", "position", "threshold"))
+    below = [(name, threshold) for name, position, threshold in others if position < tier.position]
+    above = [(name, threshold) for name, position, threshold in others if position > tier.position]
+    if below and tier.threshold is not None and tier.threshold <= max(t for _n, t in below):
+        name, threshold = max(below, key=lambda item: item[1])
+        raise ValidationError(
+            {
+                "threshold": _("Set more than %(threshold)s, the threshold of “%(name)s”, an earlier tier.")
+                % {"threshold": _number(threshold), "name": name}
+            }
+        )
+    if above and tier.threshold is not None and tier.threshold >= min(t for _n, t in above):
+        name, threshold = min(above, key=lambda item: item[1])
+        raise ValidationError(
+            {
+                "threshold": _("Set less than %(threshold)s, the threshold of “%(name)s”, a later tier.")
+                % {"threshold": _number(threshold), "name": name}
+            }
+        )
     _save_model(tier)
     return tier
 

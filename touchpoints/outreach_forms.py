@@ -174,6 +174,8 @@ class BroadcastForm(forms.Form):
         value = self.cleaned_data.get("send_at")
         if value is not None and value < timezone.now() - dt.timedelta(minutes=5):
             raise ValidationError(_("Choose a time in the future, or leave it empty to send now."))
+        if value is not None and value > timezone.now() + dt.timedelta(days=366):
+            raise ValidationError(_("Choose a time within a year."))
         return value
 
 

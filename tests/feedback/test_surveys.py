@@ -247,6 +247,9 @@ def test_the_reply_to_the_customer_closes_the_loop_and_the_time_is_measured(agen
     services.ticket_reply(ticket=follow_up, body="We are so sorry.", by=agent, now=replied)
     follow_up.refresh_from_db()
     assert follow_up.loop_closed_at == replied
+    # the customer's mail does not carry the staff's subject ("Follow up: NPS score 3")
+    mail = OutboundMessage.objects.filter(source_app="feedback", body__startswith="We are so sorry.").get()
+    assert mail.subject == f"About your feedback [{follow_up.reference}]" and "score" not in mail.subject
     figures = feedback_figures(start=answered - dt.timedelta(days=1), end=answered + dt.timedelta(days=1))
     assert figures.loops_closed == 1 and figures.median_loop_close == dt.timedelta(hours=3)
     assert period(30)[1] > period(30)[0]

@@ -281,3 +281,12 @@ def test_marketing_sees_no_tickets_panel(client):
     ticket_create(customer)
     body = client.get(customer.get_absolute_url()).content.decode()
     assert 'id="tickets-panel"' not in body
+
+
+def test_a_nul_in_a_customer_search_is_a_space_not_a_server_error(support_client):
+    CustomerFactory(family_name="Sato")
+    for url in (reverse("feedback:customer_search"), reverse("feedback:ticket_create")):
+        response = support_client.get(url, {"q": "Sa\x00to"})
+        assert response.status_code == 200
+    response = support_client.get(reverse("feedback:customer_search"), {"q": "Sato\x00"})
+    assert "Sato" in response.content.decode()

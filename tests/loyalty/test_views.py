@@ -262,3 +262,43 @@ def test_every_loyalty_admin_page_opens_for_a_superuser(client, member, buy):
     assert client.get(reverse("admin:loyalty_ledgerentry_change", args=[entry.pk])).status_code == 200
     assert client.post(reverse("admin:loyalty_ledgerentry_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403
     assert LedgerEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_a_tier_must_ask_more_than_the_tiers_before_it_and_less_than_those_after(marketing_client, club):
+    # club: Regular (0), Silver (1,000) and Gold (5,000), at positions 1, 2 and 3
+    url = reverse("loyalty:tier_create", args=[club.pk])
+    response = marketing_client.post(url, {"name": "VIP", "position": 9, "threshold": 50, "multiplier": "3"})
+    assert response.status_code == 200
+    assert "Set more than 5,000, the threshold of “Gold”, an earlier tier." in response.content.decode()
+    response = marketing_client.post(url, {"name": "Bronze", "position": 2, "threshold": 10, "multiplier": "1"})
+    assert "already has a tier at this position" in response.content.decode()
+    gold = Tier.objects.get(programme=club, name="Gold")
+    response = marketing_client.post(
+        reverse("loyalty:tier_update", args=[club.pk, gold.pk]),
+        {"name": "Gold", "position": 3, "threshold": 900, "multiplier": "2"},
+    )
+    assert "Set more than 1,000, the threshold of “Silver”" in response.content.decode()
+    marketing_client.post(url, {"name": "Platinum", "position": 4, "threshold": 20000, "multiplier": "3"})
+    assert list(Tier.objects.filter(programme=club).values_list("name", flat=True)) == [
+        "Regular",
+        "Silver",
+        "Gold",
+        "Platinum",
+    ]
+
+
+def test_reward_dates_out_of_range_are_refused_not_stored(marketing_client, club):
+    # a year-1 start in Tokyo's old offset was stored as a year BC, which no page could read back
+    url = reverse("loyalty:reward_create", args=[club.pk])
+    data = {"name": "Mug", "kind": "gift", "points_cost": 100, "position": 1}
+    for when in ("0001-01-01T00:00", "9999-12-31T23:59"):
+        response = marketing_client.post(url, {**data, "available_from": when})
+        assert response.status_code == 200 and "Choose a time between 2000 and 2999." in response.content.decode()
+    assert not Reward.objects.filter(programme=club).exists()
+    assert marketing_client.get(club.get_absolute_url()).status_code == 200
+
+
+def test_a_programme_name_taken_in_another_case_is_said_plainly(marketing_client, club):
+    response = marketing_client.post(reverse("loyalty:programme_create"), {"name": club.name.upper()})
+    body = response.content.decode()
+    assert "A programme with this name already exists." in body and "Constraint" not in body

@@ -155,3 +155,17 @@ def test_deleting_a_segment_switches_its_rules_off_and_keeps_its_broadcasts(segm
     assert rule.condition_segment is None and rule.is_active is False
     assert broadcast.segment is None
     assert broadcasts.broadcast_prepare(broadcast_id=broadcast.pk) == 0
+
+
+@pytest.mark.parametrize(
+    ("send_at", "message"),
+    [
+        (timezone.now() - dt.timedelta(days=1), "Choose a time in the future"),
+        (timezone.now() + dt.timedelta(days=400), "Choose a time within a year."),  # year 9999 overflowed the queue
+    ],
+)
+def test_a_broadcast_is_sent_now_or_within_a_year(send_at, message):
+    from touchpoints.outreach_forms import BroadcastForm
+
+    form = BroadcastForm({"send_at": timezone.localtime(send_at).strftime("%Y-%m-%dT%H:%M")})
+    assert not form.is_valid() and message in " ".join(form.errors["send_at"])
