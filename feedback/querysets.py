@@ -6,7 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils.translation import gettext_lazy as _
 
 from customers.pagination import Ordering
@@ -56,6 +56,9 @@ QUEUE_VALUES = [
 ]
 
 
+SEARCH_CUSTOMERS = 200  # customers a name search reaches in the queue (the rest: type more of the name)
+
+
 class TicketQuerySet(models.QuerySet):
     def active(self) -> TicketQuerySet:
         from .models import ACTIVE_STATUSES
@@ -92,15 +95,18 @@ class TicketQuerySet(models.QuerySet):
         return qs
 
     def search(self, q: str) -> TicketQuerySet:
-        """A customer's email (exact, ignoring case) or words of the subject (a trigram index on PostgreSQL)."""
+        """A customer's email (exact, ignoring case); else words of the subject (a trigram index on PostgreSQL from
+        three characters; two, such as 返品, are read from the subjects) or the customer's name, kana, phone or
+        company (the customers' own search, up to ``SEARCH_CUSTOMERS`` of them)."""
         from customers.models import Customer
 
-        q = " ".join((q or "").split())
+        q = " ".join((q or "").replace("\x00", " ").split())
         if not q:
             return self
         if "@" in q:
             return self.filter(customer__in=Customer.objects.with_email(q).values("pk"))
-        return self.filter(subject__icontains=q)
+        customers = Customer.objects.search(q).order_by().values("pk")[:SEARCH_CUSTOMERS]
+        return self.filter(Q(subject__icontains=q) | Q(customer__in=customers))
 
     def for_queue(self) -> TicketQuerySet:
         """Rows as named tuples of ``QUEUE_VALUES`` (feedback/queue.py makes them a page's rows)."""

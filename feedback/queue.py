@@ -127,7 +127,8 @@ class QueueRow:
     countdown: Countdown
     created_iso: str
     due_iso: str
-    created: str
+    created: str  # the day, and below it the time: a narrow column
+    created_time: str
     follow_up: bool
     tags: list[str] = field(default_factory=list)
 
@@ -146,7 +147,8 @@ def queue_rows(rows: Sequence[Any], *, now: dt.datetime) -> list[QueueRow]:
     customer_prefix = reverse("customers:detail", args=[1]).removesuffix("1/")
     countdown = CountdownFormat()
     tz = timezone.get_current_timezone()
-    date_format = DateTimeFormat(formats.get_format("SHORT_DATETIME_FORMAT"))
+    date_format = DateTimeFormat(formats.get_format("SHORT_DATE_FORMAT"))
+    time_format = DateTimeFormat(formats.get_format("TIME_FORMAT"))
     # Names the way the models write them (order by language; full name or username), through the models' own
     # methods but without a model instance per row: a customer's name from its two fields, a user's once per page.
     customer_name = Customer.display_name.fget
@@ -182,6 +184,7 @@ def queue_rows(rows: Sequence[Any], *, now: dt.datetime) -> list[QueueRow]:
                 created_iso=created.isoformat(),
                 due_iso=r.next_due_at.isoformat() if r.next_due_at < NO_DEADLINE else "",
                 created=date_format(created),
+                created_time=time_format(created),
                 follow_up=r.source_survey_id is not None,
                 tags=tags.get(r.pk, []),
             )
@@ -197,16 +200,17 @@ ROW_HTML = """
             {select}
             <td class="ticket-subject">
               <a href="{url}" class="fw-semibold text-decoration-none">{reference}</a>{follow_up}
-              <div class="text-truncate">{subject}</div>
+              <div class="text-truncate" title="{subject}">{subject}</div>
               <div class="small text-body-secondary">{kind}{tags}</div>
             </td>
-            <td><a href="{customer_url}">{customer_name}</a><div class="small text-body-secondary text-truncate">\
+            <td class="ticket-customer"><div class="text-truncate"><a href="{customer_url}" title="{customer_name}">\
+{customer_name}</a></div><div class="small text-body-secondary text-truncate" title="{customer_email}">\
 {customer_email}</div></td>
             <td>{priority}</td>
             <td>{status}</td>
             <td>{assignee}</td>
             <td>{sla}</td>
-            <td class="small text-nowrap"><time datetime="{created_iso}">{created}</time></td>
+            <td class="small text-nowrap"><time datetime="{created_iso}">{created}<br>{created_time}</time></td>
           </tr>
         """
 SELECT_HTML = (
@@ -262,6 +266,7 @@ def queue_rows_html(rows: Sequence[QueueRow], *, can_bulk: bool) -> SafeString:
             else no_sla,
             created_iso=esc(r.created_iso),
             created=esc(r.created),
+            created_time=esc(r.created_time),
         )
 
     # Every value above is escaped (or built by format_html), as format_html_join would, without its per-value cost.

@@ -190,7 +190,7 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
     qs = (
         Ticket.objects.queue(queue, user=request.user, now=now)
         .filter_by(status=form.value("status"), priority=form.value("priority"), kind=form.value("kind"))
-        .search(q if len(q) >= 3 or "@" in q else "")
+        .search(q if len(q) >= 2 or "@" in q else "")
     )
     if form.customer_id():
         qs = qs.filter(customer_id=form.customer_id())
@@ -218,7 +218,7 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "now": now,
         "staff_choices": _staff_choices() if can_bulk else [],
-        "short_query": bool(q) and len(q) < 3 and "@" not in q,
+        "short_query": bool(q) and len(q) < 2 and "@" not in q,
         "can_bulk": can_bulk,
     }
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "queue-results":
