@@ -80,6 +80,11 @@ def broadcast_create(
         errors["template"] = _("This template is switched off.")
     elif template.channel != MessageChannel.EMAIL:
         errors["template"] = _("Broadcasts send email templates only.")
+    elif template.purpose != Purpose.MARKETING:
+        # A broadcast is marketing whatever its text: a service message would reach customers who never consented.
+        errors["template"] = _("Broadcasts send marketing templates only.")
+    elif placeholders.needs_context(template.subject_ja, template.body_ja, template.subject_en, template.body_en):
+        errors["template"] = _("This template needs details a broadcast does not have (a ticket or a survey).")
     if errors:
         raise ValidationError(errors)
     broadcast = Broadcast.objects.create(

@@ -7,6 +7,7 @@ Rows are written only by the services in ``touchpoints/services.py``; the databa
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -387,8 +388,15 @@ class MessageTemplate(models.Model):
         ordering = ["name", "id"]
         verbose_name = _("message template")
         verbose_name_plural = _("message templates")
+        # A service message goes to customers who never consented to marketing: only managers choose one for a
+        # rule, or make a template one (roles.SERVICE_MESSAGE_PERMISSIONS).
+        permissions = [("send_service_message", _("Can send service messages from rules and mark templates so"))]
         constraints = [
-            models.CheckConstraint(condition=~Q(body_ja="") | ~Q(body_en=""), name="messagetemplate_has_a_body"),
+            models.CheckConstraint(
+                condition=~Q(body_ja="") | ~Q(body_en=""),
+                name="messagetemplate_has_a_body",
+                violation_error_message=_("Write the message in Japanese, in English, or both."),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -517,6 +525,15 @@ class FollowUpRule(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("touchpoints:rule_update", args=[self.pk])
+
+    MAX_DELAY_DAYS = 366
+
+    def clean(self) -> None:
+        super().clean()
+        unit_days = {self.DelayUnit.MINUTES: 1 / 1440, self.DelayUnit.HOURS: 1 / 24, self.DelayUnit.DAYS: 1}
+        if self.delay_amount and self.delay_amount * unit_days.get(self.delay_unit, 1) > self.MAX_DELAY_DAYS:
+            # A delay of a billion days overflowed the date of every follow-up of the trigger, other rules' too.
+            raise ValidationError({"delay_amount": _("Choose a delay of at most a year.")})
 
     @property
     def delay(self):

@@ -1257,7 +1257,29 @@ def message_template_save(*, template: MessageTemplate, by=None) -> MessageTempl
     elif template.pk is not None:
         template.slug = MessageTemplate.objects.values_list("slug", flat=True).get(pk=template.pk)
     template.name = " ".join((template.name or "").split())
+    if template.purpose == Purpose.TRANSACTIONAL and not may_send_service_messages(by):
+        was = MessageTemplate.objects.filter(pk=template.pk).values_list("purpose", flat=True).first()
+        if was != Purpose.TRANSACTIONAL:  # its text may still be edited; making one is a manager's call
+            raise ValidationError({"purpose": _("Only a manager may make a template a service message.")})
     template.full_clean(exclude=["created_by"])
     template.save()
     logger.info("message template saved id=%s by=%s", template.pk, getattr(by, "pk", None))
     return template
+
+
+def may_send_service_messages(user) -> bool:
+    """Service (transactional) messages reach customers without marketing consent: managers alone choose them."""
+    return user is not None and user.has_perm("touchpoints.send_service_message")
+
+
+def sendable_templates(*, user, purposes: tuple[str, ...] | None = None) -> list[MessageTemplate]:
+    """The active templates a rule or a broadcast may send: knowing only the customer, not those that need the
+    sending code's context (a ticket's reference, a survey's link); service messages only for managers."""
+    from . import placeholders
+
+    if purposes is None:
+        purposes = (Purpose.MARKETING,)
+        if may_send_service_messages(user):
+            purposes += (Purpose.TRANSACTIONAL,)
+    candidates = MessageTemplate.objects.filter(is_active=True, purpose__in=purposes).order_by("name", "id")
+    return [t for t in candidates if not placeholders.needs_context(t.subject_ja, t.body_ja, t.subject_en, t.body_en)]

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Segment
 
-from . import placeholders
+from . import outbox, placeholders
 from .models import (
     FollowUpRule,
     MessageChannel,
@@ -33,10 +33,15 @@ class MessageTemplateForm(forms.ModelForm):
         fields = ["name", "slug", "channel", "purpose", "subject_ja", "body_ja", "subject_en", "body_en", "is_active"]
         widgets = {"body_ja": forms.Textarea(attrs={"rows": 8}), "body_en": forms.Textarea(attrs={"rows": 8})}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:  # the apps that send a template refer to its slug
             self.fields["slug"].disabled = True
+        if not outbox.may_send_service_messages(user):  # a service message skips consent: a manager's call
+            if self.instance.pk and self.instance.purpose == Purpose.TRANSACTIONAL:
+                self.fields["purpose"].disabled = True
+            else:
+                self.fields["purpose"].choices = [(Purpose.MARKETING.value, Purpose.MARKETING.label)]
         names = ", ".join(p.token for p in placeholders.placeholders())
         for name in ("body_ja", "body_en"):
             self.fields[name].help_text = _("Placeholders: %(names)s") % {"names": names}
@@ -103,10 +108,14 @@ class FollowUpRuleForm(forms.ModelForm):
             "assign_group",
         ]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["trigger_type"].queryset = TouchpointType.objects.active()
-        self.fields["template"].queryset = MessageTemplate.objects.filter(is_active=True)
+        # Templates a rule can fill in (no ticket or survey details), service messages for managers only.
+        sendable = [t.pk for t in outbox.sendable_templates(user=user)]
+        if self.instance.template_id:  # an existing rule keeps showing its template (the service checks it)
+            sendable.append(self.instance.template_id)
+        self.fields["template"].queryset = MessageTemplate.objects.filter(pk__in=sendable)
         self.fields["condition_segment"].queryset = Segment.objects.all()
         self.fields["assign_group"].queryset = Group.objects.order_by("name")
         # Each field shows when its trigger or action is chosen (static/touchpoints/js/outreach.js).
@@ -169,6 +178,12 @@ class BroadcastForm(forms.Form):
         initial=0,
         required=False,
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Marketing email that needs nothing but the customer: a broadcast is mass mail, consent always applies.
+        sendable = [t.pk for t in outbox.sendable_templates(user=None, purposes=(Purpose.MARKETING,))]
+        self.fields["template"].queryset = MessageTemplate.objects.filter(pk__in=sendable, channel=MessageChannel.EMAIL)
 
     def clean_send_at(self):
         value = self.cleaned_data.get("send_at")

@@ -62,6 +62,9 @@ class TemplateFormMixin:
     form_class = MessageTemplateForm
     template_name = "touchpoints/outreach/template_form.html"
 
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
     def form_valid(self, form):
         try:
             self.object = outbox.message_template_save(template=form.instance, by=self.request.user)
@@ -140,6 +143,9 @@ class RuleFormMixin:
     form_class = FollowUpRuleForm
     template_name = "touchpoints/outreach/rule_form.html"
     success_url = reverse_lazy("touchpoints:rules")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
 
     def form_valid(self, form):
         try:

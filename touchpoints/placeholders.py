@@ -115,6 +115,12 @@ def unknown_names(text: str, extra: Mapping[str, Any] | None = None) -> list[str
     return sorted(names_in(text) - known)
 
 
+def needs_context(*texts: str) -> bool:
+    """Whether the texts name a placeholder only the code sending them fills in (``{ticket_reference}``,
+    ``{survey_url}``): such a template cannot be sent by a rule or a broadcast, which know only the customer."""
+    return any(unknown_names(text or "") for text in texts)
+
+
 def render(text: str, *, customer: Any, language: str, extra: Mapping[str, Any] | None = None) -> str:
     """``text`` with each known ``{name}`` replaced by its value for ``customer``; unknown ones stay as typed.
 

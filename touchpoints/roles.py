@@ -89,3 +89,7 @@ OUTREACH_PERMISSIONS = {
         "touchpoints.view_followup",
     ],
 }
+
+# Service (transactional) messages reach customers without marketing consent: managers alone send them from rules
+# and mark templates as such (migration 0009).
+SERVICE_MESSAGE_PERMISSIONS = {MANAGER: ["touchpoints.send_service_message"]}

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer, CustomerActivity
 
+from . import placeholders
 from .models import (
     CustomerJourney,
     Direction,
@@ -46,7 +47,7 @@ from .models import (
     Touchpoint,
     TouchpointType,
 )
-from .outbox import message_build, messages_insert, publish_on_commit
+from .outbox import may_send_service_messages, message_build, messages_insert, publish_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,15 @@ def rule_save(*, rule: FollowUpRule, by: AbstractBaseUser | None = None) -> Foll
         rule.assign_group = None
     if rule.pk is None and by is not None:
         rule.created_by = by
+    template = rule.template if rule.action == FollowUpRule.Action.SEND else None
+    if template is not None:
+        texts = (template.subject_ja, template.body_ja, template.subject_en, template.body_en)
+        if template.purpose == Purpose.TRANSACTIONAL and not may_send_service_messages(by):
+            raise ValidationError({"template": _("Only a manager may have a rule send a service message.")})
+        if placeholders.needs_context(*texts):
+            raise ValidationError(
+                {"template": _("This template needs details a rule does not have (a ticket or a survey).")}
+            )
     rule.full_clean(exclude=["created_by", "inactive_scanned_until"])
     rule.save()
     transaction.on_commit(rules_changed)
@@ -115,6 +125,14 @@ class Triggered:
     touchpoint_id: int | None = None
 
 
+def _due(trigger: Triggered, now: dt.datetime) -> dt.datetime | None:
+    try:
+        return max(trigger.at + trigger.rule.delay, now)
+    except (OverflowError, ValueError):  # a delay saved before rules were held to a year: that rule alone is skipped
+        logger.error("follow-up rule %s: its delay cannot be scheduled", trigger.rule.pk)
+        return None
+
+
 def _schedule(triggers: Iterable[Triggered], *, now: dt.datetime) -> int:
     rows = [
         FollowUp(
@@ -123,10 +141,11 @@ def _schedule(triggers: Iterable[Triggered], *, now: dt.datetime) -> int:
             trigger_key=t.key,
             triggered_at=t.at,
             touchpoint_id=t.touchpoint_id,
-            due_at=max(t.at + t.rule.delay, now),
+            due_at=due,
             created_at=now,
         )
         for t in triggers
+        if (due := _due(t, now)) is not None
     ]
     if rows:
         FollowUp.objects.bulk_create(rows, ignore_conflicts=True)  # (rule, trigger_key) is unique

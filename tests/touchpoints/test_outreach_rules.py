@@ -341,3 +341,16 @@ def test_segments_filter_on_the_journey_stage_and_net_spend(django_capture_on_co
     assert members({"spend_at_least": "25000"}) == {"big@example.com"}
     assert members({"spend_at_least": "26000"}) == set()  # returns count against the spend
     assert members({"stage": ["decision"], "spend_at_least": "1000"}) == {"big@example.com", "small@example.com"}
+
+
+def test_a_delay_is_at_most_a_year_and_an_old_overlong_one_stops_only_its_rule(django_capture_on_commit_callbacks):
+    template = MessageTemplateFactory()
+    with pytest.raises(ValidationError, match="at most a year"):
+        rules.rule_save(rule=FollowUpRuleFactory.build(template=template, delay_amount=999_999_999), by=None)
+    rules.rule_save(rule=FollowUpRuleFactory.build(template=template, delay_amount=366), by=None)
+    # a rule saved before the limit (written directly) no longer stops the others on the same trigger
+    FollowUpRuleFactory(delay_amount=2_147_483_647)
+    sound = FollowUpRuleFactory(delay_amount=1)
+    customer = consenting_customer()
+    record(customer, capture=django_capture_on_commit_callbacks, amount=1000)
+    assert FollowUp.objects.filter(rule=sound, customer=customer).count() == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +19,7 @@ from tests.factories import (
     UserFactory,
     consenting_customer,
 )
-from touchpoints import outbox, rules
+from touchpoints import broadcasts, outbox, rules
 from touchpoints.models import Broadcast, FollowUpRule, MessageTemplate, OutboundMessage, StaffTask, Touchpoint
 
 pytestmark = pytest.mark.django_db
@@ -230,10 +231,64 @@ def test_a_template_slug_never_changes(marketing_client):
     template = MessageTemplateFactory(slug="fixed")
     marketing_client.post(
         reverse("touchpoints:template_update", args=[template.pk]),
-        {"name": "Renamed", "slug": "other", "channel": "email", "purpose": "transactional", "body_en": "Hello"},
+        {
+            "name": "Renamed",
+            "slug": "other",
+            "channel": "email",
+            "purpose": "marketing",
+            "body_en": "Hi {unsubscribe_url}",
+        },
     )
     template.refresh_from_db()
     assert (template.name, template.slug) == ("Renamed", "fixed")
+
+
+def test_only_a_manager_makes_a_template_a_service_message(marketing, manager):
+    # a service (transactional) message skips marketing consent
+    marketing_client, manager_client = Client(), Client()
+    marketing_client.force_login(marketing)
+    manager_client.force_login(manager)
+    template = MessageTemplateFactory(purpose="marketing", body_en="Hi {unsubscribe_url}")
+    url = reverse("touchpoints:template_update", args=[template.pk])
+    data = {"name": "Receipt", "channel": "email", "purpose": "transactional", "body_en": "Thanks"}
+    response = marketing_client.post(url, data)
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert MessageTemplate.objects.get(pk=template.pk).purpose == "marketing"
+    assert manager_client.post(url, data).status_code == 302
+    assert MessageTemplate.objects.get(pk=template.pk).purpose == "transactional"
+    # marketing may still reword a service message; its purpose stays as the manager set it
+    response = marketing_client.post(url, {**data, "purpose": "marketing", "body_en": "Thank you!"})
+    assert response.status_code == 302
+    template.refresh_from_db()
+    assert (template.purpose, template.body_en) == ("transactional", "Thank you!")
+
+
+def test_rules_and_broadcasts_offer_only_what_they_may_send(marketing, manager):
+    from touchpoints.outreach_forms import BroadcastForm, FollowUpRuleForm
+
+    newsletter = MessageTemplateFactory(name="Newsletter", purpose="marketing", body_en="News {unsubscribe_url}")
+    receipt = MessageTemplateFactory(name="Receipt", purpose="transactional", body_en="Thanks {customer_name}")
+    csat = MessageTemplate.objects.get(slug="csat-invite")  # needs a ticket and a survey: {ticket_reference}
+
+    def offered(form) -> set[int]:
+        return set(form.fields["template"].queryset.values_list("pk", flat=True))
+
+    assert newsletter.pk in offered(FollowUpRuleForm(user=marketing))
+    assert receipt.pk not in offered(FollowUpRuleForm(user=marketing))
+    assert receipt.pk in offered(FollowUpRuleForm(user=manager))
+    assert csat.pk not in offered(FollowUpRuleForm(user=manager))
+    assert offered(BroadcastForm()) >= {newsletter.pk} and not offered(BroadcastForm()) & {receipt.pk, csat.pk}
+
+    # and the services refuse the same, whatever form sent them
+    rule = FollowUpRuleFactory.build(template=receipt)
+    with pytest.raises(ValidationError, match="Only a manager"):
+        rules.rule_save(rule=rule, by=marketing)
+    with pytest.raises(ValidationError, match="needs details"):
+        rules.rule_save(rule=FollowUpRuleFactory.build(template=csat), by=manager)
+    segment = Segment.objects.create(name="Everyone", rules={})
+    for template in (receipt, csat):
+        with pytest.raises(ValidationError):
+            broadcasts.broadcast_create(name="Mass", template=template, segment=segment, by=manager)
 
 
 def test_a_rule_is_created_from_the_form(marketing_client):
