@@ -6,8 +6,9 @@ import datetime as dt
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -224,13 +225,31 @@ class TaskDoneForm(forms.Form):
     summary = forms.CharField(label=_("What happened"), max_length=1000, required=False)
 
 
+def task_workers():
+    """Active staff who may work staff tasks (by their role or their own permissions): a task given to anyone else
+    would vanish from every list they can open."""
+    works = Q(codename="change_stafftask", content_type__app_label="touchpoints")
+    permission = Permission.objects.filter(works)
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .filter(Q(is_superuser=True) | Q(groups__permissions__in=permission) | Q(user_permissions__in=permission))
+        .distinct()
+        .order_by("username")
+    )
+
+
 class TaskReassignForm(forms.Form):
     assignee = forms.ModelChoiceField(
         label=_("Assign to"),
-        queryset=get_user_model().objects.filter(is_active=True, is_staff=True).order_by("username"),
+        queryset=get_user_model().objects.none(),
         required=False,
         empty_label=_("Nobody (the team)"),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = task_workers()
 
 
 class TaskSnoozeForm(forms.Form):

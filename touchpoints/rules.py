@@ -499,6 +499,8 @@ def task_complete(
 
 @transaction.atomic
 def task_reassign(*, task: StaffTask, assignee: AbstractBaseUser | None, by: AbstractBaseUser) -> StaffTask:
+    if assignee is not None and not (assignee.is_active and assignee.has_perm("touchpoints.change_stafftask")):
+        raise ValidationError({"assignee": _("This person cannot work staff tasks.")})
     locked = _open_task(task)
     locked.assignee = assignee
     locked.save(update_fields=["assignee", "updated_at"])

@@ -317,6 +317,16 @@ def test_snoozing_and_reassigning_a_task(support, manager):
         rules.task_snooze(task=task, until=timezone.now() - dt.timedelta(hours=1), by=support)
 
 
+def test_a_task_goes_only_to_someone_who_can_work_tasks(support, manager, marketing):
+    from touchpoints.outreach_forms import TaskReassignForm
+
+    task = rules.task_create(customer=consenting_customer(), title="Call", due_at=timezone.now(), by=support)
+    offered = {user.username for user in TaskReassignForm().fields["assignee"].queryset}
+    assert {"support", "manager"} <= offered and "marketing" not in offered  # marketing has no task list
+    with pytest.raises(ValidationError, match="cannot work staff tasks"):
+        rules.task_reassign(task=task, assignee=marketing, by=support)
+
+
 # --- The journey's segment conditions --------------------------------------------------------------
 
 
