@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .phones import format_phone
 from .querysets import CustomerQuerySet, TagQuerySet
+from .textfold import fold
 
 
 class Tag(models.Model):
@@ -189,6 +191,12 @@ class Customer(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("customers:detail", args=[self.pk])
 
+    def clean(self) -> None:
+        super().clean()
+        # As the CSV import has it: no one on file was born before 1900 or is born yet.
+        if self.birth_date and (self.birth_date.year < 1900 or self.birth_date > timezone.localdate()):
+            raise ValidationError({"birth_date": _("This birth date is not plausible.")})
+
     @property
     def last_activity_at(self):
         """When the customer last did something (``CustomerActivity``); ``select_related("activity")`` reads it
@@ -224,7 +232,7 @@ class Customer(models.Model):
         """Fill the stored sort and search keys; called by save() and by every bulk writer."""
         family = self.family_name_kana or self.family_name
         given = self.given_name_kana or self.given_name
-        self.name_sort = f"{family} {given}".strip().lower()[:210]
+        self.name_sort = fold(f"{family} {given}".strip())[:210]
         digits = "".join(ch for ch in self.phone if ch.isdigit())
         national = "0" + digits[2:] if self.phone.startswith("+81") else ""
         parts = [
@@ -242,7 +250,7 @@ class Customer(models.Model):
             self.company,
             self.external_id,
         ]
-        self.search_text = " ".join(p for p in parts if p).lower()
+        self.search_text = fold(" ".join(p for p in parts if p))
 
 
 class CustomerActivity(models.Model):
@@ -334,6 +342,8 @@ class CustomerMerge(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("customer merge")
         verbose_name_plural = _("customer merges")
+        # Links mailed to a record merged away (unsubscribe) find the record it went into.
+        indexes = [models.Index(fields=["merged_customer_id"], name="customermerge_merged_idx")]
 
     def __str__(self) -> str:
         return f"#{self.merged_customer_id} → #{self.customer_id}"

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .pagination import Ordering
 from .pgarray import pg_array
+from .textfold import fold
 
 # The only sorts the list accepts; anything else in ?sort= falls back to the default.
 CUSTOMER_ORDERINGS: dict[str, Ordering] = {
@@ -29,11 +30,32 @@ TAGGED_ORDERINGS: dict[str, Ordering] = {
 
 
 def normalize_search(q: str) -> str:
-    """Words separated by single spaces, lower case; a NUL (which PostgreSQL refuses in text) counts as a space."""
-    return " ".join(q.replace("\x00", " ").split()).lower()
+    """Words separated by single spaces, folded as the stored keys are (``textfold``: widths, hiragana as katakana,
+    lower case); a NUL (which PostgreSQL refuses in text) counts as a space."""
+    return " ".join(fold(q.replace("\x00", " ")).split())
 
 
 class CustomerQuerySet(models.QuerySet):
+    def surviving(self, customer_id: int) -> CustomerQuerySet:
+        """The customer with this id, or, if it was merged away, the customer it went into (through chains of
+        merges): a link mailed to either record keeps working."""
+        from .models import CustomerMerge
+
+        seen = set()
+        while customer_id not in seen and len(seen) < 10:
+            seen.add(customer_id)
+            if self.filter(pk=customer_id).exists():
+                return self.filter(pk=customer_id)
+            merged_into = (
+                CustomerMerge.objects.filter(merged_customer_id=customer_id)
+                .values_list("customer_id", flat=True)
+                .first()
+            )
+            if merged_into is None:
+                break
+            customer_id = merged_into
+        return self.none()
+
     def search(self, q: str) -> CustomerQuerySet:
         """Substring search over name, kana, email, phone, company and external ID.
 

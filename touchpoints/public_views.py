@@ -22,7 +22,8 @@ def _customer(token: str) -> Customer | None:
     customer_id = customer_id_from_token(token)
     if customer_id is None:
         return None
-    return Customer.objects.filter(pk=customer_id).only("pk", "marketing_consent", "consent_source").first()
+    # A record merged away still answers for the person, through the record it went into.
+    return Customer.objects.surviving(customer_id).only("pk", "marketing_consent", "consent_source").first()
 
 
 @never_cache

@@ -57,6 +57,14 @@ def test_customer_create_refuses_an_invalid_phone_number():
     assert not Customer.objects.exists()
 
 
+@pytest.mark.parametrize("born", ["0001-01-01", "1899-12-31", "9999-12-31", "2999-01-01"])
+def test_an_impossible_birth_date_is_refused_as_the_csv_import_refuses_it(born):
+    with pytest.raises(ValidationError) as exc:
+        services.customer_create(data={"family_name": "Sato", "birth_date": born})
+    assert exc.value.message_dict == {"birth_date": ["This birth date is not plausible."]}
+    assert services.customer_create(data={"family_name": "Sato", "birth_date": "1900-01-01"}).pk
+
+
 def test_customer_create_records_when_consent_was_given():
     # given
     before = timezone.now()

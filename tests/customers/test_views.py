@@ -170,7 +170,8 @@ def yamada():
 
 @pytest.mark.parametrize(
     "query",
-    ["ヤマダ", "ヤマ", "タロウ", "ヤマダタロウ", "山田", "山田太郎"],
+    # and as staff type it: hiragana, half-width katakana (an old till), full-width letters
+    ["ヤマダ", "ヤマ", "タロウ", "ヤマダタロウ", "山田", "山田太郎", "やまだ", "やま", "ﾔﾏﾀﾞ", "ＴＡＲＯ．ＹＡＭＡＤＡ"],
 )
 def test_list_search_finds_a_customer_by_name_and_kana(support_client, yamada, query):
     assert shown_names(list_page(support_client, q=query)) == [yamada.display_name]
@@ -184,6 +185,7 @@ def test_list_search_finds_a_customer_by_name_and_kana(support_client, yamada, q
         "090 1234 5678",
         "+81 90-1234-5678",
         "5678",
+        "０９０－１２３４－５６７８",  # full width
     ],
 )
 def test_list_search_finds_a_customer_by_phone_however_it_is_typed(support_client, yamada, query):
@@ -195,6 +197,12 @@ def test_list_search_finds_a_customer_by_phone_however_it_is_typed(support_clien
 )
 def test_list_search_finds_a_customer_by_email(support_client, yamada, query):
     assert shown_names(list_page(support_client, q=query)) == [yamada.display_name]
+
+
+def test_a_name_typed_in_hiragana_or_half_width_is_found_however_it_is_searched(support_client):
+    sakura = CustomerFactory(family_name="佐藤", given_name="さくら", family_name_kana="ｻﾄｳ")
+    for query in ("さくら", "サクラ", "サトウ", "さとう"):
+        assert shown_names(list_page(support_client, q=query)) == [sakura.display_name], query
 
 
 def test_list_search_says_when_nothing_matches(support_client, yamada):

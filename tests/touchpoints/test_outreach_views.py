@@ -123,6 +123,23 @@ def test_an_unsubscribe_link_shows_a_confirmation_and_a_get_changes_nothing():
     assert customer.marketing_consent is True and message.status == "queued"
 
 
+def test_a_link_mailed_to_a_record_merged_away_unsubscribes_the_record_it_went_into(manager):
+    from customers.services import customer_merge
+
+    kept, duplicate = consenting_customer(), consenting_customer()
+    old_link = outbox.unsubscribe_url(duplicate.pk).removeprefix("http://localhost:8000")
+    customer_merge(primary=kept, duplicate=duplicate, by=manager)
+    third = consenting_customer()
+    customer_merge(primary=third, duplicate=kept, by=manager)  # and merged again
+
+    assert Client().get(old_link).status_code == 200
+    assert Client().post(old_link).status_code == 200
+    third.refresh_from_db()
+    assert third.marketing_consent is False
+    forged = outbox.unsubscribe_url(987654321).removeprefix("http://localhost:8000")
+    assert Client().get(forged).status_code == 404
+
+
 def test_the_confirmation_post_unsubscribes_and_stops_queued_marketing():
     customer = consenting_customer()
     message = outbox.message_enqueue(customer=customer, key="u2", purpose="marketing", body="x {unsubscribe_url}")
