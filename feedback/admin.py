@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import services
 from .models import (
@@ -119,7 +120,7 @@ class TicketAdmin(ReadOnlyAdmin):
         count = services.tickets_bulk_close(
             ticket_ids=list(queryset.values_list("pk", flat=True)[:500]), by=request.user
         )
-        self.message_user(request, _("%(n)d ticket(s) closed.") % {"n": count})
+        self.message_user(request, ngettext("%(n)d ticket closed.", "%(n)d tickets closed.", count) % {"n": count})
 
     def has_bulk_change_permission(self, request) -> bool:
         return request.user.has_perm("feedback.bulk_change_ticket")

@@ -34,6 +34,7 @@ from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from customers.models import Customer
 from customers.services import customer_create, customer_touch
@@ -1320,7 +1321,11 @@ def _digest_mail(user: Any, warnings: list[_Told]) -> EmailMessage:
     with translation.override(settings.LANGUAGE_CODE):
         labels = {value: str(label) for value, label in SlaWarning.Kind.choices}
         breached = sum(1 for w in warnings if w.kind.endswith("breached"))
-        subject = _("[%(shop)s] SLA: %(n)d ticket(s) need attention (%(breached)d overdue)") % {
+        subject = ngettext(
+            "[%(shop)s] SLA: %(n)d ticket needs attention (%(breached)d overdue)",
+            "[%(shop)s] SLA: %(n)d tickets need attention (%(breached)d overdue)",
+            len(warnings),
+        ) % {
             "shop": settings.TSUNAGU_SHOP_NAME,
             "n": len(warnings),
             "breached": breached,

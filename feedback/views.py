@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -243,10 +244,12 @@ def tickets_bulk(request: HttpRequest) -> HttpResponse:
         if action == "assign":
             assignee = form.cleaned_data["assignee"]
             count = services.tickets_bulk_assign(ticket_ids=ids, assignee=assignee, by=request.user)
-            messages.success(request, _("%(n)d ticket(s) assigned.") % {"n": count})
+            messages.success(
+                request, ngettext("%(n)d ticket assigned.", "%(n)d tickets assigned.", count) % {"n": count}
+            )
         else:
             count = services.tickets_bulk_close(ticket_ids=ids, by=request.user)
-            messages.success(request, _("%(n)d ticket(s) closed.") % {"n": count})
+            messages.success(request, ngettext("%(n)d ticket closed.", "%(n)d tickets closed.", count) % {"n": count})
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(back)

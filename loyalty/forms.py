@@ -153,6 +153,7 @@ class RewardForm(forms.ModelForm):
 class MemberFilterForm(forms.Form):
     """The members list's query string, validated: only these keys and values reach the queryset."""
 
+    q = forms.CharField(required=False, max_length=100, label=_("Member number or customer"))
     programme = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
     tier = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
     status = forms.ChoiceField(required=False, choices=[("", _("Any status")), *Membership.Status.choices])
@@ -161,7 +162,12 @@ class MemberFilterForm(forms.Form):
         if not self.is_valid():
             return {}
         data = self.cleaned_data
-        return {"programme_id": data.get("programme"), "tier_id": data.get("tier"), "status": data.get("status") or ""}
+        return {
+            "q": data.get("q") or "",
+            "programme_id": data.get("programme"),
+            "tier_id": data.get("tier"),
+            "status": data.get("status") or "",
+        }
 
     def is_filtered(self) -> bool:
         return any(self.filters().values())

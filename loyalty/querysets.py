@@ -9,7 +9,9 @@ from django.db import models
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from customers.models import Customer
 from customers.pagination import Ordering
+from customers.textfold import fold
 
 if TYPE_CHECKING:
     from customers.models import Customer
@@ -53,6 +55,9 @@ class RewardQuerySet(models.QuerySet):
         return qs.filter(Q(min_tier__isnull=True) | Q(min_tier__position__lte=position))
 
 
+SEARCH_CUSTOMERS = 200  # customers a name search reaches in the members list
+
+
 class MembershipQuerySet(models.QuerySet):
     def for_customer(self, customer: Customer | int) -> MembershipQuerySet:
         return self.filter(customer=customer)
@@ -61,10 +66,17 @@ class MembershipQuerySet(models.QuerySet):
         return self.filter(status="active")
 
     def filter_by(
-        self, *, programme_id: int | None = None, tier_id: int | None = None, status: str = ""
+        self, *, q: str = "", programme_id: int | None = None, tier_id: int | None = None, status: str = ""
     ) -> MembershipQuerySet:
-        """The members list's whitelisted filters (validated by ``MemberFilterForm``)."""
+        """The members list's whitelisted filters (validated by ``MemberFilterForm``). ``q`` is a member number,
+        as read off a card (spaces, dashes and full-width digits allowed), or the customer's name, kana, email or
+        phone (the customers' own search, up to ``SEARCH_CUSTOMERS`` of them)."""
         qs = self
+        if q:
+            number = "".join(ch for ch in fold(q) if ch.isdigit())
+            customers = Customer.objects.search(q).order_by().values("pk")[:SEARCH_CUSTOMERS]
+            by_number = Q(member_number=number) if number and len(number) >= 6 else Q(pk__in=[])
+            qs = qs.filter(by_number | Q(customer__in=customers))
         if programme_id:
             qs = qs.filter(programme_id=programme_id)
         if tier_id:

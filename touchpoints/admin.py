@@ -3,6 +3,7 @@ read-only (a touchpoint may be added here, through ``touchpoint_record``); the c
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import broadcasts, outbox, rules, services
 from .models import (
@@ -182,7 +183,7 @@ class FollowUpAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Cancel the selected follow-ups"), permissions=["cancel"])
     def cancel(self, request, queryset):
         n = sum(rules.followup_cancel(followup=f, by=request.user) for f in queryset)
-        messages.success(request, _("%(n)d follow-up(s) cancelled.") % {"n": n})
+        messages.success(request, ngettext("%(n)d follow-up cancelled.", "%(n)d follow-ups cancelled.", n) % {"n": n})
 
     def has_cancel_permission(self, request) -> bool:
         return request.user.has_perm("touchpoints.change_followuprule")
@@ -203,12 +204,12 @@ class OutboundMessageAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Retry the selected failed messages"), permissions=["change"])
     def retry(self, request, queryset):
         n = sum(outbox.message_retry(message=m, by=request.user) for m in queryset.filter(status="failed"))
-        messages.success(request, _("%(n)d message(s) queued again.") % {"n": n})
+        messages.success(request, ngettext("%(n)d message queued again.", "%(n)d messages queued again.", n) % {"n": n})
 
     @admin.action(description=_("Cancel the selected queued messages"), permissions=["change"])
     def cancel(self, request, queryset):
         n = sum(outbox.message_cancel(message=m, by=request.user) for m in queryset.filter(status="queued"))
-        messages.success(request, _("%(n)d message(s) cancelled.") % {"n": n})
+        messages.success(request, ngettext("%(n)d message cancelled.", "%(n)d messages cancelled.", n) % {"n": n})
 
     def has_change_permission(self, request, obj=None):
         # No editing; the actions (retry, cancel) check this permission.

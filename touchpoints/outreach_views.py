@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, ListView, UpdateView
 
@@ -307,7 +308,15 @@ def broadcast_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("Broadcast cancelled; %(n)d queued message(s) stopped.") % {"n": stopped})
+        messages.success(
+            request,
+            ngettext(
+                "Broadcast cancelled; %(n)d queued message stopped.",
+                "Broadcast cancelled; %(n)d queued messages stopped.",
+                stopped,
+            )
+            % {"n": stopped},
+        )
     return redirect(broadcast)
 
 

@@ -97,7 +97,7 @@ def test_one_digest_per_recipient_for_many_tickets(staff):
         ticket_create(assignee=staff["agent"], now=OPENED)
     result = services.sla_check(now=FIRST_DUE + dt.timedelta(minutes=1))
     assert result.first_response_breaches == 3 and result.emails == 3
-    assert "3 ticket(s)" in mail.outbox[0].subject
+    assert "3 tickets need attention" in mail.outbox[0].subject
 
 
 def test_answered_waiting_and_resolved_tickets_are_not_warned_about_first_response(staff):

@@ -191,6 +191,17 @@ def test_the_members_list_filters_by_tier_and_status_with_keyset_pages(manager_c
     assert manager_client.get(reverse("loyalty:members"), {"status": "nonsense", "tier": "x"}).status_code == 200
 
 
+def test_a_member_is_found_by_the_number_on_the_card_or_by_name(manager_client, club):
+    hanako = member_join(CustomerFactory(family_name="佐藤", family_name_kana="サトウ", given_name="花子"), club)
+    other = member_join(CustomerFactory(family_name="Tanaka"), club)
+    number = hanako.member_number
+    spaced = f"{number[:4]} {number[4:8]}-{number[8:]}"
+    full_width = number.translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"})
+    for q in (number, spaced, full_width, "佐藤", "さとう"):
+        body = manager_client.get(reverse("loyalty:members"), {"q": q}).content.decode()
+        assert number in body and other.member_number not in body, q
+
+
 def test_the_members_list_runs_the_same_queries_for_3_and_30_members(
     manager_client, club, django_assert_max_num_queries
 ):
