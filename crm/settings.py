@@ -8,9 +8,11 @@ In production set DATABASE_URL (PostgreSQL), CELERY_BROKER_URL and CACHE_URL (Re
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -251,6 +253,12 @@ TSUNAGU_BASE_URL = env("TSUNAGU_BASE_URL", "http://localhost:8000").rstrip("/")
 TSUNAGU_UNSUBSCRIBE_MAILTO = env("TSUNAGU_UNSUBSCRIBE_MAILTO")
 # No marketing mail in these local hours (business time zone); messages wait until the end. Empty: none.
 TSUNAGU_QUIET_HOURS = env("TSUNAGU_QUIET_HOURS", "21:00-08:00")
+_HH_MM = r"([01]\d|2[0-3]):[0-5]\d"
+if TSUNAGU_QUIET_HOURS.strip() and not re.fullmatch(rf"\s*{_HH_MM}\s*-\s*{_HH_MM}\s*", TSUNAGU_QUIET_HOURS):
+    # Read when a message is sent: a typo would otherwise fail every marketing send, long after start-up.
+    raise ImproperlyConfigured(
+        f"TSUNAGU_QUIET_HOURS must read like 21:00-08:00, or be empty (got {TSUNAGU_QUIET_HOURS!r})."
+    )
 # A message that keeps failing is retried after 1, 2, 4… times this many seconds, up to the attempts limit.
 TSUNAGU_OUTBOX_RETRY_SECONDS = env_int("TSUNAGU_OUTBOX_RETRY_SECONDS", 300)
 TSUNAGU_OUTBOX_MAX_ATTEMPTS = env_int("TSUNAGU_OUTBOX_MAX_ATTEMPTS", 6)

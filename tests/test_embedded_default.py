@@ -186,3 +186,10 @@ def test_without_a_secret_key_commands_that_sign_nothing_still_run_and_check_war
     assert migrations.returncode == 0, migrations.stderr
     assert "No changes detected" in migrations.stdout
     assert "tsunagu.W001" in check.stderr and "DJANGO_SECRET_KEY must be set" in check.stderr
+
+
+@pytest.mark.parametrize("hours", ["25:00-08:00", "garbage", "9:30-07:00"])
+def test_malformed_quiet_hours_stop_the_app_at_start_up_not_at_the_first_send(embedded_env, hours):
+    result = manage({**embedded_env, "TSUNAGU_QUIET_HOURS": hours}, "check")
+    assert result.returncode != 0
+    assert "TSUNAGU_QUIET_HOURS must read like 21:00-08:00" in result.stderr
