@@ -7,8 +7,10 @@ List-Unsubscribe address, withdraws consent. The links are signed per customer a
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -23,7 +25,11 @@ def _customer(token: str) -> Customer | None:
     if customer_id is None:
         return None
     # A record merged away still answers for the person, through the record it went into.
-    return Customer.objects.surviving(customer_id).only("pk", "marketing_consent", "consent_source").first()
+    return (
+        Customer.objects.surviving(customer_id)
+        .only("pk", "marketing_consent", "consent_source", "preferred_language")
+        .first()
+    )
 
 
 @never_cache
@@ -32,14 +38,16 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     customer = _customer(token)
     if customer is None:
         return render(request, "touchpoints/outreach/unsubscribe.html", {"invalid": True}, status=404)
-    if request.method == "POST":
-        customer_unsubscribe(customer=customer, method="page")
-        return render(request, "touchpoints/outreach/unsubscribe.html", {"done": True})
-    return render(
-        request,
-        "touchpoints/outreach/unsubscribe.html",
-        {"token": token, "already": not customer.marketing_consent},
-    )
+    # In the language the customer reads their mail in, whatever the browser says.
+    with translation.override(customer.preferred_language or settings.LANGUAGE_CODE):
+        if request.method == "POST":
+            customer_unsubscribe(customer=customer, method="page")
+            return render(request, "touchpoints/outreach/unsubscribe.html", {"done": True})
+        return render(
+            request,
+            "touchpoints/outreach/unsubscribe.html",
+            {"token": token, "already": not customer.marketing_consent},
+        )
 
 
 @csrf_exempt  # RFC 8058: the mail client POSTs without a session; the signed token is the authority

@@ -123,6 +123,13 @@ def test_an_unsubscribe_link_shows_a_confirmation_and_a_get_changes_nothing():
     assert customer.marketing_consent is True and message.status == "queued"
 
 
+def test_the_unsubscribe_page_speaks_the_customers_language_not_the_browsers():
+    customer = consenting_customer(preferred_language="ja")
+    url = outbox.unsubscribe_url(customer.pk).removeprefix("http://localhost:8000")
+    page = Client().get(url, headers={"Accept-Language": "en"}).content.decode()
+    assert '<html lang="ja"' in page
+
+
 def test_a_link_mailed_to_a_record_merged_away_unsubscribes_the_record_it_went_into(manager):
     from customers.services import customer_merge
 
