@@ -48,9 +48,14 @@ class RedeemForm(IdempotentForm):
 
     def __init__(self, *args, membership: Membership, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["reward"].queryset = (
-            Reward.objects.available().for_membership(membership).order_by("position", "points_cost", "id")
-        )
+        field = self.fields["reward"]
+        field.queryset = Reward.objects.available().for_membership(membership).order_by("position", "points_cost", "id")
+        # Offered first: the first reward the member can afford (the others stay listed, and are refused if chosen).
+        affordable = field.queryset.filter(points_cost__lte=membership.balance).values_list("pk", flat=True).first()
+        if affordable is not None:
+            field.initial = affordable
+        else:
+            field.empty_label = _("Choose a reward")
 
 
 class AdjustForm(IdempotentForm):
@@ -93,6 +98,14 @@ class ProgrammeForm(forms.ModelForm):
             "purchase_milestone_bonus",
             "is_active",
         ]
+
+    def clean_points_lifetime_months(self):
+        months = self.cleaned_data.get("points_lifetime_months")
+        if months == 0:  # read as "never" before: the help text says to leave it empty for that
+            raise forms.ValidationError(
+                _("Points must last at least a month: leave it empty for points that never expire.")
+            )
+        return months
 
     def clean_currency(self) -> str:
         currency = (self.cleaned_data.get("currency") or "").strip().upper()

@@ -626,7 +626,7 @@ def points_adjust(
         )
     else:
         if membership.balance < -points:
-            raise ValidationError({"points": _("The member has only %(n)d points.") % {"n": membership.balance}})
+            raise ValidationError({"points": _("The member has only %(n)s points.") % {"n": f"{membership.balance:,}"}})
         entry = _debit(
             membership,
             kind=Kind.ADJUST,

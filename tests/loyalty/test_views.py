@@ -111,6 +111,18 @@ def test_redeeming_more_than_the_balance_shows_why(manager_client, member):
     assert response.status_code == 200 and "Not enough points" in response.content.decode()
 
 
+def test_the_redeem_page_offers_first_a_reward_the_member_can_afford(member):
+    from loyalty.forms import RedeemForm
+
+    # the member has no points yet: nothing is chosen for them
+    RewardFactory(programme=member.programme, name="Mug", points_cost=200, position=1)
+    form = RedeemForm(membership=member)
+    assert form.fields["reward"].initial is None and form.fields["reward"].empty_label == "Choose a reward"
+    services.points_adjust(membership=member, points=150, reason="Welcome", by=None, key="k1")
+    cheap = RewardFactory(programme=member.programme, name="Sticker", points_cost=50, position=2)
+    assert RedeemForm(membership=refreshed(member)).fields["reward"].initial == cheap.pk
+
+
 def test_rewards_above_the_members_tier_are_not_offered(manager_client, member):
     gold = member.programme.tiers.get(name="Gold")
     RewardFactory(programme=member.programme, name="VIP lounge", min_tier=gold)
