@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -153,6 +155,13 @@ class TicketUpdateForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
+    # Drawn when the form is shown: the same reply sent twice (a double click) is written and mailed once.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("idempotency_key", uuid.uuid4().hex)
+        super().__init__(*args, **kwargs)
+
     body = forms.CharField(
         label=_("Message"), max_length=BODY_MAX, widget=forms.Textarea(attrs={"rows": 6}), validators=[_no_nul]
     )

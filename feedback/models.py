@@ -431,6 +431,8 @@ class TicketMessage(models.Model):
         help_text=_("The outbox row of a public reply: queued, sent, or skipped and why."),
     )
     created_at = models.DateTimeField(_("written at"), default=timezone.now, editable=False)
+    # Drawn when the reply form is shown: a double click or a resent page writes (and mails) the reply once.
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, blank=True, default="", editable=False)
 
     objects = TicketMessageQuerySet.as_manager()
 
@@ -438,6 +440,13 @@ class TicketMessage(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("ticket message")
         verbose_name_plural = _("ticket messages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="ticket_message_once",
+            )
+        ]
         indexes = [
             models.Index(fields=["ticket", "-created_at", "-id"], name="ticket_message_idx"),
             models.Index(

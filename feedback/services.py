@@ -534,17 +534,25 @@ def ticket_reply(
     public: bool = True,
     status: str = "",
     now: dt.datetime | None = None,
+    idempotency_key: str = "",
 ) -> TicketMessage:
     """Write to the customer (``public``: mailed through the outbox, shown on the timeline) or an internal note.
 
     The first public reply is the first response (and closes the loop of a follow-up ticket); a public reply
-    to a new ticket opens it. ``status`` moves the ticket too, in the same transaction.
+    to a new ticket opens it. ``status`` moves the ticket too, in the same transaction. A message already written
+    under ``idempotency_key`` (the same form sent twice) is returned with ``replayed = True``, and nothing else
+    happens: the ticket's lock makes the second wait for the first and find it.
     """
     body = _text(body, name="body", limit=BODY_MAX, required=True)
     if status:
         _choice(status, Status.values, name="status")
     now = now or timezone.now()
     locked = _lock(ticket)
+    if idempotency_key:
+        written = TicketMessage.objects.filter(ticket=locked, idempotency_key=idempotency_key).first()
+        if written is not None:
+            written.replayed = True
+            return written
     if public and locked.status == Status.CLOSED:
         raise ValidationError({"body": _("This ticket is closed: open a new ticket to write to the customer.")})
     message = TicketMessage.objects.create(
@@ -554,6 +562,7 @@ def ticket_reply(
         body=body,
         author=by,
         created_at=now,
+        idempotency_key=idempotency_key[:64],
     )
     after: list = []
     if public:

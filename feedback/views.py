@@ -470,6 +470,7 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
                 public=public,
                 status=form.cleaned_data["status"],
                 by=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except ValidationError as exc:
             _apply_form_errors(form, exc)

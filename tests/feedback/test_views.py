@@ -4,6 +4,7 @@ customer page's panel and timeline."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -183,6 +184,21 @@ def test_reply_with_a_canned_response_then_resolve(agent_client, agent, outbox):
     assert "Dear Kenji Sato, sorry." in page and "not answered yet" in page
     assert 'data-delivery="queued"' in page
     assert len(outbox()) == 2  # the reply and the CSAT survey (opened by staff: no confirmation)
+
+
+def test_a_reply_sent_twice_by_a_double_click_is_written_and_mailed_once(agent_client, outbox):
+    ticket = ticket_create(CustomerFactory(email="kenji@example.com"))
+    page = agent_client.get(ticket.get_absolute_url()).content.decode()
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', page).group(1)
+    url = reverse("feedback:ticket_reply", args=[ticket.pk])
+    data = {"body": "We are on it.", "visibility": "reply", "idempotency_key": key}
+    first, second = agent_client.post(url, data), agent_client.post(url, data)
+    assert first.status_code == second.status_code == 302
+    assert TicketMessage.objects.filter(ticket=ticket, kind="reply").count() == 1
+    assert len([m for m in outbox() if m.body.startswith("We are on it.")]) == 1
+    # a new form draws a new key: the next reply is written
+    agent_client.post(url, {**data, "idempotency_key": "f" * 32, "body": "Done."})
+    assert TicketMessage.objects.filter(ticket=ticket, kind="reply").count() == 2
 
 
 def test_a_reply_to_a_do_not_contact_customer_is_kept_and_shown_as_not_mailed(agent_client, agent):
