@@ -112,7 +112,10 @@ def test_an_invalid_range_says_why_and_shows_the_last_30_days(manager_client):
     )
     assert response.status_code == 200
     assert response.context["board"].period == metrics.Period.last_days(30, today=today)
-    assert 'id="period-errors"' in response.content.decode()
+    body = response.content.decode()
+    assert 'id="period-errors"' in body
+    # what was typed stays in the fields, to be corrected
+    assert f'value="{today + dt.timedelta(days=3)}"' in body and f'value="{today}"' in body
 
 
 def test_the_dashboard_runs_the_same_queries_for_any_period_and_at_most_ten_for_the_figures(
