@@ -551,7 +551,7 @@ class Greeting(models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled")
         SENT = "sent", _("Handed to the outbox")
-        NOT_SENT = "not_sent", _("Not sent (no consent or no address)")
+        NOT_SENT = "not_sent", _("Not sent")
         FAILED = "failed", _("Failed")
 
     customer = models.ForeignKey(

@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from customers import timeline
+from touchpoints.models import OutboundMessage
 
 from .models import Greeting, LedgerEntry
 from .panels import loyalty_account
@@ -34,7 +35,16 @@ LEDGER_FIELDS = (
     "by__first_name",
     "by__last_name",
 )
-GREETING_FIELDS = ("kind", "status", "detail", "occasion", "bonus_points", "created_at", "membership__programme__name")
+GREETING_FIELDS = (
+    "kind",
+    "status",
+    "detail",
+    "occasion",
+    "bonus_points",
+    "error",
+    "created_at",
+    "membership__programme__name",
+)
 
 LEDGER_HTML = """
 <span class="timeline-icon"><i class="bi bi-stars text-warning" aria-hidden="true"></i></span>
@@ -119,6 +129,14 @@ def greeting_entries(greetings: Sequence[Greeting]) -> list[SafeString]:
         Greeting.Kind.ANNIVERSARY: (timeline.Message(_("%(n)s years a member")), "n"),
     }
     bonus = timeline.Message(_("%(n)s bonus points"))
+    # Why a greeting was not sent: the outbox's reason (no consent, opted out, no address…), when it gave one.
+    reasons = {k: v for k, v in timeline.choice_labels(OutboundMessage, "skip_reason").items() if k}
+    not_sent = timeline.Message(_("Not sent: %(reason)s"))
+
+    def status(g: Greeting) -> str:
+        if g.status == Greeting.Status.NOT_SENT and g.error in reasons:
+            return not_sent(reason=reasons[g.error])
+        return statuses.get(g.status, g.status)
 
     def html(g: Greeting) -> SafeString:
         message = messages.get(g.kind)
@@ -128,7 +146,7 @@ def greeting_entries(greetings: Sequence[Greeting]) -> list[SafeString]:
             kind=kinds.get(g.kind, g.kind),
             programme=g.membership.programme.name,
             time=timeline.time_html(g.created_at),
-            status=statuses.get(g.status, g.status),
+            status=status(g),
             what=what,
             bonus=format_html(AFTER_DOT_HTML, bonus(n=formats.localize(g.bonus_points))) if g.bonus_points else "",
         )

@@ -127,6 +127,11 @@ def test_without_consent_the_bonus_is_given_but_no_mail_goes_out(bonus_club):
     assert greeting.status == "not_sent" and greeting.error == "no_consent"
     assert OutboundMessage.objects.get(pk=greeting.message_id).status == "skipped"
     assert refreshed(member).balance == 200
+    # and the timeline says why, in the outbox's words
+    from customers import timeline
+
+    page = timeline.render_page(timeline.timeline_page(member.customer, kinds=["greeting"]))
+    assert "Not sent: No marketing consent" in "".join(entry.html for entry in page.entries)
 
 
 def test_a_customer_in_two_programmes_gets_one_birthday_greeting_and_each_bonus(bonus_club):
