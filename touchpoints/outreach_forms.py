@@ -117,6 +117,7 @@ class FollowUpRuleForm(forms.ModelForm):
         if self.instance.template_id:  # an existing rule keeps showing its template (the service checks it)
             sendable.append(self.instance.template_id)
         self.fields["template"].queryset = MessageTemplate.objects.filter(pk__in=sendable)
+        self.fields["task_title"].help_text = _("What staff should do, e.g. “Call {customer_name}”.")
         self.fields["condition_segment"].queryset = Segment.objects.all()
         self.fields["assign_group"].queryset = Group.objects.order_by("name")
         # Each field shows when its trigger or action is chosen (static/touchpoints/js/outreach.js).
@@ -142,14 +143,26 @@ class FollowUpRuleForm(forms.ModelForm):
             FollowUpRule.Trigger.STAGE: "trigger_stage",
             FollowUpRule.Trigger.INACTIVE: "inactive_days",
         }
-        if trigger in required and not cleaned.get(required[trigger]):
-            self.add_error(required[trigger], _("Needed for this trigger."))
-        if trigger == FollowUpRule.Trigger.INACTIVE and (cleaned.get("inactive_days") or 0) < 1:
+        if trigger in required and not cleaned.get(required[trigger]) and required[trigger] not in self.errors:
+            if trigger == FollowUpRule.Trigger.INACTIVE and cleaned.get("inactive_days") == 0:
+                self.add_error("inactive_days", _("At least one day."))
+            else:
+                self.add_error(required[trigger], _("Needed for this trigger."))
+        elif trigger == FollowUpRule.Trigger.INACTIVE and (cleaned.get("inactive_days") or 0) < 1:
             self.add_error("inactive_days", _("At least one day."))
         if action == FollowUpRule.Action.SEND and not cleaned.get("template"):
             self.add_error("template", _("Choose the message to send."))
         if action == FollowUpRule.Action.TASK and not (cleaned.get("task_title") or "").strip():
             self.add_error("task_title", _("Say what staff should do."))
+        elif action == FollowUpRule.Action.TASK and placeholders.unknown_names(cleaned.get("task_title") or ""):
+            self.add_error(
+                "task_title",
+                _("Unknown placeholder(s): %(unknown)s. Available: %(known)s")
+                % {
+                    "unknown": ", ".join("{" + n + "}" for n in placeholders.unknown_names(cleaned["task_title"])),
+                    "known": ", ".join(p.token for p in placeholders.placeholders()),
+                },
+            )
         if (
             action == FollowUpRule.Action.TASK
             and cleaned.get("assign_to") == FollowUpRule.AssignTo.GROUP

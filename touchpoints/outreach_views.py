@@ -322,6 +322,8 @@ def broadcast_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- My follow-ups (staff tasks) ------------------------------------------------------------------
 
+UPCOMING_TASKS = 50  # shown below today's; the rest are counted
+
 
 @login_required
 @permission_required("touchpoints.view_stafftask", raise_exception=True)
@@ -330,15 +332,23 @@ def task_list(request: HttpRequest) -> HttpResponse:
     scope = scope_form.cleaned_data.get("scope") if scope_form.is_valid() else ""
     scope = scope or "mine"
     now = timezone.now()
-    end_of_today = day_start(timezone.localdate(now) + dt.timedelta(days=1))
-    tasks = list(StaffTask.objects.for_user(request.user, scope).filter(due_at__lt=end_of_today).for_list()[:200])
-    later = StaffTask.objects.for_user(request.user, scope).filter(due_at__gte=end_of_today).count()
+    today = timezone.localdate(now)
+    start_of_today, end_of_today = day_start(today), day_start(today + dt.timedelta(days=1))
+    # Overdue: due before today (as in HubSpot: a task due this morning is "due today" until the day ends);
+    # upcoming: the next week's (snoozed tasks among them), so that none drops out of sight.
+    open_tasks = StaffTask.objects.for_user(request.user, scope)
+    tasks = list(open_tasks.filter(due_at__lt=end_of_today).for_list()[:200])
+    upcoming = list(open_tasks.filter(due_at__gte=end_of_today).for_list()[:UPCOMING_TASKS])
+    later = (
+        open_tasks.filter(due_at__gte=end_of_today).count() - len(upcoming) if len(upcoming) == UPCOMING_TASKS else 0
+    )
     return render(
         request,
         "touchpoints/outreach/task_list.html",
         {
-            "overdue": [t for t in tasks if t.due_at < now],
-            "due": [t for t in tasks if t.due_at >= now],
+            "overdue": [t for t in tasks if t.due_at < start_of_today],
+            "due": [t for t in tasks if t.due_at >= start_of_today],
+            "upcoming": upcoming,
             "later": later,
             "scope": scope,
             # The menus of every row, read once (a form field's choices would query again on each row).

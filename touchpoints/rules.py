@@ -412,7 +412,10 @@ def _dispatch_chunk(batch: list[FollowUp], *, now: dt.datetime, report: Dispatch
             tasks.append(
                 StaffTask(
                     customer_id=f.customer_id,
-                    title=rule.task_title,
+                    # "Call {customer_name}" written for this customer, as staff read it (the site's language).
+                    title=placeholders.render(rule.task_title, customer=f.customer, language=settings.LANGUAGE_CODE)[
+                        :200
+                    ],
                     note=rule.name,
                     channel=rule.task_channel,
                     assignee_id=owner_id,

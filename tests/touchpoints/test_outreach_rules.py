@@ -364,3 +364,23 @@ def test_a_delay_is_at_most_a_year_and_an_old_overlong_one_stops_only_its_rule(d
     customer = consenting_customer()
     record(customer, capture=django_capture_on_commit_callbacks, amount=1000)
     assert FollowUp.objects.filter(rule=sound, customer=customer).count() == 1
+
+
+def test_a_task_title_names_the_customer(published, django_capture_on_commit_callbacks):
+    rule = FollowUpRuleFactory(action="task", template=None, task_title="Call {customer_name} back")
+    customer = consenting_customer(family_name="山田", given_name="花子")
+    record(customer, capture=django_capture_on_commit_callbacks, amount=1000)
+    FollowUp.objects.filter(rule=rule).update(due_at=timezone.now())
+    rules.followups_dispatch()
+    assert StaffTask.objects.get(customer=customer).title == f"Call {customer.display_name} back"
+
+
+def test_the_rule_form_names_each_mistake_once():
+    from touchpoints.outreach_forms import FollowUpRuleForm
+
+    form = FollowUpRuleForm({"name": "Lapsed", "trigger": "inactive", "inactive_days": "0", "action": "task"})
+    assert not form.is_valid() and form.errors["inactive_days"] == ["At least one day."]
+    form = FollowUpRuleForm(
+        {"name": "x", "trigger": "inactive", "inactive_days": "30", "action": "task", "task_title": "Call {nobody}"}
+    )
+    assert not form.is_valid() and "{nobody}" in form.errors["task_title"][0]

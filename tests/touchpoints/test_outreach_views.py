@@ -423,15 +423,20 @@ def test_the_outbox_detail_escapes_the_body(support_client):
 def test_my_follow_ups_lists_overdue_and_due_tasks_and_marks_one_done(support_client, support):
     customer = consenting_customer(family_name=SCRIPT)
     overdue = rules.task_create(
-        customer=customer, title="Call back", due_at=timezone.now() - dt.timedelta(hours=3), by=None, assignee=support
+        customer=customer, title="Call back", due_at=timezone.now() - dt.timedelta(days=2), by=None, assignee=support
     )
+    StaffTask.objects.create(customer=customer, title="Due now", due_at=timezone.now(), assignee=support)
     StaffTask.objects.create(
         customer=customer, title="Later", due_at=timezone.now() + dt.timedelta(days=3), assignee=support
     )
 
     page = support_client.get(reverse("touchpoints:tasks"))
     body = page.content.decode()
-    assert "Call back" in body and SCRIPT not in body and "1 more task is due later" in body
+    assert "Call back" in body and SCRIPT not in body
+    # overdue: before today; a task due now is due today; a later one (a snoozed one) is listed as upcoming
+    assert [t.title for t in page.context["overdue"]] == ["Call back"]
+    assert [t.title for t in page.context["due"]] == ["Due now"]
+    assert [t.title for t in page.context["upcoming"]] == ["Later"] and page.context["later"] == 0
 
     support_client.post(
         reverse("touchpoints:task_done", args=[overdue.pk]),
