@@ -423,10 +423,10 @@ def segment_preview(request: HttpRequest) -> HttpResponse:
     """How many customers the rules being edited match, before saving (htmx)."""
     form = SegmentForm(request.POST)
     form.is_valid()  # the name may still be empty while the rules are edited
-    rules = {}
-    if not any(k.startswith("rule_") for k in form.errors):
-        rules = form.rules()
-    count, capped = count_capped(Customer.objects.filter(rules_q(rules)))
+    if any(k.startswith("rule_") for k in form.errors):
+        # A condition that cannot be read counts nobody (it used to count everyone, as if there were none).
+        return render(request, "customers/includes/_segment_count.html", {"invalid": True})
+    count, capped = count_capped(Customer.objects.filter(rules_q(form.rules())))
     return render(request, "customers/includes/_segment_count.html", {"count": count, "capped": capped})
 
 

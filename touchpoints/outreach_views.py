@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
@@ -89,13 +90,17 @@ class TemplateUpdateView(LoginRequiredMixin, PermissionRequiredMixin, TemplateFo
     permission_required = "touchpoints.change_messagetemplate"
 
 
-def _find_customer(query: str) -> Customer | None:
+def _find_customers(query: str) -> list[Customer]:
+    """The customers a preview query names: by number, by email, or up to ``PREVIEW_MATCHES`` by name."""
     query = query.strip()
     if query.isdigit():
-        return Customer.objects.filter(pk=int(query)).first()
+        return list(Customer.objects.filter(pk=int(query)))
     if "@" in query:
-        return Customer.objects.with_email(query).first()
-    return Customer.objects.search(query).order_by("name_sort", "id").first()
+        return list(Customer.objects.with_email(query)[:1])
+    return list(Customer.objects.search(query).order_by("name_sort", "id")[:PREVIEW_MATCHES])
+
+
+PREVIEW_MATCHES = 5  # a name several customers share: the preview shows the first and names the others
 
 
 @login_required
@@ -106,15 +111,18 @@ def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
     form = PreviewForm(request.GET or None)
     context: dict = {"template": template, "form": form}
     if form.is_valid():
-        customer = _find_customer(form.cleaned_data["customer"])
+        matches = _find_customers(form.cleaned_data["customer"])
+        customer = matches[0] if matches else None
         if customer is None:
             context["not_found"] = True
         else:
+            context["others"] = matches[1:]
             language, subject, body = outbox.render_for(template, customer)
             reason = outbox.skip_reason_for(customer, purpose=template.purpose, channel=template.channel)
             context.update(
                 customer=customer,
                 language=language,
+                language_name=dict(settings.LANGUAGES).get(language, language),
                 subject=subject,
                 body=body,
                 reason=OutboundMessage.SkipReason(reason).label if reason else "",

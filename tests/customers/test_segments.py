@@ -40,6 +40,13 @@ def test_segment_names_are_unique_ignoring_case(marketing):
         services.segment_save(name="vips", rules={}, by=marketing)
 
 
+def test_a_condition_that_cannot_be_read_counts_nobody_not_everyone(marketing_client):
+    CustomerFactory.create_batch(3)
+    preview = marketing_client.post(reverse("customers:segment_preview"), {"rule_spend_at_least": "1e400"})
+    body = preview.content.decode()
+    assert preview.status_code == 200 and "correct the conditions" in body and ">3<" not in body
+
+
 def test_segment_builder_saves_rules_and_the_list_shows_its_customers(marketing_client):
     # given
     vip = TagFactory(name="VIP")

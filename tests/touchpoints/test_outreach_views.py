@@ -251,6 +251,19 @@ def test_a_template_is_created_and_previewed_for_a_customer_with_what_they_typed
     assert "/unsubscribe/" in body
 
 
+def test_the_preview_names_the_language_and_the_others_of_the_same_name(marketing_client):
+    template = MessageTemplateFactory(body_en="Hi {customer_name} {unsubscribe_url}")
+    first = consenting_customer(family_name="斉藤", given_name="一郎", preferred_language="en")
+    second = consenting_customer(family_name="斉藤", given_name="二郎", preferred_language="en")
+    url = reverse("touchpoints:template_preview", args=[template.pk])
+    body = marketing_client.get(url, {"customer": "斉藤"}).content.decode()
+    assert "(language: English)" in body and 'id="preview-others"' in body
+    shown, other = (first, second) if f"customer {first.pk} " in body else (second, first)
+    assert f"({other.pk})" in body
+    body = marketing_client.get(url, {"customer": str(other.pk)}).content.decode()
+    assert f"customer {other.pk} " in body and 'id="preview-others"' not in body
+
+
 def test_a_template_slug_never_changes(marketing_client):
     template = MessageTemplateFactory(slug="fixed")
     marketing_client.post(
