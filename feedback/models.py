@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
@@ -116,7 +117,13 @@ class SlaPolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name in the reader's language: the seeded policies' names are in the message catalogue (migration
+        0002), a policy a manager names shows as typed."""
+        return gettext(self.name) if self.name else ""
 
 
 class BusinessHours(models.Model):

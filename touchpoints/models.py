@@ -400,10 +400,16 @@ class MessageTemplate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
 
     def get_absolute_url(self) -> str:
         return reverse("touchpoints:template_update", args=[self.pk])
+
+    @property
+    def label(self) -> str:
+        """The name in the reader's language: the templates the apps seed have theirs in the message catalogue,
+        one staff write shows as typed."""
+        return gettext(self.name) if self.name else ""
 
     def text_for(self, language: str) -> tuple[str, str, str]:
         """(language, subject, body) in ``language``, or in the other one when that version is empty."""

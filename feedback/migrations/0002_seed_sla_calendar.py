@@ -8,6 +8,7 @@ The holidays are written out here (produced by feedback/holidays.py) so that thi
 import datetime as dt
 
 from django.db import migrations
+from django.utils.translation import gettext_noop
 
 # name, priority, follow-up, first response (min), resolution (min), business hours, warn before (min)
 POLICIES = [
@@ -15,7 +16,7 @@ POLICIES = [
     ("High", "high", False, 4 * 60, 2 * 9 * 60, True, 60),
     ("Normal", "normal", False, 9 * 60, 5 * 9 * 60, True, 120),
     ("Low", "low", False, 2 * 9 * 60, 10 * 9 * 60, True, 240),
-    ("Follow-up (closing the loop)", "", True, 4 * 60, 2 * 9 * 60, True, 60),
+    (gettext_noop("Follow-up (closing the loop)"), "", True, 4 * 60, 2 * 9 * 60, True, 60),
 ]
 WORKING_WEEK = [(weekday, dt.time(9), dt.time(18)) for weekday in range(5)]
 HOLIDAYS = [

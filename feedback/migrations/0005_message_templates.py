@@ -6,10 +6,11 @@ same texts for that fallback).
 """
 
 from django.db import migrations
+from django.utils.translation import gettext_noop
 
 TEMPLATES = {
     "feedback-received": {
-        "name": "Feedback: message received",
+        "name": gettext_noop("Feedback: message received"),
         "purpose": "transactional",
         "subject_en": "We received your message ({ticket_reference})",
         "body_en": (
@@ -27,7 +28,7 @@ TEMPLATES = {
         ),
     },
     "csat-invite": {
-        "name": "Feedback: CSAT survey after a resolved ticket",
+        "name": gettext_noop("Feedback: CSAT survey after a resolved ticket"),
         "purpose": "transactional",
         "subject_en": "How did we do? ({ticket_reference})",
         "body_en": (
@@ -47,7 +48,7 @@ TEMPLATES = {
         ),
     },
     "nps-invite": {
-        "name": "Feedback: NPS survey",
+        "name": gettext_noop("Feedback: NPS survey"),
         "purpose": "marketing",
         "subject_en": "Would you recommend {shop_name}?",
         "body_en": (

@@ -7,6 +7,7 @@ Created only when missing (a template edited by staff is left alone); the slugs 
 """
 
 from django.db import migrations
+from django.utils.translation import gettext_noop
 
 UNSUBSCRIBE_JA = "\n\n配信停止: {unsubscribe_url}"
 UNSUBSCRIBE_EN = "\n\nUnsubscribe: {unsubscribe_url}"
@@ -14,7 +15,7 @@ UNSUBSCRIBE_EN = "\n\nUnsubscribe: {unsubscribe_url}"
 TEMPLATES = [
     {
         "slug": "loyalty-birthday",
-        "name": "Loyalty: birthday greeting",
+        "name": gettext_noop("Loyalty: birthday greeting"),
         "purpose": "marketing",
         "subject_ja": "{customer_name}様、お誕生日おめでとうございます",
         "body_ja": "{customer_name}様\n\nお誕生日おめでとうございます。{shop_name}より心ばかりの贈り物として"
@@ -26,7 +27,7 @@ TEMPLATES = [
     },
     {
         "slug": "loyalty-anniversary",
-        "name": "Loyalty: membership anniversary",
+        "name": gettext_noop("Loyalty: membership anniversary"),
         "purpose": "marketing",
         "subject_ja": "ご入会{years}周年ありがとうございます",
         "body_ja": "{customer_name}様\n\n{programme}にご入会いただいて{years}年になりました。感謝の気持ちとして"
@@ -37,7 +38,7 @@ TEMPLATES = [
     },
     {
         "slug": "loyalty-tier-upgrade",
-        "name": "Loyalty: tier upgrade",
+        "name": gettext_noop("Loyalty: tier upgrade"),
         "purpose": "marketing",
         "subject_ja": "{new_tier}会員へのランクアップおめでとうございます",
         "body_ja": "{customer_name}様\n\n{programme}で{new_tier}会員にランクアップされました。"
@@ -48,7 +49,7 @@ TEMPLATES = [
     },
     {
         "slug": "loyalty-purchase-milestone",
-        "name": "Loyalty: purchase milestone",
+        "name": gettext_noop("Loyalty: purchase milestone"),
         "purpose": "marketing",
         "subject_ja": "{purchase_number}回目のお買い物ありがとうございます",
         "body_ja": "{customer_name}様\n\n{shop_name}での{purchase_number}回目のお買い物、誠にありがとうございます。"
@@ -59,7 +60,7 @@ TEMPLATES = [
     },
     {
         "slug": "loyalty-points-expiring",
-        "name": "Loyalty: points expiring soon",
+        "name": gettext_noop("Loyalty: points expiring soon"),
         "purpose": "transactional",
         "subject_ja": "{expiring_points}ポイントの有効期限が近づいています",
         "body_ja": "{customer_name}様\n\n{programme}の{expiring_points}ポイントが{expires_on}に失効します。"

@@ -468,3 +468,14 @@ def test_my_follow_ups_page_runs_few_queries_however_many_tasks(support_client, 
         StaffTask.objects.create(customer=customer, title=f"T{i}", due_at=timezone.now(), assignee=support)
     with django_assert_max_num_queries(12):
         assert support_client.get(reverse("touchpoints:tasks")).status_code == 200
+
+
+def test_seeded_template_and_policy_names_read_in_japanese(marketing_client):
+    from django.utils import translation
+
+    from feedback.models import SlaPolicy
+
+    body = marketing_client.get(reverse("touchpoints:templates"), headers={"Accept-Language": "ja"}).content.decode()
+    assert "フィードバック：NPSアンケート" in body and "Feedback: NPS survey" not in body
+    with translation.override("ja"):
+        assert str(SlaPolicy.objects.get(is_follow_up=True)) == "フォローアップ（クローズドループ）"
