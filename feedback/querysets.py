@@ -95,9 +95,9 @@ class TicketQuerySet(models.QuerySet):
         return qs
 
     def search(self, q: str) -> TicketQuerySet:
-        """A customer's email (exact, ignoring case); else words of the subject (a trigram index on PostgreSQL from
-        three characters; two, such as 返品, are read from the subjects) or the customer's name, kana, phone or
-        company (the customers' own search, up to ``SEARCH_CUSTOMERS`` of them)."""
+        """A customer's email (exact, ignoring case); else words of the subject (a trigram index on PostgreSQL, from
+        three characters) or the customer's name, kana, phone or company (the customers' own search, up to
+        ``SEARCH_CUSTOMERS`` of them; two characters match the start of a name or kana)."""
         from customers.models import Customer
 
         q = " ".join((q or "").replace("\x00", " ").split())
@@ -106,6 +106,10 @@ class TicketQuerySet(models.QuerySet):
         if "@" in q:
             return self.filter(customer__in=Customer.objects.with_email(q).values("pk"))
         customers = Customer.objects.search(q).order_by().values("pk")[:SEARCH_CUSTOMERS]
+        if len(q) < 3:
+            # Trigrams need three characters: a subject search of two read every ticket (0.3 s at 200,000).
+            # Two characters (山本) find customers by the start of their name or kana, through their indexes.
+            return self.filter(customer__in=customers)
         return self.filter(Q(subject__icontains=q) | Q(customer__in=customers))
 
     def for_queue(self) -> TicketQuerySet:

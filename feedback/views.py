@@ -219,7 +219,7 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "now": now,
         "staff_choices": _staff_choices() if can_bulk else [],
-        "short_query": bool(q) and len(q) < 2 and "@" not in q,
+        "short_query": bool(q) and len(q) < 3 and "@" not in q,
         "can_bulk": can_bulk,
     }
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "queue-results":

@@ -176,6 +176,7 @@ def queues(ctx: Context) -> list[Measurement]:
         _queue(ctx, "priority urgent", queue="open", priority="urgent"),
         _queue(ctx, "kind praise", queue="open", kind="praise"),
         _queue(ctx, "search subject 'lid broken'", queue="all", q="lid broken"),
+        _queue(ctx, "search a customer's name '山本'", queue="all", q="山本"),
     ]
     half = Ticket.objects.count() // 2
     created, pk = Ticket.objects.order_by("-created_at", "-id").values_list("created_at", "id")[half]

@@ -54,18 +54,19 @@ def test_the_queues(agent_client, agent):
     assert rows(agent_client.get(url))[0] == overdue.pk
 
 
-def test_the_queue_finds_two_character_words_and_customers_by_name(agent_client):
-    yamamoto = CustomerFactory(family_name="山本", given_name="花子", email="hanako@example.jp")
+def test_the_queue_finds_customers_by_name_and_subjects_by_their_words(agent_client):
+    yamamoto = CustomerFactory(family_name="山本", given_name="花子", family_name_kana="ヤマモト", email="h@example.jp")
     returned = ticket_create(subject="返品の手続きについて")
     shipping = ticket_create(yamamoto, subject="配送が遅れている")
     lid = ticket_create(subject="The lid does not close")
     url = reverse("feedback:queue") + "?queue=all&q="
-    assert rows(agent_client.get(url + "返品")) == [returned.pk]
-    assert rows(agent_client.get(url + "山本")) == [shipping.pk]  # the customer's name
-    assert rows(agent_client.get(url + "hanako@example.jp")) == [shipping.pk]
+    assert rows(agent_client.get(url + "返品の")) == [returned.pk]
+    assert rows(agent_client.get(url + "山本")) == [shipping.pk]  # two characters: the customer's name
+    assert rows(agent_client.get(url + "やまもと")) == [shipping.pk]  # kana, as typed
+    assert rows(agent_client.get(url + "h@example.jp")) == [shipping.pk]
     assert rows(agent_client.get(url + "lid")) == [lid.pk]
-    response = agent_client.get(url + "返")  # one character: everything, and a hint
-    assert len(rows(response)) == 3 and "at least two characters" in response.content.decode()
+    response = agent_client.get(url + "返品")  # two characters name no customer here, and the page says why
+    assert rows(response) == [] and "three to search subjects too" in response.content.decode()
 
 
 def test_unknown_filters_and_sorts_are_ignored(agent_client):
