@@ -74,9 +74,12 @@ class MembershipQuerySet(models.QuerySet):
         qs = self
         if q:
             number = "".join(ch for ch in fold(q) if ch.isdigit())
-            customers = Customer.objects.search(q).order_by().values("pk")[:SEARCH_CUSTOMERS]
-            by_number = Q(member_number=number) if number and len(number) >= 6 else Q(pk__in=[])
-            qs = qs.filter(by_number | Q(customer__in=customers))
+            if len(number) >= 6 and self.filter(member_number=number).exists():
+                # A card's number, found through its unique index (one of its digits might be a phone's: read apart,
+                # as an OR of both read every membership, 0.3 s at a million).
+                qs = qs.filter(member_number=number)
+            else:
+                qs = qs.filter(customer__in=Customer.objects.search(q).order_by().values("pk")[:SEARCH_CUSTOMERS])
         if programme_id:
             qs = qs.filter(programme_id=programme_id)
         if tier_id:

@@ -239,3 +239,23 @@ def customer_panel(ctx: Context) -> list[Measurement]:
     )
     m.check(Check(target="constant however long the history", passed=few == many))
     return [page, m]
+
+
+MEMBERS_P95_MS = 40
+
+
+@benchmark("loyalty")
+def member_search(ctx: Context) -> list[Measurement]:
+    """The members list (a member per customer), found by the number on a card and by a name."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    programme = loyalty_seed()
+    member = Membership.objects.filter(programme=programme).order_by("pk")[ctx.customers // 3]
+    url = reverse("loyalty:members")
+    results = []
+    for label, q in (("member number", member.member_number), ("a name (佐藤)", "佐藤")):
+        m = ctx.time_page(f"members list: search by {label}", f"{url}?{urlencode({'q': q})}")
+        results.append(m.check(target(f"p95 < {MEMBERS_P95_MS} ms", m.p95_ms, lambda v: v < MEMBERS_P95_MS)))
+    return results
