@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import grant, log_in, touchpoint_catalogue
@@ -70,6 +73,21 @@ def test_manager_logs_a_purchase_and_sees_it_on_the_timeline_and_in_the_funnel(
     # then: it tops the timeline, and the customer stays in decision (never moved back automatically)
     expect(timeline.locator(".timeline-item").first).to_contain_text("Asked on LINE about the lid")
     expect(page.locator("#journey-stage")).to_have_text("Decision")
+
+    # when: they log a call from yesterday afterwards, with its time
+    yesterday = timezone.localtime() - dt.timedelta(days=1)
+    form.get_by_label("What happened").select_option(label="Customer support (Decision)")
+    form.get_by_label("Channel").select_option(label="Phone")
+    form.get_by_label("When").fill(yesterday.strftime("%Y-%m-%dT%H:%M"))
+    form.get_by_label("Summary").fill("Called yesterday about delivery")
+    form.get_by_role("button", name="Log touchpoint").click()
+
+    # then: the timeline reloads with the call in its place, below today's entries
+    expect(timeline.locator(".timeline-item", has_text="Called yesterday about delivery")).to_have_count(1)
+    texts = timeline.locator(".timeline-item").all_inner_texts()
+    called = next(i for i, text in enumerate(texts) if "Called yesterday" in text)
+    assert called > next(i for i, text in enumerate(texts) if "Asked on LINE" in text)
+    expect(page.locator("#touchpoint-form input[name='occurred_at']")).to_have_value("")
 
     # when: they filter the timeline to the decision stage and to the LINE channel
     page.locator("#timeline-stage").select_option("decision")
