@@ -50,6 +50,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from customers.models import Customer
 from feedback.figures import nps_score, percent
@@ -910,6 +911,67 @@ def customers_behind(key: str, period: Period, *, today: dt.date | None = None) 
     else:  # pragma: no cover - every figure of the registry is handled above (a test walks them all)
         raise KeyError(key)
     return customers.order_by("-id")
+
+
+VALUE_LABELS = {
+    "nps": _("Score and comment"),
+    "csat": _("Score and comment"),
+    "purchasers": _("Spent in the period"),
+    "points_issued": _("Points issued"),
+    "points_redeemed": _("Points redeemed"),
+}
+
+
+def figure_values(key: str, period: Period, customer_ids: list[int]) -> tuple[str, dict[int, str]] | None:
+    """What each of ``customer_ids`` (a drill-down's page) counts for in figure ``key``: the label of that column
+    and the text of each cell; None for a figure whose customers carry no value of their own (new customers, say).
+    One query for the page."""
+    key = SAME_CUSTOMERS.get(key, key)
+    if key not in VALUE_LABELS or not customer_ids:
+        return None
+    start, end = rollups.day_bounds(period.start, period.end)
+    values: dict[int, str] = {}
+    if key in ("nps", "csat"):
+        answers = (
+            Survey.objects.filter(customer_id__in=customer_ids, kind=key, score__isnull=False)
+            .filter(answered_at__gte=start, answered_at__lt=end)
+            .order_by("customer_id", "-answered_at", "-id")
+            .values_list("customer_id", "score", "comment")
+        )
+        for customer_id, score, comment in answers:  # the latest answer of each (the first in this order)
+            if customer_id not in values:
+                comment = " ".join((comment or "").split())
+                values[customer_id] = (
+                    f"{score} · {comment[:80]}{'…' if len(comment) > 80 else ''}" if comment else str(score)
+                )
+    elif key == "purchasers":
+        spent = (
+            rollups.purchase_touchpoints()
+            .filter(customer_id__in=customer_ids, occurred_at__gte=start, occurred_at__lt=end)
+            .values("customer_id")
+            .annotate(orders=Count("pk"), total=Sum("amount", filter=Q(currency="JPY"), default=Decimal(0)))
+            .values_list("customer_id", "orders", "total")
+        )
+        for customer_id, orders, total in spent:
+            values[customer_id] = ngettext(
+                "%(amount)s JPY · %(orders)s order", "%(amount)s JPY · %(orders)s orders", orders
+            ) % {
+                "amount": f"{total:,.0f}",
+                "orders": f"{orders:,}",
+            }
+    else:
+        kinds = LedgerEntry.Kind
+        entries = LedgerEntry.objects.filter(
+            membership__customer_id__in=customer_ids, created_at__gte=start, created_at__lt=end
+        )
+        if key == "points_issued":
+            entries = entries.filter(kind__in=[kinds.EARN, kinds.BONUS, kinds.REFERRAL])
+        else:
+            entries = entries.filter(kind=kinds.REDEEM)
+        totals = entries.values("membership__customer_id").annotate(points=Sum("points")).order_by()
+        for row in totals.values_list("membership__customer_id", "points"):
+            values[row[0]] = f"{abs(row[1]):,}"
+    return str(VALUE_LABELS[key]), values
 
 
 def _lapsed_ids(period: Period, today: dt.date) -> QuerySet:

@@ -236,6 +236,9 @@ def figure_customers(request: HttpRequest, key: str) -> HttpResponse:
         after=request.GET.get("after", ""),
         before=request.GET.get("before", ""),
     )
+    # What each customer counts for (their score, their spend), for the figures where that means something.
+    value = metrics.figure_values(key, period, [c.pk for c in page.rows])
+    value_label, values = value if value else ("", None)
     return render(
         request,
         "crm/figure_customers.html",
@@ -244,7 +247,8 @@ def figure_customers(request: HttpRequest, key: str) -> HttpResponse:
             "form": form,
             "period": period,
             "page": page,
-            "customer_rows": customer_rows_html(page.rows),
+            "value_label": value_label,
+            "customer_rows": customer_rows_html(page.rows, values=values),
             "query": _period_query(period),
             "can_export": request.user.has_perm("crm.export_reports")
             and request.user.has_perm("customers.export_customer"),

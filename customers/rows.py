@@ -11,7 +11,7 @@ activity joined, tags prefetched), so writing the rows costs no query.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.humanize.templatetags.humanize import naturaltime
@@ -36,8 +36,9 @@ ROW_HTML = """
   <td>{company}</td>
   <td>{tags}</td>
   <td>{owner}</td>
-  <td class="text-nowrap small">{last_activity}</td>
+  <td class="text-nowrap small">{last_activity}</td>{value}
 </tr>"""
+VALUE_HTML = '\n  <td class="small drill-value">{}</td>'
 KANA_HTML = '<div class="kana">{}</div>'
 DO_NOT_CONTACT_HTML = ' <span class="badge text-bg-danger">{}</span>'
 CONSENT_HTML = ' <i class="bi bi-envelope-check text-success" title="{0}" aria-label="{0}"></i>'
@@ -53,11 +54,14 @@ def escape_value(value: Any) -> str:
     return html.escape(str(value))
 
 
-def customer_rows_html(customers: Iterable[Customer], *, show_consent: bool = False) -> SafeString:
+def customer_rows_html(
+    customers: Iterable[Customer], *, show_consent: bool = False, values: Mapping[int, str] | None = None
+) -> SafeString:
     """The ``<tr>`` of each customer, in the current language.
 
     ``show_consent`` marks those who consent to marketing email (the customer list; not the drill-down). A customer
-    who must not be contacted is marked instead, either way.
+    who must not be contacted is marked instead, either way. ``values`` (customer id -> text) adds a last column: what
+    the customer counts for in a drill-down's figure (their score, their spend), "—" for one without.
     """
     esc = escape_value
     do_not_contact = DO_NOT_CONTACT_HTML.format(conditional_escape(_("Do not contact")))
@@ -116,6 +120,7 @@ def customer_rows_html(customers: Iterable[Customer], *, show_consent: bool = Fa
             owner=owner_cell(c),
             # As ``{{ c.last_activity_at|naturaltime }}``: the filter takes the time as it is (not in local time).
             last_activity=esc(naturaltime(c.last_activity_at)),
+            value="" if values is None else VALUE_HTML.format(esc(values.get(c.pk, "—"))),
         )
 
     # Every value above is escaped, or is markup written here with escaped values in it.

@@ -301,3 +301,48 @@ def test_the_figures_are_cached_until_the_next_refresh(built, django_assert_num_
     assert metrics.dashboard(built.june, sections=ALL, today=built.today, cached=True).figures["orders"].value == 6
     with django_assert_num_queries(5):  # not cached: every query, every time
         metrics.dashboard(built.june, sections=ALL, today=built.today)
+
+
+def test_a_drill_down_shows_what_each_customer_counts_for(built, manager_client):
+    from django.db.models import Sum
+    from django.urls import reverse
+
+    from touchpoints.models import Touchpoint
+
+    purchasers = [built.customers[name] for name in ("A", "B", "C")]
+    label, values = metrics.figure_values("revenue", built.june, [c.pk for c in purchasers])
+    start, end = rollups.day_bounds(built.june.start, built.june.end)
+    for customer in purchasers:
+        bought = Touchpoint.objects.filter(
+            customer=customer, type__kind="purchase", currency="JPY", occurred_at__gte=start, occurred_at__lt=end
+        )
+        total = bought.aggregate(total=Sum("amount"))["total"]
+        orders = bought.count()
+        assert values[customer.pk] == f"{total:,.0f} JPY · {orders} order{'' if orders == 1 else 's'}"
+    assert label == "Spent in the period"
+    assert metrics.figure_values("new_customers", built.june, [purchasers[0].pk]) is None
+
+    url = reverse("crm:figure_customers", args=["revenue"])
+    body = manager_client.get(url, {"start": built.june.start, "end": built.june.end}).content.decode()
+    assert '<th scope="col">Spent in the period</th>' in body and values[purchasers[0].pk] in body
+
+
+def test_every_drill_down_value_is_text_for_every_customer(built):
+    from django.utils import timezone
+
+    from feedback.models import Survey
+
+    ids = [c.pk for c in built.customers.values()]
+    answered = Survey.objects.create(
+        customer=built.customers["A"],
+        kind="csat",
+        score=4,
+        comment="Kind  and\nquick " + "x" * 100,
+        answered_at=timezone.make_aware(dt.datetime(2026, 6, 30, 20)),  # the latest of the period
+    )
+    for f in FIGURES:
+        if f.drill:
+            value = metrics.figure_values(f.key, built.june, ids)
+            assert value is None or (isinstance(value[0], str) and all(isinstance(v, str) for v in value[1].values()))
+    _label, csat = metrics.figure_values("csat", built.june, ids)
+    assert csat[answered.customer_id].startswith("4 · Kind and quick xxx") and csat[answered.customer_id].endswith("…")
