@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 
 from tests.factories import UserFactory
 
@@ -11,6 +12,14 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in Japanese (Accept-Language) leaves its language active
+    in the thread, and a later test would read Japanese messages."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

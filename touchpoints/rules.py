@@ -99,7 +99,9 @@ def rule_save(*, rule: FollowUpRule, by: AbstractBaseUser | None = None) -> Foll
     template = rule.template if rule.action == FollowUpRule.Action.SEND else None
     if template is not None:
         texts = (template.subject_ja, template.body_ja, template.subject_en, template.body_en)
-        if template.purpose == Purpose.TRANSACTIONAL and not may_send_service_messages(by):
+        kept = rule.pk is not None and FollowUpRule.objects.filter(pk=rule.pk, template=template).exists()
+        if template.purpose == Purpose.TRANSACTIONAL and not kept and not may_send_service_messages(by):
+            # Choosing one is a manager's call; others may still pause or rename a rule a manager set up.
             raise ValidationError({"template": _("Only a manager may have a rule send a service message.")})
         if placeholders.needs_context(*texts):
             raise ValidationError(

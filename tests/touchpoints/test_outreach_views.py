@@ -320,6 +320,9 @@ def test_rules_and_broadcasts_offer_only_what_they_may_send(marketing, manager):
     rule = FollowUpRuleFactory.build(template=receipt)
     with pytest.raises(ValidationError, match="Only a manager"):
         rules.rule_save(rule=rule, by=marketing)
+    rules.rule_save(rule=rule, by=manager)
+    rule.is_active = False  # marketing may still pause a rule a manager set up
+    rules.rule_save(rule=rule, by=marketing)
     with pytest.raises(ValidationError, match="needs details"):
         rules.rule_save(rule=FollowUpRuleFactory.build(template=csat), by=manager)
     segment = Segment.objects.create(name="Everyone", rules={})
