@@ -29,6 +29,9 @@ TAGGED_ORDERINGS: dict[str, Ordering] = {
 }
 
 
+SEARCH_IDS_MAX = 200
+
+
 def normalize_search(q: str) -> str:
     """Words separated by single spaces, folded as the stored keys are (``textfold``: widths, hiragana as katakana,
     lower case); a NUL (which PostgreSQL refuses in text) counts as a space."""
@@ -55,6 +58,11 @@ class CustomerQuerySet(models.QuerySet):
                 break
             customer_id = merged_into
         return self.none()
+
+    def search_ids(self, q: str) -> CustomerQuerySet:
+        """The ids of up to ``SEARCH_IDS_MAX`` customers ``search(q)`` finds, as a subquery for the lists of other
+        apps (the ticket queue, the members list): a common name reaches that many, a fuller one fewer."""
+        return self.search(q).order_by().values("pk")[:SEARCH_IDS_MAX]
 
     def search(self, q: str) -> CustomerQuerySet:
         """Substring search over name, kana, email, phone, company and external ID.

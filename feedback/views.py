@@ -23,6 +23,7 @@ from django.views.generic import CreateView, DeleteView, ListView, UpdateView
 
 from customers.models import Customer
 from customers.pagination import count_capped, keyset_page
+from customers.querysets import normalize_search
 
 from . import figures as feedback_figures
 from . import services, throttling
@@ -329,8 +330,7 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
 
 
 def _customer_search(q: str) -> list[Customer]:
-    q = " ".join(q.replace("\x00", " ").split())
-    if not q:
+    if not normalize_search(q):
         return []
     return list(
         Customer.objects.search(q)

@@ -55,9 +55,6 @@ class RewardQuerySet(models.QuerySet):
         return qs.filter(Q(min_tier__isnull=True) | Q(min_tier__position__lte=position))
 
 
-SEARCH_CUSTOMERS = 200  # customers a name search reaches in the members list
-
-
 class MembershipQuerySet(models.QuerySet):
     def for_customer(self, customer: Customer | int) -> MembershipQuerySet:
         return self.filter(customer=customer)
@@ -70,7 +67,7 @@ class MembershipQuerySet(models.QuerySet):
     ) -> MembershipQuerySet:
         """The members list's whitelisted filters (validated by ``MemberFilterForm``). ``q`` is a member number,
         as read off a card (spaces, dashes and full-width digits allowed), or the customer's name, kana, email or
-        phone (the customers' own search, up to ``SEARCH_CUSTOMERS`` of them)."""
+        phone (the customers' own search, ``CustomerQuerySet.search_ids``)."""
         qs = self
         if q:
             number = "".join(ch for ch in fold(q) if ch.isdigit())
@@ -79,7 +76,7 @@ class MembershipQuerySet(models.QuerySet):
                 # as an OR of both read every membership, 0.3 s at a million).
                 qs = qs.filter(member_number=number)
             else:
-                qs = qs.filter(customer__in=Customer.objects.search(q).order_by().values("pk")[:SEARCH_CUSTOMERS])
+                qs = qs.filter(customer__in=Customer.objects.search_ids(q))
         if programme_id:
             qs = qs.filter(programme_id=programme_id)
         if tier_id:

@@ -83,7 +83,7 @@ def broadcast_create(
     elif template.purpose != Purpose.MARKETING:
         # A broadcast is marketing whatever its text: a service message would reach customers who never consented.
         errors["template"] = _("Broadcasts send marketing templates only.")
-    elif placeholders.needs_context(template.subject_ja, template.body_ja, template.subject_en, template.body_en):
+    elif placeholders.needs_context(template):
         errors["template"] = _("This template needs details a broadcast does not have (a ticket or a survey).")
     if errors:
         raise ValidationError(errors)

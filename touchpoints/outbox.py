@@ -1282,4 +1282,4 @@ def sendable_templates(*, user, purposes: tuple[str, ...] | None = None) -> list
         if may_send_service_messages(user):
             purposes += (Purpose.TRANSACTIONAL,)
     candidates = MessageTemplate.objects.filter(is_active=True, purpose__in=purposes).order_by("name", "id")
-    return [t for t in candidates if not placeholders.needs_context(t.subject_ja, t.body_ja, t.subject_en, t.body_en)]
+    return [t for t in candidates if not placeholders.needs_context(t)]

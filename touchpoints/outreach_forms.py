@@ -52,16 +52,9 @@ class MessageTemplateForm(forms.ModelForm):
         if not (cleaned.get("body_ja") or "").strip() and not (cleaned.get("body_en") or "").strip():
             raise ValidationError(_("Write the message in Japanese, in English, or both."))
         for name in TEXT_FIELDS:
-            unknown = placeholders.unknown_names(cleaned.get(name) or "")
+            unknown = placeholders.unknown_message(cleaned.get(name) or "")
             if unknown:
-                self.add_error(
-                    name,
-                    _("Unknown placeholder(s): %(unknown)s. Available: %(known)s")
-                    % {
-                        "unknown": ", ".join("{" + n + "}" for n in unknown),
-                        "known": ", ".join(p.token for p in placeholders.placeholders()),
-                    },
-                )
+                self.add_error(name, unknown)
         if cleaned.get("purpose") == Purpose.MARKETING and cleaned.get("channel") == MessageChannel.EMAIL:
             for name in ("body_ja", "body_en"):
                 body = cleaned.get(name) or ""
@@ -154,15 +147,8 @@ class FollowUpRuleForm(forms.ModelForm):
             self.add_error("template", _("Choose the message to send."))
         if action == FollowUpRule.Action.TASK and not (cleaned.get("task_title") or "").strip():
             self.add_error("task_title", _("Say what staff should do."))
-        elif action == FollowUpRule.Action.TASK and placeholders.unknown_names(cleaned.get("task_title") or ""):
-            self.add_error(
-                "task_title",
-                _("Unknown placeholder(s): %(unknown)s. Available: %(known)s")
-                % {
-                    "unknown": ", ".join("{" + n + "}" for n in placeholders.unknown_names(cleaned["task_title"])),
-                    "known": ", ".join(p.token for p in placeholders.placeholders()),
-                },
-            )
+        elif action == FollowUpRule.Action.TASK and placeholders.unknown_message(cleaned.get("task_title") or ""):
+            self.add_error("task_title", placeholders.unknown_message(cleaned["task_title"]))
         if (
             action == FollowUpRule.Action.TASK
             and cleaned.get("assign_to") == FollowUpRule.AssignTo.GROUP

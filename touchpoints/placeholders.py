@@ -115,9 +115,21 @@ def unknown_names(text: str, extra: Mapping[str, Any] | None = None) -> list[str
     return sorted(names_in(text) - known)
 
 
-def needs_context(*texts: str) -> bool:
-    """Whether the texts name a placeholder only the code sending them fills in (``{ticket_reference}``,
+def unknown_message(text: str) -> str:
+    """The form error for the placeholders of ``text`` that no one fills in, or "" when there are none."""
+    unknown = unknown_names(text or "")
+    if not unknown:
+        return ""
+    return _("Unknown placeholder(s): %(unknown)s. Available: %(known)s") % {
+        "unknown": ", ".join("{" + n + "}" for n in unknown),
+        "known": ", ".join(p.token for p in placeholders()),
+    }
+
+
+def needs_context(template: Any) -> bool:
+    """Whether a message template names a placeholder only the code sending it fills in (``{ticket_reference}``,
     ``{survey_url}``): such a template cannot be sent by a rule or a broadcast, which know only the customer."""
+    texts = (template.subject_ja, template.body_ja, template.subject_en, template.body_en)
     return any(unknown_names(text or "") for text in texts)
 
 

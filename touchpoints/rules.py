@@ -98,12 +98,11 @@ def rule_save(*, rule: FollowUpRule, by: AbstractBaseUser | None = None) -> Foll
         rule.created_by = by
     template = rule.template if rule.action == FollowUpRule.Action.SEND else None
     if template is not None:
-        texts = (template.subject_ja, template.body_ja, template.subject_en, template.body_en)
         kept = rule.pk is not None and FollowUpRule.objects.filter(pk=rule.pk, template=template).exists()
         if template.purpose == Purpose.TRANSACTIONAL and not kept and not may_send_service_messages(by):
             # Choosing one is a manager's call; others may still pause or rename a rule a manager set up.
             raise ValidationError({"template": _("Only a manager may have a rule send a service message.")})
-        if placeholders.needs_context(*texts):
+        if placeholders.needs_context(template):
             raise ValidationError(
                 {"template": _("This template needs details a rule does not have (a ticket or a survey).")}
             )

@@ -324,6 +324,20 @@ def ingest_service(ctx: Context) -> list[Measurement]:
     return _rate("ingest: touchpoint_record_batch, 1,000 per batch", seconds, raw_ms)
 
 
+def _post_rolled_back(client, url: str, items: list[dict], *, headers: dict | None = None) -> float:
+    """Seconds a POST of ``items`` as one batch takes, COMMIT's foreign-key checks included, rolled back."""
+    body = json.dumps({"touchpoints": items})
+    with transaction.atomic():
+        started = time.perf_counter()
+        response = client.post(url, body, content_type="application/json", headers=headers or {})
+        _check_deferred_constraints()
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    if response.status_code != 201:
+        raise AssertionError(f"POST {url} answered {response.status_code}: {response.content[:300]!r}")
+    return elapsed
+
+
 @benchmark("touchpoints")
 def ingest_api(ctx: Context) -> list[Measurement]:
     """POST batches of 1,000 touchpoints to /api/v1/touchpoints/ (each rolled back)."""
@@ -334,15 +348,8 @@ def ingest_api(ctx: Context) -> list[Measurement]:
     seconds = []
     try:
         for batch in range(BATCHES + 1):
-            body = json.dumps({"touchpoints": _ingest_items(_sample_customers(BATCH, seed=200 + batch), r)})
-            with transaction.atomic():
-                started = time.perf_counter()
-                response = ctx.client.post(url, body, content_type="application/json", headers=headers)
-                _check_deferred_constraints()
-                elapsed = time.perf_counter() - started
-                transaction.set_rollback(True)
-            if response.status_code != 201:
-                raise AssertionError(f"POST {url} answered {response.status_code}: {response.content[:300]!r}")
+            items = _ingest_items(_sample_customers(BATCH, seed=200 + batch), r)
+            elapsed = _post_rolled_back(ctx.client, url, items, headers=headers)
             if batch:
                 seconds.append(elapsed)
     finally:
@@ -369,15 +376,7 @@ def _ingest_worker(worker: int, batches: int, types: dict, raw_key: str | None, 
         if raw_key is None:
             elapsed = _record_rolled_back(_service_items(customer_ids, r, types))
         else:
-            body = json.dumps({"touchpoints": _ingest_items(customer_ids, r)})
-            with transaction.atomic():
-                started = time.perf_counter()
-                response = client.post(url, body, content_type="application/json")
-                _check_deferred_constraints()
-                elapsed = time.perf_counter() - started
-                transaction.set_rollback(True)
-            if response.status_code != 201:
-                raise AssertionError(f"POST {url} answered {response.status_code}: {response.content[:300]!r}")
+            elapsed = _post_rolled_back(client, url, _ingest_items(customer_ids, r))
         if batch:  # the first is a warm-up
             seconds.append(elapsed)
     connections.close_all()
