@@ -48,8 +48,8 @@ def free_port() -> int:
 
 def fresh_copy(destination: Path) -> Path:
     """The tree as a clone has it (tracked and new files, nothing ignored: no .venv, no var/)."""
-    listed = subprocess.run(  # noqa: S603, S607
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+    listed = subprocess.run(  # noqa: S603
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],  # noqa: S607
         cwd=ROOT,
         capture_output=True,
         check=True,
@@ -134,8 +134,8 @@ def demo_shell(tree: Path, env: dict[str, str], code: str) -> str:
 
 def start_demo(tree: Path, env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:
-        return subprocess.Popen(  # noqa: S603, S607 - the README's command
-            ["make", "demo", f"DEMO_PORT={port}"],
+        return subprocess.Popen(  # noqa: S603 - the README's command
+            ["make", "demo", f"DEMO_PORT={port}"],  # noqa: S607
             cwd=tree,
             env=env,
             stdout=out,
