@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
@@ -19,6 +20,8 @@ from django.core.signals import setting_changed
 from django.db import connections, router
 from django.db.models import Q, QuerySet
 from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 # Stands for the user's id while a query is compiled; replaced by the real id in the parameters of each run.
 USER_ID = -7_654_321
@@ -88,3 +91,10 @@ class PermissionBackend(ModelBackend):
                 f"{app_label}.{codename}" for app_label, codename, *_ in _run(compiled, db, user_obj.pk)
             }
         return user_obj._perm_cache
+
+
+def login_locked_out(request: HttpRequest, response: HttpResponse | None, credentials: dict | None) -> HttpResponse:
+    """django-axes' answer to a locked-out login: the login card, saying why and for how long (429)."""
+    minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    context = {"failure_limit": settings.AXES_FAILURE_LIMIT, "minutes": minutes}
+    return render(request, "registration/locked_out.html", context, status=429)

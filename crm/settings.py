@@ -7,6 +7,7 @@ In production set DATABASE_URL (PostgreSQL), CELERY_BROKER_URL and CACHE_URL (Re
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from pathlib import Path
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from our static files (no CDN)
+    "axes",
     "customers",
     "touchpoints",
     "loyalty",
@@ -84,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -137,7 +140,16 @@ else:
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Auth -----------------------------------------------------------------------------------------
-AUTHENTICATION_BACKENDS = ["crm.auth.PermissionBackend"]
+# Axes first: a locked-out login is refused before any password is hashed.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "crm.auth.PermissionBackend"]
+# Login throttling (django-axes): after N failures an account is locked from every address, and an address for
+# every account, for the cool-off; a successful login clears the account's failures.
+AXES_FAILURE_LIMIT = env_int("TSUNAGU_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("TSUNAGU_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "crm.auth.login_locked_out"
+AXES_USERNAME_FORM_FIELD = "username"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -194,6 +206,7 @@ if not DEBUG:
         # Preloading is a one-way commitment for the whole domain: an explicit opt-in, not a default.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+    AXES_IPWARE_PROXY_COUNT = 1  # the client's address is the one the proxy adds to X-Forwarded-For
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # django-csp 4: no inline script or style anywhere; everything is served from our own static files.

@@ -135,7 +135,7 @@ def test_demo_staff_log_in_with_their_roles(client, username, role, allowed, den
     assert "already existed" in out
 
     # when one of them logs in with the printed password
-    assert client.login(username=username, password="tsunagu-demo")
+    assert client.post(reverse("login"), {"username": username, "password": "tsunagu-demo"}).status_code == 302
 
     # then they are staff in their role's group, and can do what the role allows
     user = User.objects.get(username=username)
@@ -149,7 +149,7 @@ def test_demo_staff_log_in_with_their_roles(client, username, role, allowed, den
 @pytest.mark.django_db
 def test_demo_admin_is_a_superuser(client):
     seed("--staff-only")
-    assert client.login(username="admin", password="tsunagu-demo")
+    assert client.post(reverse("login"), {"username": "admin", "password": "tsunagu-demo"}).status_code == 302
     assert User.objects.get(username="admin").is_superuser
     assert client.get("/admin/").status_code == 200
 
