@@ -189,3 +189,22 @@ def test_healthz_reports_database_and_broker_ok_without_login(client):
     assert body["database"] == "ok"
     assert body["broker"] == "ok"
     assert body["status"] == "ok"
+
+
+def test_healthz_says_error_without_naming_the_exception(client, monkeypatch, caplog):
+    # given: a broker that refuses connections
+    from crm.celery import app
+
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("[Errno 111] Connection refused to redis://10.0.0.5:6379")
+
+    monkeypatch.setattr(app, "connection_for_write", refuse)
+
+    # when: anyone asks
+    response = client.get(reverse("healthz"))
+
+    # then: 503 and a bland "error"; what went wrong is in the log, not in the answer
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "broker": "error", "status": "error"}
+    assert "ConnectionRefused" not in response.content.decode()
+    assert "ConnectionRefusedError" in caplog.text
