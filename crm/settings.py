@@ -326,6 +326,7 @@ REST_FRAMEWORK = {
     # DRF's, refusing lone surrogates (a 500 further on: see the module).
     "DEFAULT_PARSER_CLASSES": ["touchpoints.api_parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "touchpoints.api_errors.exception_handler",  # JSON for a body over the limit too
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

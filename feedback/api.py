@@ -9,12 +9,13 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, pagination, status
+from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers.models import Customer
+from touchpoints.api_errors import TimeCursorPagination
 
 from . import services
 from .models import Ticket
@@ -59,10 +60,8 @@ class TicketCreateView(APIView):
         return Response(TicketSerializer(ticket).data, status=code)
 
 
-class TicketCursorPagination(pagination.CursorPagination):
+class TicketCursorPagination(TimeCursorPagination):
     ordering = ("-created_at", "-id")
-    page_size = 50
-    page_size_query_param = "page_size"
     max_page_size = 200
 
 

@@ -77,8 +77,10 @@ class RedemptionCreateView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         key = data.get("idempotency_key") or request.headers.get("Idempotency-Key", "")
-        if not key or len(key) > 150:
-            return Response({"idempotency_key": [_("Send an idempotency key of 1 to 150 characters.")]}, status=400)
+        if not key or len(key) > 150 or not key.isprintable():
+            return Response(
+                {"idempotency_key": [_("Send an idempotency key of 1 to 150 printable characters.")]}, status=400
+            )
         lookup = Q(pk=data["membership_id"]) if data.get("membership_id") else Q(member_number=data["member_number"])
         membership = Membership.objects.filter(lookup).first()
         if membership is None:

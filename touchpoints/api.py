@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
-from rest_framework import generics, pagination, serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from customers.models import Customer
 
 from . import services
+from .api_errors import TimeCursorPagination
 from .models import Touchpoint, TouchpointType
 from .serializers import (
     CustomerSerializer,
@@ -264,11 +265,8 @@ class TouchpointCreateView(APIView):
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 
-class TouchpointCursorPagination(pagination.CursorPagination):
+class TouchpointCursorPagination(TimeCursorPagination):
     ordering = ("-occurred_at", "-id")
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 @extend_schema(

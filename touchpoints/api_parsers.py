@@ -39,7 +39,11 @@ def has_lone_surrogate(value: Any) -> bool:
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         body = stream.read()
-        data = super().parse(io.BytesIO(body), media_type, parser_context)
+        try:
+            data = super().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError:
+            # The C decoder gives up at Python's recursion limit; nothing we accept nests that deep.
+            raise ParseError(_("JSON parse error - nested too deep.")) from None
         encoding = parsers.get_encoding(parser_context or {})
         may_hold_one = codecs.lookup(encoding).name != "utf-8" or _SURROGATE_ESCAPE.search(body) is not None
         if may_hold_one and has_lone_surrogate(data):

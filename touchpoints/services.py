@@ -56,6 +56,7 @@ BATCH_MAX = 1000
 # A touchpoint may be stamped a little ahead of our clock (the sender's clock runs fast), not more.
 FUTURE_TOLERANCE = dt.timedelta(minutes=10)
 METADATA_MAX_BYTES = 10_000
+METADATA_MAX_DEPTH = 16
 AMOUNT_MAX = Decimal("999999999999.99")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 CHANNELS = frozenset(Channel.values)
@@ -93,14 +94,25 @@ class TouchpointBatchInvalid(ValidationError):
         )
 
 
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_contains_nul(v) for v in value)
-    return False
+def _metadata_problem(value: Any) -> str | None:
+    """ "depth" when containers nest deeper than METADATA_MAX_DEPTH, "nul" when a string holds a NUL, else None.
+
+    Walked with a stack, not recursion: nesting is the client's to choose."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "nul"
+        elif isinstance(item, dict | list | tuple):
+            if depth > METADATA_MAX_DEPTH:
+                return "depth"
+            if isinstance(item, dict):
+                stack.extend((key, depth) for key in item)
+                stack.extend((child, depth + 1) for child in item.values())
+            else:
+                stack.extend((child, depth + 1) for child in item)
+    return None
 
 
 def _item_errors(item: TouchpointData, now: dt.datetime) -> dict[str, list[str]]:
@@ -152,15 +164,19 @@ def _item_errors(item: TouchpointData, now: dt.datetime) -> dict[str, list[str]]
     if not isinstance(item.metadata, dict):
         add("metadata", _("Metadata must be a JSON object."))
     elif item.metadata:
-        try:
-            size = len(json.dumps(item.metadata, ensure_ascii=False).encode())
-        except (TypeError, ValueError):
-            add("metadata", _("Metadata must be a JSON object."))
+        problem = _metadata_problem(item.metadata)
+        if problem == "depth":
+            add("metadata", _("Metadata nests at most %(n)d levels deep.") % {"n": METADATA_MAX_DEPTH})
+        elif problem == "nul":
+            add("metadata", _("Null characters are not allowed."))
         else:
-            if size > METADATA_MAX_BYTES:
-                add("metadata", _("Metadata is limited to %(n)d bytes.") % {"n": METADATA_MAX_BYTES})
-            elif _contains_nul(item.metadata):
-                add("metadata", _("Null characters are not allowed."))
+            try:
+                size = len(json.dumps(item.metadata, ensure_ascii=False).encode())
+            except (TypeError, ValueError):
+                add("metadata", _("Metadata must be a JSON object."))
+            else:
+                if size > METADATA_MAX_BYTES:
+                    add("metadata", _("Metadata is limited to %(n)d bytes.") % {"n": METADATA_MAX_BYTES})
     return errors
 
 
