@@ -102,6 +102,9 @@ class TimelineProvider:
     # some provider applies is set, the providers that cannot apply it show nothing: points have no channel, so
     # "LINE" shows what happened on LINE, not every points entry besides.
     applies_filters: tuple[str, ...] = ()
+    # The permission a reader needs to see this provider's entries at all (as a panel has): marketing may open a
+    # customer without reading their support correspondence.
+    permission: str = ""
 
 
 _providers: dict[str, TimelineProvider] = {}
@@ -111,8 +114,12 @@ def register(provider: TimelineProvider) -> None:
     _providers[provider.kind] = provider
 
 
-def providers() -> list[TimelineProvider]:
-    return sorted(_providers.values(), key=lambda p: p.kind)
+def providers(user: Any = None) -> list[TimelineProvider]:
+    """Every provider, or, given a reader, those whose entries the reader may see."""
+    found = sorted(_providers.values(), key=lambda p: p.kind)
+    if user is None:
+        return found
+    return [p for p in found if not p.permission or user.has_perm(p.permission)]
 
 
 def select_related() -> list[str]:
@@ -126,13 +133,20 @@ class TimelinePage:
 
 
 def timeline_page(
-    customer: Any, *, cursor: str = "", limit: int = 25, kinds: list[str] | None = None, filters: dict | None = None
+    customer: Any,
+    *,
+    cursor: str = "",
+    limit: int = 25,
+    kinds: list[str] | None = None,
+    filters: dict | None = None,
+    user: Any = None,
 ) -> TimelinePage:
+    """A page of ``customer``'s timeline; given ``user``, only the entries that reader may see."""
     position = Cursor.decode(cursor)
     filters = filters or {}
     active = {name for provider in _providers.values() for name in provider.applies_filters if filters.get(name)}
     entries: list[TimelineEntry] = []
-    for provider in providers():
+    for provider in providers(user):
         if kinds and provider.kind not in kinds:
             continue
         if not active.issubset(provider.applies_filters):

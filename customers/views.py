@@ -139,8 +139,8 @@ class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, DetailView
         # so the page costs the customer, its panels and nothing more whatever apps are installed. Without
         # JavaScript, ``?timeline=1`` puts its first page in the page itself.
         if self.request.GET.get("timeline"):
-            context["timeline"] = timeline.render_page(timeline.timeline_page(customer))
-        context["timeline_providers"] = timeline.providers()
+            context["timeline"] = timeline.render_page(timeline.timeline_page(customer, user=self.request.user))
+        context["timeline_providers"] = timeline.providers(self.request.user)
         context["panels"] = panels.render_panels(self.request, customer)
         return context
 
@@ -153,8 +153,10 @@ def customer_timeline(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponse(status=403)
     # The one-to-ones the providers read are joined here (a customer in no loyalty programme costs no loyalty query).
     customer = get_object_or_404(Customer.objects.select_related(*timeline.select_related()), pk=pk)
-    kinds = [k for k in request.GET.getlist("kind") if k in {p.kind for p in timeline.providers()}]
-    page = timeline.timeline_page(customer, cursor=request.GET.get("cursor", ""), kinds=kinds, filters=request.GET)
+    kinds = [k for k in request.GET.getlist("kind") if k in {p.kind for p in timeline.providers(request.user)}]
+    page = timeline.timeline_page(
+        customer, cursor=request.GET.get("cursor", ""), kinds=kinds, filters=request.GET, user=request.user
+    )
     # Entries whose provider writes their HTML (labels translated once per page) skip the per-entry templates.
     timeline.render_page(page)
     return render(

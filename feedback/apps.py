@@ -23,6 +23,7 @@ class FeedbackConfig(AppConfig):
                 at_field="created_at",
                 icon="life-preserver",
                 applies_filters=("channel",),
+                permission="feedback.view_ticket",
             )
         )
         panels.register(
