@@ -224,6 +224,33 @@ def test_make_demo_serves_logs_in_runs_the_worker_and_stops_without_leaving_a_pr
         os.kill(int(script[0].split(":")[0]), signal.SIGTERM)
         # then: again nothing is left
         stopped_cleanly(demo, log)
+
+        # when: the script itself is killed outright (kill -9: no trap runs), the server and worker live on...
+        demo = start_demo(tree, env, port, log)
+        wait_until(
+            lambda: (h := get_json(f"{base}/healthz")) and h.get("status") == "ok",
+            timeout=300,
+            what="/healthz to answer ok on the third start",
+            process=demo,
+            log=log,
+        )
+        script = [p for p in session_processes(demo.pid) if "bin/demo" in p]
+        wait_until(lambda: (tree / "var/celery.pid").exists(), timeout=60, what="the worker", process=demo, log=log)
+        os.kill(int(script[0].split(":")[0]), signal.SIGKILL)
+        demo.wait(timeout=30)
+        assert get_json(f"{base}/healthz") is not None
+        # ...until `make demo-stop`, as the README says, stops them
+        stop = subprocess.run(  # noqa: S603
+            ["make", "demo-stop"],  # noqa: S607
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert stop.returncode == 0, stop.stdout + stop.stderr
+        stopped_cleanly(demo, log)
     finally:
         if demo.poll() is None or session_processes(demo.pid):
             os.killpg(demo.pid, signal.SIGKILL)
