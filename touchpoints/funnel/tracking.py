@@ -28,7 +28,7 @@ from touchpoints.models import FunnelJournal, FunnelReach, FunnelStay
 logger = logging.getLogger(__name__)
 
 # Below this many rows one INSERT (one round trip) beats a COPY (three, and a fourth for ids from the sequence);
-# touchpoints/services.py writes touchpoints and transitions by the same rule.
+# touchpoints/services/inserts.py writes touchpoints and transitions by the same rule.
 COPY_FROM = 50
 # From this many transitions a batch leaves its funnel deltas in the journal for funnel_fold: bulk ingest does not
 # hold its customers' locks while the rollups are worked out. Fewer (a staff log, one API call) are counted at once.
