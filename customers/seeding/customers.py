@@ -18,6 +18,8 @@ from typing import Any, Protocol
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import CommandError
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Max
 
 from customers import demo_data
 from customers.demo_data import names as person_names
@@ -29,8 +31,12 @@ from customers.seeding.tables import TableWriter
 CHUNK_SIZE = 20_000  # customers generated and written per round (bounded memory at any N)
 YEARS_OF_HISTORY = 3
 # The tables seed_customers writes (BulkLoad drops and rebuilds their indexes on a big run).
-TABLES = [Customer._meta.db_table, CustomerActivity._meta.db_table, Customer.tags.through._meta.db_table]
-TABLES += [Note._meta.db_table]
+TABLES = [
+    Customer._meta.db_table,
+    CustomerActivity._meta.db_table,
+    Customer.tags.through._meta.db_table,
+    Note._meta.db_table,
+]
 
 
 @dataclass
@@ -44,6 +50,24 @@ class SeedContext:
     owner_ids: list[int] = field(default_factory=list)
     owner_cum_weights: list[int] = field(default_factory=list)
     tags: dict[str, Tag] = field(default_factory=dict)
+
+
+def seed_context_make(
+    *, seed: int, now: dt.datetime, staff: dict[str, Any], tags: dict[str, Tag], using: str = DEFAULT_DB_ALIAS
+) -> SeedContext:
+    """The context of a run: the demo owners with their weights, and numbering above every existing customer."""
+    owners = [(staff[name].pk, weight) for name, weight in demo_data.DEMO_OWNERS if name in staff]
+    # Numbers above every existing id: emails and external IDs stay unique across --append runs.
+    last_id = Customer.objects.using(using).aggregate(m=Max("pk"))["m"] or 0
+    return SeedContext(
+        seed=seed,
+        now=now,
+        first_seq=last_id + 1,
+        staff=staff,
+        owner_ids=[pk for pk, _ in owners],
+        owner_cum_weights=cumulative(w for _, w in owners),
+        tags=tags,
+    )
 
 
 class CustomerSeedExtension(Protocol):

@@ -33,14 +33,11 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Max
 from django.utils import timezone
 
-from customers import demo_data
 from customers.models import Customer
 from customers.seeding import customers as customers_seeding
-from customers.seeding.customers import CHUNK_SIZE, SeedContext, seed_customers, staff_ensure, tags_ensure
-from customers.seeding.draws import cumulative
+from customers.seeding.customers import CHUNK_SIZE, seed_context_make, seed_customers, staff_ensure, tags_ensure
 from customers.seeding.tables import BulkLoad, TableWriter
 from touchpoints.seeding import journeys as journeys_seeding
 from touchpoints.seeding.journeys import JourneyCatalogue, JourneySeeder
@@ -106,17 +103,7 @@ class Command(BaseCommand):
                 )
                 self._print_logins(logins)
                 return
-            owners = [(staff[name].pk, weight) for name, weight in demo_data.DEMO_OWNERS if name in staff]
-            ctx = SeedContext(
-                seed=options["seed"],
-                now=now,
-                # Numbers above every existing id: emails and external IDs stay unique across --append runs.
-                first_seq=1 if not existing else (Customer.objects.using(using).aggregate(m=Max("pk"))["m"] or 0) + 1,
-                staff=staff,
-                owner_ids=[pk for pk, _ in owners],
-                owner_cum_weights=cumulative(w for _, w in owners),
-                tags=tags,
-            )
+            ctx = seed_context_make(seed=options["seed"], now=now, staff=staff, tags=tags, using=using)
             connection = connections[using]
             tables = list(customers_seeding.TABLES)
             extensions = []
