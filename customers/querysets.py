@@ -42,7 +42,7 @@ class CustomerQuerySet(models.QuerySet):
     def surviving(self, customer_id: int) -> CustomerQuerySet:
         """The customer with this id, or, if it was merged away, the customer it went into (through chains of
         merges): a link mailed to either record keeps working."""
-        from .models import CustomerMerge
+        from .models import CustomerMerge  # a cycle: customers.models imports this module for its managers
 
         seen = set()
         while customer_id not in seen and len(seen) < 10:
@@ -91,7 +91,7 @@ class CustomerQuerySet(models.QuerySet):
         return self.filter(condition)
 
     def in_segment(self, segment) -> CustomerQuerySet:
-        from .segments import rules_q
+        from .segments import rules_q  # a cycle: segments imports customers.models, which imports this module
 
         return self.filter(rules_q(segment.rules))
 
@@ -148,7 +148,7 @@ class CustomerQuerySet(models.QuerySet):
             return {pk for (pk,) in cursor.fetchall()}
 
     def for_list(self) -> CustomerQuerySet:
-        from .models import Tag
+        from .models import Tag  # a cycle: customers.models imports this module for its managers
 
         return self.select_related("owner", "activity").prefetch_related(
             Prefetch("tags", queryset=Tag.objects.only("id", "name", "color"))
@@ -167,7 +167,7 @@ def filter_choices() -> dict[str, list[tuple]]:
     from django.db.models import Case, CharField, Value, When
     from django.db.models.functions import Cast, Concat
 
-    from .models import Segment, Tag
+    from .models import Segment, Tag  # a cycle: customers.models imports this module for its managers
 
     User = get_user_model()
     text = CharField()
@@ -255,7 +255,7 @@ def _duplicate_key(rule: str):
 
 
 def _duplicate_scope(rule: str):
-    from .models import Customer
+    from .models import Customer  # a cycle: customers.models imports this module for its managers
 
     qs = Customer.objects.order_by()
     if rule == "phone":

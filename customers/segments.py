@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.utils.dates import MONTHS
 from django.utils.translation import gettext_lazy as _
 
+from .models import Customer, Tag
+
 
 @dataclass(frozen=True)
 class SegmentCondition:
@@ -91,8 +93,6 @@ def _days_ago(days: int) -> dt.datetime:
 
 
 def _tags_q(tag_ids: list[int]) -> Q:
-    from .models import Customer
-
     through = Customer.tags.through
     return Q(Exists(through.objects.filter(customer_id=OuterRef("pk"), tag_id__in=tag_ids)))
 
@@ -112,8 +112,6 @@ def _consent_q(value: str) -> Q:
 
 
 def _tag_field() -> forms.Field:
-    from .models import Tag
-
     return forms.ModelMultipleChoiceField(
         queryset=Tag.objects.all(), widget=forms.SelectMultiple(attrs={"class": "form-select", "size": 4})
     )
@@ -132,8 +130,6 @@ def _owner_field() -> forms.Field:
 
 
 def register_customer_conditions() -> None:
-    from .models import Customer
-
     select = {"class": "form-select"}
     register(
         SegmentCondition(

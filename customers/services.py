@@ -132,6 +132,48 @@ def customer_update(
 
 
 @transaction.atomic
+def customer_upsert(
+    *, data: dict[str, Any], create_defaults: dict[str, Any] | None = None, by: AbstractBaseUser | None = None
+) -> tuple[Customer, bool]:
+    """Find the customer by ``external_id``, else by email (ignoring case), and update them, or create one
+    (with ``create_defaults`` under ``data``). Returns (customer, created).
+
+    Goes through customer_create and customer_update, so every customer rule applies.
+    """
+    external_id = (data.get("external_id") or "").strip()
+    email = (data.get("email") or "").strip().lower()
+    customer = None
+    if external_id:
+        customer = Customer.objects.filter(external_id=external_id).first()
+    if customer is None and email:
+        customer = Customer.objects.with_email(email).first()
+        if customer is not None and external_id and customer.external_id and customer.external_id != external_id:
+            raise ValidationError(
+                {
+                    "email": _("This email belongs to a customer with another external ID (%(id)s).")
+                    % {"id": customer.external_id}
+                }
+            )
+    if customer is not None:
+        return customer_update(customer=customer, data=data, by=by), False
+    if not external_id and not email:
+        raise ValidationError({"external_id": _("Give an external ID or an email to find or create the customer.")})
+    if not str({**(create_defaults or {}), **data}.get("family_name") or "").strip():
+        raise ValidationError({"family_name": _("No customer matches: send family_name to create one.")})
+    try:
+        with transaction.atomic():
+            return customer_create(data={**(create_defaults or {}), **data}, by=by), True
+    except ValidationError:
+        # A concurrent request may have created the same customer a moment ago: update it instead.
+        twin = Customer.objects.filter(external_id=external_id).first() if external_id else None
+        if twin is None and email:
+            twin = Customer.objects.with_email(email).first()
+        if twin is None:
+            raise
+        return customer_update(customer=twin, data=data, by=by), False
+
+
+@transaction.atomic
 def customer_delete(*, customer: Customer, by: AbstractBaseUser | None = None) -> None:
     pk = customer.pk
     customer.delete()

@@ -1,4 +1,5 @@
-"""The ingest API (``/api/v1/``): upsert customers, record touchpoints one at a time or in batches, list them.
+"""The journey's ingest API (``/api/v1/``): record touchpoints one at a time or in batches, list them.
+(Customers are upserted by ``customers.api``.)
 
 Every endpoint needs an API key (``Authorization: Bearer <key>``) and is rate limited per key. Validation
 errors answer 400 with per-field messages; a batch with bad items records none and names each one.
@@ -19,14 +20,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from customers.api import RATE_LIMITED, django_errors
 from customers.models import Customer
 
 from . import services
 from .api_errors import TimeCursorPagination
 from .models import Touchpoint, TouchpointType
 from .serializers import (
-    CustomerSerializer,
-    CustomerUpsertSerializer,
     TouchpointBatchInSerializer,
     TouchpointBatchSerializer,
     TouchpointInSerializer,
@@ -34,46 +34,6 @@ from .serializers import (
     touchpoint_data,
     touchpoint_ref,
 )
-
-RATE_LIMITED = OpenApiResponse(
-    description="Too many requests with this key (TSUNAGU_API_RATE_LIMIT, 600 a minute by default): wait for the "
-    "seconds in the Retry-After header."
-)
-
-
-def _django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return {("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()}
-    return {"non_field_errors": exc.messages}
-
-
-class CustomerUpsertView(APIView):
-    @extend_schema(
-        summary="Create or update a customer",
-        request=CustomerUpsertSerializer,
-        responses={
-            201: OpenApiResponse(CustomerSerializer, description="Created."),
-            200: OpenApiResponse(CustomerSerializer, description="Updated (found by external_id or email)."),
-            400: OpenApiResponse(description="Per-field validation errors."),
-            429: RATE_LIMITED,
-        },
-    )
-    def post(self, request: Request) -> Response:
-        serializer = CustomerUpsertSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        if data.get("marketing_consent") and not data.get("consent_source"):
-            data["consent_source"] = Customer.ConsentSource.API  # consent given through the API is recorded as such
-        try:
-            customer, created = services.customer_upsert(
-                data=data, create_defaults={"source": Customer.Source.API}, by=None
-            )
-        except DjangoValidationError as exc:
-            return Response(_django_errors(exc), status=status.HTTP_400_BAD_REQUEST)
-        return Response(
-            CustomerSerializer(customer).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
-
 
 TouchpointRequest = PolymorphicProxySerializer(
     component_name="TouchpointRequest",
@@ -173,7 +133,7 @@ class TouchpointCreateView(APIView):
         except services.TouchpointBatchInvalid as exc:
             return self._invalid(exc.errors, is_batch=is_batch, total=len(raw_items))
         except DjangoValidationError as exc:
-            return Response(_django_errors(exc), status=status.HTTP_400_BAD_REQUEST)
+            return Response(django_errors(exc), status=status.HTTP_400_BAD_REQUEST)
         created = sum(1 for t in touchpoints if not t.replayed)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         if not is_batch:

@@ -15,6 +15,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from .models import ApiKey
+from .services import api_key_authenticate, api_key_mark_used
 
 
 class ApiClient:
@@ -45,8 +46,6 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        from .services import api_key_authenticate, api_key_mark_used
-
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if isinstance(header, bytes):
             header = header.decode("latin-1")

@@ -1,13 +1,10 @@
-"""``/api/v1/`` (included from crm/urls.py)."""
+"""The journey's routes of ``/api/v1/`` (composed with the customers' in crm/urls.py, namespace ``api``)."""
 
 from django.urls import path
 
 from . import api
 
-app_name = "api"
-
 urlpatterns = [
-    path("customers/", api.CustomerUpsertView.as_view(), name="customer_upsert"),
     path("customers/<int:pk>/touchpoints/", api.CustomerTouchpointListView.as_view(), name="customer_touchpoints"),
     path("touchpoints/", api.TouchpointCreateView.as_view(), name="touchpoints"),
 ]

@@ -1,6 +1,6 @@
 """Domain events the touchpoints app announces to the apps above it (loyalty, outreach, feedback).
 
-Sent by the services in touchpoints/services.py after the transaction commits (never from post_save),
+Sent by the services in touchpoints/services/ after the transaction commits (never from post_save),
 once per new row: a replayed idempotency key announces nothing. Receivers connect in their
 AppConfig.ready() and call their own services; a receiver that fails is logged and does not stop the others.
 """

@@ -2,15 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
 
+from customers.models import Customer
 from customers.pagination import Ordering
-
-if TYPE_CHECKING:
-    from customers.models import Customer
 
 # The list's only sort: newest first, on touchpoint_occurred_idx (and the per-filter indexes).
 TOUCHPOINT_ORDERING = Ordering("occurred_at", descending=True)
@@ -36,7 +34,7 @@ class TouchpointQuerySet(models.QuerySet):
 
     def with_stage_and_channel(self, filters: Mapping[str, Any]) -> TouchpointQuerySet:
         """Apply ``filters["stage"]`` and ``filters["channel"]`` when they are known values (others are ignored)."""
-        from .models import Channel, Stage
+        from .models import Channel, Stage  # a cycle: touchpoints.models imports this module
 
         qs = self
         stage = filters.get("stage") or ""
@@ -95,7 +93,7 @@ class StageTransitionQuerySet(models.QuerySet):
         return self.filter(customer=customer)
 
     def with_stage_and_channel(self, filters: Mapping[str, Any]) -> StageTransitionQuerySet:
-        from .models import Channel, Stage
+        from .models import Channel, Stage  # a cycle: touchpoints.models imports this module
 
         qs = self
         stage = filters.get("stage") or ""

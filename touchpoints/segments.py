@@ -10,17 +10,15 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.segments import SegmentCondition, register
 
+from .models import CustomerJourney, Stage, Touchpoint, TouchpointType
+
 
 def _stage_q(stages: list[str]) -> Q:
-    from .models import CustomerJourney
-
     return Q(Exists(CustomerJourney.objects.filter(customer_id=OuterRef("pk"), stage__in=stages)))
 
 
 def _net_spend_at_least(minimum: Decimal) -> Q:
     """Purchases minus returns, over all time, of at least ``minimum`` (one grouped scan of purchases)."""
-    from .models import Touchpoint, TouchpointType
-
     signed = Case(
         When(type__kind=TouchpointType.Kind.PURCHASE, then=F("amount")),
         When(type__kind=TouchpointType.Kind.RETURN, then=-F("amount")),
@@ -41,8 +39,6 @@ def _net_spend_at_least(minimum: Decimal) -> Q:
 
 
 def register_journey_conditions() -> None:
-    from .models import Stage
-
     register(
         SegmentCondition(
             key="stage",

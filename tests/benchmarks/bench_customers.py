@@ -128,25 +128,26 @@ def detail_page(ctx: Context) -> list[Measurement]:
 def import_csv(rows: int, *, seed: int = 7) -> bytes:
     """``rows`` new customers as a CSV in the importer's columns, drawn by the demo seeder."""
     from customers import importing
-    from customers.management.commands import seed_demo
+    from customers.seeding import customers as customers_seeding
+    from customers.seeding.draws import cumulative, rng
 
     owners = list(get_user_model().objects.filter(username__in=["support", "yamada", "suzuki"]))
     tag_names = {t.pk: t.name for t in Tag.objects.all()}
-    ctx = seed_demo.SeedContext(
+    ctx = customers_seeding.SeedContext(
         seed=seed,
         now=timezone.now(),
         first_seq=900_000_000,  # far above any seeded customer: new emails and external IDs
         owner_ids=[u.pk for u in owners],
-        owner_cum_weights=seed_demo.cumulative([1] * len(owners)),
+        owner_cum_weights=cumulative([1] * len(owners)),
         tags={name: Tag(pk=pk, name=name) for pk, name in tag_names.items()},
     )
     usernames = {u.pk: u.username for u in owners}
-    r, tags_rng = seed_demo.rng(seed, "import"), seed_demo.rng(seed, "import-tags")
+    r, tags_rng = rng(seed, "import"), rng(seed, "import-tags")
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(importing.COLUMNS)
     for i in range(rows):
-        row = seed_demo.customer_make(r, ctx, ctx.first_seq + i, (i, rows))
+        row = customers_seeding.customer_make(r, ctx, ctx.first_seq + i, (i, rows))
         phone = row.phone
         if phone.startswith("+81"):  # as people type them: 090-1234-5678
             national = "0" + phone[3:]
@@ -155,7 +156,7 @@ def import_csv(rows: int, *, seed: int = 7) -> bytes:
             **vars(row),
             "phone": phone,
             "birth_date": row.birth_date.isoformat() if row.birth_date else "",
-            "tags": ";".join(tag_names[pk] for pk in seed_demo.customer_tags_make(tags_rng, ctx, row)),
+            "tags": ";".join(tag_names[pk] for pk in customers_seeding.customer_tags_make(tags_rng, ctx, row)),
             "marketing_consent": "true" if row.marketing_consent else "false",
             "do_not_contact": "true" if row.do_not_contact else "false",
             "owner": usernames.get(row.owner_id, ""),

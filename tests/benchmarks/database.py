@@ -60,8 +60,11 @@ def seed_fingerprint() -> str:
     """A hash of the seeder's code and word lists: when they change, the benchmark data is seeded again."""
     # Only what ``prepare`` runs: the loyalty and feedback demo seeders are not part of the benchmark data.
     files = [
-        BASE_DIR / "customers" / "management" / "commands" / "seed_demo.py",
-        BASE_DIR / "customers" / "demo_data.py",
+        BASE_DIR / "touchpoints" / "management" / "commands" / "seed_demo.py",
+        BASE_DIR / "touchpoints" / "demo_data.py",
+        *sorted((BASE_DIR / "customers" / "seeding").glob("*.py")),
+        *sorted((BASE_DIR / "customers" / "demo_data").glob("*.py")),
+        *sorted((BASE_DIR / "touchpoints" / "seeding").glob("*.py")),
     ]
     digest = hashlib.sha256()
     for path in files:

@@ -8,8 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from customers import importing
-from customers.importing import COLUMNS, import_batch_apply, import_batch_create, import_preview_rows
+from customers.importing import COLUMNS, import_batch_apply, import_batch_create, import_preview_rows, matching, writing
 from customers.models import Customer, ImportBatch, Tag
 from tests.factories import CustomerFactory, TagFactory, UserFactory
 
@@ -436,7 +435,7 @@ def test_import_apply_turns_a_concurrent_clash_into_an_error_and_writes_nothing(
         file_name="x.csv", content=csv_bytes("email,family_name", "a@example.com,Abe", "b@example.com,Baba"), by=None
     )
     CustomerFactory(email="b@example.com")
-    monkeypatch.setattr(importing, "_existing_customers", lambda plan, for_update: ({}, {}))  # the check misses it
+    monkeypatch.setattr(matching, "_existing_customers", lambda plan, for_update: ({}, {}))  # the check misses it
 
     # when / then
     with pytest.raises(ValidationError, match="meanwhile"):
@@ -447,7 +446,7 @@ def test_import_apply_turns_a_concurrent_clash_into_an_error_and_writes_nothing(
 
 
 def test_import_writes_the_same_rows_with_bulk_create_where_copy_is_unavailable(monkeypatch, manager):
-    monkeypatch.setattr(importing, "_copy_supported", lambda model: False)  # as on SQLite
+    monkeypatch.setattr(writing, "_copy_supported", lambda model: False)  # as on SQLite
     CustomerFactory(external_id="U-1")
 
     batch = preview_and_apply(

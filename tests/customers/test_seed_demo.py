@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
-from customers.management.commands import seed_demo
 from customers.models import Customer, Note
+from customers.seeding import tables as seed_tables
 
 User = get_user_model()
 TODAY = "--today=2026-06-01"
@@ -66,8 +66,8 @@ def test_seed_demo_bulk_create_path_writes_what_copy_writes(monkeypatch):
     Customer.objects.all().delete()
 
     # when the same seed goes through bulk_create, as on SQLite
-    init = seed_demo.TableWriter.__init__
-    monkeypatch.setattr(seed_demo.TableWriter, "__init__", lambda self, using: init(self, using, copy=False))
+    init = seed_tables.TableWriter.__init__
+    monkeypatch.setattr(seed_tables.TableWriter, "__init__", lambda self, using: init(self, using, copy=False))
     seed("--customers=50", "--seed=3", TODAY)
 
     # then the rows are the same

@@ -203,44 +203,6 @@ def test_list_a_customers_touchpoints_with_a_cursor(api):
     assert api.get(reverse("api:customer_touchpoints", args=[10**20])).status_code == 404
 
 
-# --- customers ------------------------------------------------------------------------------------
-
-
-def test_customer_upsert_creates_then_updates_by_external_id(api):
-    response = post(api, CUSTOMERS, {"external_id": "POS-9", "family_name": "山田", "email": "Taro@Example.jp"})
-    assert response.status_code == 201, response.json()
-    customer = Customer.objects.get()
-    assert (customer.email, customer.source) == ("taro@example.jp", "api")
-    response = post(api, CUSTOMERS, {"external_id": "POS-9", "given_name": "太郎"})
-    assert response.status_code == 200
-    customer.refresh_from_db()
-    assert (customer.family_name, customer.given_name, customer.source) == ("山田", "太郎", "api")
-
-
-def test_customer_upsert_finds_by_email_and_records_api_consent(api):
-    existing = CustomerFactory(email="hana@example.jp", source="store")
-    response = post(api, CUSTOMERS, {"email": "HANA@example.jp", "external_id": "X-1", "marketing_consent": True})
-    assert response.status_code == 200
-    existing.refresh_from_db()
-    assert (existing.external_id, existing.source, existing.consent_source) == ("X-1", "store", "api")
-
-
-def test_customer_upsert_validation(api):
-    assert set(post(api, CUSTOMERS, {"family_name": "No key"}).json()) == {"external_id"}
-    assert post(api, CUSTOMERS, {"external_id": "E-1"}).json() == {
-        "family_name": ["No customer matches: send family_name to create one."]
-    }
-    response = post(api, CUSTOMERS, {"external_id": "E-2", "family_name": "X", "phone": "12", "email": "bad"})
-    assert response.status_code == 400
-    assert set(response.json()) == {"email", "phone"}
-    response = post(api, CUSTOMERS, {"external_id": "E-2", "family_name": "X", "phone": "12"})
-    assert set(response.json()) == {"phone"}
-    CustomerFactory(email="taken@example.jp", external_id="OTHER")
-    response = post(api, CUSTOMERS, {"external_id": "E-3", "family_name": "X", "email": "taken@example.jp"})
-    assert response.status_code == 400
-    assert set(response.json()) == {"email"}
-
-
 # --- throttling and the schema --------------------------------------------------------------------
 
 

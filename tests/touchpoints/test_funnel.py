@@ -83,7 +83,7 @@ def _history(r: random.Random, customers: list, now: dt.datetime, batch: int = 4
 
 
 def _expected(start: dt.date, end: dt.date):
-    """The definitions of touchpoints/funnel.py, counted the slow way from every transition."""
+    """The definitions of touchpoints/funnel (its docstring), counted the slow way from every transition."""
     reached = defaultdict(lambda: [0] * 4)
     converted = defaultdict(lambda: [0] * 4)
     stays = defaultdict(list)

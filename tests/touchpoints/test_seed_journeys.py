@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count, Max
 
-from customers.management.commands import seed_demo
 from customers.models import Customer
+from customers.seeding import tables as seed_tables
 from tests.factories import CustomerFactory
 from touchpoints.models import STAGE_RANK, CustomerJourney, StageTransition, Touchpoint, TouchpointType
 from touchpoints.services import TouchpointData, touchpoint_record_batch
@@ -197,8 +197,8 @@ def test_seed_journeys_are_deterministic_and_the_same_through_bulk_create(monkey
     seed("--customers=60", "--seed=3", TODAY)
     again = journey_snapshot()
     Customer.objects.all().delete()
-    init = seed_demo.TableWriter.__init__
-    monkeypatch.setattr(seed_demo.TableWriter, "__init__", lambda self, using: init(self, using, copy=False))
+    init = seed_tables.TableWriter.__init__
+    monkeypatch.setattr(seed_tables.TableWriter, "__init__", lambda self, using: init(self, using, copy=False))
     seed("--customers=60", "--seed=3", TODAY)
 
     # then the touchpoints are the same each time

@@ -369,10 +369,10 @@ def test_messages_sent_by_the_system_show_on_the_timeline_but_move_no_one_along_
 
 
 def test_instances_built_without_init_equal_those_init_builds():
-    """The batch service builds touchpoints and stage changes without Model.__init__ (services._instance)."""
+    """The batch service builds touchpoints and stage changes without Model.__init__ (services.inserts.instance)."""
     from django.db.models import signals
 
-    from touchpoints.services import _instance
+    from touchpoints.services.inserts import instance as _instance
 
     now = timezone.now()
     rows = {

@@ -1,4 +1,8 @@
-"""Helpers the apps' demo seeders share (seed_demo, seed_loyalty, seed_feedback)."""
+"""The demo data of customers, and what the apps' demo seeders share (seed_demo, seed_loyalty, seed_feedback).
+
+``draws`` (random streams, weighted picks), ``tables`` (fast writes), ``customers`` (the customers seeder,
+which an app above extends per customer: the journeys in ``touchpoints.seeding``).
+"""
 
 from __future__ import annotations
 
