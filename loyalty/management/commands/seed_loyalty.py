@@ -13,7 +13,7 @@ the time of the event (``at``/``now``), since the ledger is append-only and cann
 Same database, same ``--seed``: the same members, ledgers, tiers and redemptions. Member numbers, referral
 codes and voucher codes are drawn by the services from ``secrets`` (unguessable by design), so they differ.
 Idempotent: does nothing when a programme exists, unless ``--force`` (then it still never makes the demo
-programme twice). At the demo's 300 customers it takes a few seconds.
+programme twice).
 """
 
 from __future__ import annotations
