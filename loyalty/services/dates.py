@@ -8,8 +8,6 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 
-from ..models import Programme
-
 
 def local_today() -> dt.date:
     """Today in the business time zone (settings.TIME_ZONE), whatever the server's clock zone."""
@@ -28,12 +26,6 @@ def same_day_days(today: dt.date) -> list[int]:
     if today.month == 2 and today.day == 28 and not calendar.isleap(today.year):
         return [28, 29]
     return [today.day]
-
-
-def _expiry_date(programme: Programme, today: dt.date) -> dt.date | None:
-    if not programme.points_lifetime_months:
-        return None
-    return add_months(today, programme.points_lifetime_months)
 
 
 def greeting_send_after(day: dt.date) -> dt.datetime:

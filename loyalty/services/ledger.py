@@ -15,8 +15,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from ..models import LedgerEntry, Membership
-from .dates import _expiry_date, local_today
+from ..models import LedgerEntry, Membership, Programme
+from .dates import add_months, local_today
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,12 @@ POINTS_MAX = 100_000_000  # one adjustment, one lot: far above anything real, fa
 
 class InsufficientPoints(ValidationError):
     """The balance is short (the API answers 409)."""
+
+
+def _expiry_date(programme: Programme, today: dt.date) -> dt.date | None:
+    if not programme.points_lifetime_months:
+        return None
+    return add_months(today, programme.points_lifetime_months)
 
 
 def _lock(membership_id: int) -> Membership:
