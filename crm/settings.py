@@ -308,6 +308,9 @@ TSUNAGU_FEEDBACK_RATE_LIMIT = env("TSUNAGU_FEEDBACK_RATE_LIMIT", "5/hour")
 TSUNAGU_CLIENT_IP_HEADER = env("TSUNAGU_CLIENT_IP_HEADER")
 # How often the SLA job looks for deadlines near or passed (seconds).
 TSUNAGU_SLA_CHECK_SECONDS = env_int("TSUNAGU_SLA_CHECK_SECONDS", 60)
+# Whose public holidays the SLA business hours skip: an ISO code (JP, or with a subdivision: US-CA); empty: none
+# (the holidays staff list in the admin still count).
+TSUNAGU_HOLIDAY_COUNTRY = env("TSUNAGU_HOLIDAY_COUNTRY", "JP")
 
 # --- Insights (crm/rollups.py, crm/metrics.py) ------------------------------------------------------
 # A customer has lapsed (churned) after this many days without a touchpoint; a change rebuilds the rollups.

@@ -10,8 +10,8 @@ class FeedbackConfig(AppConfig):
         from customers import panels, timeline
         from touchpoints import placeholders
 
+        from . import checks, timeline_entries  # noqa: F401 (checks registers itself)
         from . import panels as feedback_panels
-        from . import timeline_entries
 
         timeline.register(
             timeline.TimelineProvider(

@@ -1,6 +1,6 @@
 """Domain events the feedback app announces to the apps above it (the crm dashboard).
 
-Sent by the services in feedback/services.py after the transaction commits, once per change. Receivers
+Sent by the services in feedback/services/ after the transaction commits, once per change. Receivers
 connect in their AppConfig.ready() and call their own services; a failing receiver is logged and does
 not stop the others.
 """

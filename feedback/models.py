@@ -1,13 +1,11 @@
 """Feedback: tickets and their conversation, SLA policies and the business calendar, surveys.
 
-Rows are written only by the services in ``feedback/services.py``; the database holds the invariants
+Rows are written only by the services in ``feedback/services/``; the database holds the invariants
 (one warning per ticket and kind, one CSAT per ticket, one follow-up ticket per survey answer, scores in
 range, a resolved ticket has its resolution time).
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 from django.conf import settings
 from django.db import models
@@ -21,49 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import Customer
 
 from .querysets import SurveyQuerySet, TicketMessageQuerySet, TicketQuerySet
-
-# The deadline of a ticket whose SLA clock is not running (waiting on the customer, resolved, closed).
-# Far enough to sort after every real deadline, near enough to stay a valid date in every time zone.
-NO_DEADLINE = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
-
-REFERENCE_PREFIX = "T-"
-
-
-def format_reference(pk: int | None) -> str:
-    return f"{REFERENCE_PREFIX}{pk:06d}" if pk else ""
-
-
-def parse_reference(text: str) -> int | None:
-    """``T-000123``, ``t123`` or ``123`` → 123; anything else → None."""
-    value = (text or "").strip().upper()
-    if value.startswith(REFERENCE_PREFIX):
-        value = value[len(REFERENCE_PREFIX) :]
-    elif value.startswith("T"):
-        value = value[1:]
-    if not value.isdigit() or len(value) > 15:
-        return None
-    number = int(value)
-    return number if 0 < number < 2**63 else None
-
-
-class Priority(models.TextChoices):
-    LOW = "low", _("Low")
-    NORMAL = "normal", _("Normal")
-    HIGH = "high", _("High")
-    URGENT = "urgent", _("Urgent")
-
-
-class Status(models.TextChoices):
-    NEW = "new", _("New")
-    OPEN = "open", _("Open")
-    WAITING = "waiting", _("Waiting on customer")
-    RESOLVED = "resolved", _("Resolved")
-    CLOSED = "closed", _("Closed")
-
-
-# Statuses of a ticket someone still has to work on; of those, the ones whose SLA clock runs.
-ACTIVE_STATUSES = [Status.NEW, Status.OPEN, Status.WAITING]
-CLOCK_STATUSES = [Status.NEW, Status.OPEN]
+from .references import format_reference
+from .statuses import ACTIVE_STATUSES, CLOCK_STATUSES, NO_DEADLINE, Priority, Status
 
 
 class SlaPolicy(models.Model):

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from customers.models import Customer
 
 from .models import Ticket
+from .services import survey_link, survey_open_for
 
 PANEL_TICKETS = 5
 
@@ -44,6 +45,4 @@ def tickets_panel_context(request: HttpRequest, customer: Customer) -> dict[str,
 def nps_survey_url(customer: Customer) -> str:
     """The ``{nps_survey_url}`` placeholder of message templates (broadcasts, follow-up rules): the signed link
     of the customer's open NPS survey, created on first use and reused while its link is valid."""
-    from .services import survey_link, survey_open_for
-
     return survey_link(survey_open_for(customer=customer, kind="nps"))

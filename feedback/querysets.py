@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import models
 from django.db.models import Prefetch, Q
 from django.utils.translation import gettext_lazy as _
 
+from customers.models import Customer
 from customers.pagination import Ordering
 
-if TYPE_CHECKING:
-    from customers.models import Customer
+from .statuses import ACTIVE_STATUSES, CLOCK_STATUSES
 
 # The queues staff pick from; each is a whitelisted filter (nothing from the query string reaches filter()).
 QUEUES: dict[str, Any] = {
@@ -58,8 +58,6 @@ QUEUE_VALUES = [
 
 class TicketQuerySet(models.QuerySet):
     def active(self) -> TicketQuerySet:
-        from .models import ACTIVE_STATUSES
-
         return self.filter(status__in=ACTIVE_STATUSES)
 
     def for_customer(self, customer: Customer | int) -> TicketQuerySet:
@@ -67,8 +65,6 @@ class TicketQuerySet(models.QuerySet):
 
     def queue(self, name: str, *, user: Any, now: dt.datetime) -> TicketQuerySet:
         """One of ``QUEUES``; an unknown name is the default queue."""
-        from .models import CLOCK_STATUSES
-
         if name == "all":
             return self
         if name == "mine":
@@ -95,8 +91,6 @@ class TicketQuerySet(models.QuerySet):
         """A customer's email (exact, ignoring case); else words of the subject (a trigram index on PostgreSQL, from
         three characters) or the customer's name, kana, phone or company (the customers' own search, up to
         ``CustomerQuerySet.search_ids``; two characters match the start of a name or kana)."""
-        from customers.models import Customer
-
         q = " ".join((q or "").replace("\x00", " ").split())
         if not q:
             return self
@@ -104,7 +98,7 @@ class TicketQuerySet(models.QuerySet):
             return self.filter(customer__in=Customer.objects.with_email(q).values("pk"))
         customers = Customer.objects.search_ids(q)
         if len(q) < 3:
-            # Trigrams need three characters: a subject search of two read every ticket (0.3 s at 200,000).
+            # Trigrams need three characters: a subject search of two would read every ticket.
             # Two characters (山本) find customers by the start of their name or kana, through their indexes.
             return self.filter(customer__in=customers)
         return self.filter(Q(subject__icontains=q) | Q(customer__in=customers))
@@ -114,7 +108,7 @@ class TicketQuerySet(models.QuerySet):
         return self.values_list(*QUEUE_VALUES, named=True)
 
     def for_detail(self) -> TicketQuerySet:
-        from .models import TicketTag
+        from .models import TicketTag  # models imports this module (its managers)
 
         # What the ticket page shows, and nothing more: each join costs the planner time on every page view.
         return self.select_related(

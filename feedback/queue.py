@@ -1,7 +1,6 @@
 """A queue page's rows, prepared in one pass: labels, links, dates and SLA countdowns are worked out once per
-page in Python instead of through hundreds of template lookups, tags and translations per page (a queue page
-renders in a few milliseconds whatever it shows). ``queue_rows_html`` then writes the table rows with format_html,
-every value escaped, and the template prints them: no tags, filters or lookups per row."""
+page in Python rather than through template lookups, tags and translations per row. ``queue_rows_html`` then
+writes the table rows with format_html, every value escaped, and the template prints them."""
 
 from __future__ import annotations
 
@@ -192,9 +191,9 @@ def queue_rows(rows: Sequence[Any], *, now: dt.datetime) -> list[QueueRow]:
     return result
 
 
-# One table row of the queue (templates/feedback/includes/_queue_results.html prints them all at once), the markup
-# the template used to repeat per row through its tags and filters, which cost most of the page's time. Every value
-# goes through format_html, so whatever typed it is escaped; {select} is the bulk checkbox's cell or nothing.
+# One table row of the queue (templates/feedback/includes/_queue_results.html prints them all at once), so no
+# template tags or filters run per row. Every value goes through format_html, so whatever typed it is escaped;
+# {select} is the bulk checkbox's cell or nothing.
 ROW_HTML = """
           <tr data-ticket="{pk}">
             {select}
@@ -273,8 +272,8 @@ def queue_rows_html(rows: Sequence[QueueRow], *, can_bulk: bool) -> SafeString:
     return mark_safe("".join(row(r) for r in rows))  # noqa: S308
 
 
-# The queue's filter boxes (status, priority, kind, sort), the markup templates/feedback/ticket_queue.html used to
-# write with a loop over each field's choices, each option asking the bound field for its value again.
+# The queue's filter boxes (status, priority, kind, sort), written once per page rather than by a template loop
+# in which each option asks the bound field for its value again.
 SELECT_FIELD_HTML = """
     <div class="col-6 col-lg-2">
       <label for="{id}" class="form-label small">{label}</label>

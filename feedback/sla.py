@@ -1,18 +1,22 @@
 """Business-time arithmetic for SLAs: due times in working hours (skipping nights, weekends, holidays) or
 in calendar hours, in the business time zone (settings.TIME_ZONE).
 
-Pure functions over a ``BusinessCalendar`` (loaded from ``BusinessHours`` and ``Holiday`` rows with
-``calendar_load()``, two queries), so the rules are tested without a database.
+Pure functions over a ``BusinessCalendar`` (loaded by ``calendar_load()``: the ``BusinessHours`` and
+``Holiday`` rows, and the public holidays of ``TSUNAGU_HOLIDAY_COUNTRY``), so the rules are tested without
+a database.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+
+from .holidays import DaysOff
+from .models import BusinessHours, Holiday
 
 # Searching further than this for enough open hours means the calendar is broken (e.g. a year of holidays).
 MAX_DAYS = 3 * 366
@@ -27,7 +31,7 @@ class BusinessCalendar:
     tz: ZoneInfo
     # weekday (Monday 0) -> opening intervals of that day, local times, sorted
     hours: dict[int, tuple[tuple[dt.time, dt.time], ...]] = field(default_factory=dict)
-    holidays: frozenset[dt.date] = frozenset()
+    holidays: Container[dt.date] = frozenset()
 
     @classmethod
     def build(
@@ -35,8 +39,10 @@ class BusinessCalendar:
         *,
         hours: Iterable[tuple[int, dt.time, dt.time]],
         holidays: Iterable[dt.date] = (),
+        country: str = "",
         tz: str | ZoneInfo | None = None,
     ) -> BusinessCalendar:
+        """``holidays``: the dates listed; ``country``: whose public holidays are days off too (none if empty)."""
         by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
         for weekday, opens, closes in hours:
             by_day.setdefault(weekday, []).append((opens, closes))
@@ -44,7 +50,7 @@ class BusinessCalendar:
         return cls(
             tz=zone,
             hours={day: tuple(sorted(intervals)) for day, intervals in by_day.items()},
-            holidays=frozenset(holidays),
+            holidays=DaysOff(holidays, country),
         )
 
     @property
@@ -65,12 +71,12 @@ class BusinessCalendar:
 
 
 def calendar_load() -> BusinessCalendar:
-    """The business calendar from the database: the working week and every holiday (two small queries)."""
-    from .models import BusinessHours, Holiday
-
+    """The business calendar: the working week, the holidays staff listed, and the public holidays of
+    ``TSUNAGU_HOLIDAY_COUNTRY`` (two small queries)."""
     return BusinessCalendar.build(
         hours=BusinessHours.objects.values_list("weekday", "opens_at", "closes_at"),
         holidays=Holiday.objects.values_list("date", flat=True),
+        country=settings.TSUNAGU_HOLIDAY_COUNTRY,
     )
 
 

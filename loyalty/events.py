@@ -1,6 +1,6 @@
 """Domain events the loyalty app announces to the apps above it (the dashboard, feedback).
 
-Sent by the services in loyalty/services.py after the transaction commits; receivers connect in their
+Sent by the services in loyalty/services/ after the transaction commits; receivers connect in their
 AppConfig.ready() and call their own services.
 """
 

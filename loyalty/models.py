@@ -1,6 +1,6 @@
 """Loyalty: programmes and their tiers, memberships, the points ledger, rewards and redemptions, greetings.
 
-Rows are written only by the services in ``loyalty/services.py``. The database holds the invariants:
+Rows are written only by the services in ``loyalty/services/``. The database holds the invariants:
 one membership per customer and programme, a balance never below zero, one ledger entry per
 idempotency key, one greeting per customer, kind and occasion, a reward's stock never below zero.
 The ledger is append-only: a PostgreSQL trigger (migration 0002) refuses to edit or delete an entry,

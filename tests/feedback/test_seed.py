@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from feedback.models import NO_DEADLINE, REFERENCE_PREFIX, Status, Survey, Ticket, TicketMessage
+from feedback.models import NO_DEADLINE, Status, Survey, Ticket, TicketMessage
+from feedback.references import REFERENCE_PREFIX
 from touchpoints.models import OutboundMessage, Touchpoint
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from feedback import services
-from feedback.models import NO_DEADLINE, SlaPolicy, Status, Survey, Ticket, TicketMessage, parse_reference
+from feedback.models import NO_DEADLINE, SlaPolicy, Status, Survey, Ticket, TicketMessage
+from feedback.references import parse_reference
 from tests.factories import CannedResponseFactory, CustomerFactory, UserFactory, ticket_create
 from tests.feedback.conftest import local, survey_in
 from touchpoints.models import Touchpoint, TouchpointType

@@ -9,8 +9,11 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 
+from feedback.checks import holiday_country_check
 from feedback.holidays import japanese_holidays
+from feedback.models import Holiday
 from feedback.sla import (
     BusinessCalendar,
     CalendarError,
@@ -169,11 +172,47 @@ def test_the_seeded_calendar_is_the_working_week_and_japans_holidays():
 
 @pytest.mark.django_db
 def test_holidays_of_later_years_are_added_by_a_command():
-    from django.core.management import call_command
-
-    from feedback.models import Holiday
-
     call_command("holidays_add_japanese", "2031")
     assert Holiday.objects.filter(date__year=2031).count() == len(japanese_holidays(2031))
     call_command("holidays_add_japanese", "2031")  # twice changes nothing
     assert Holiday.objects.filter(date__year=2031).count() == len(japanese_holidays(2031))
+
+
+def test_a_year_the_old_hand_written_rules_refused_comes_from_the_holidays_package():
+    # 2021 moved three holidays for the Olympics; no rule computes that.
+    names = dict(japanese_holidays(2021))
+    assert names[dt.date(2021, 7, 22)] == "海の日" and names[dt.date(2021, 7, 23)] == "スポーツの日"
+    assert names[dt.date(2021, 8, 8)] == "山の日" and names[dt.date(2021, 8, 9)].startswith("振替休日")
+    assert dt.date(2021, 7, 19) not in names and dt.date(2021, 10, 11) not in names
+
+
+def test_equinox_days_are_the_published_ones():
+    vernal = {d for d, n in japanese_holidays(2027) if n == "春分の日"}
+    autumnal = {d for d, n in japanese_holidays(2024) if n == "秋分の日"}
+    assert vernal == {dt.date(2027, 3, 21)} and autumnal == {dt.date(2024, 9, 22)}
+
+
+@pytest.mark.django_db
+def test_the_calendar_reads_the_configured_countrys_holidays_and_keeps_those_staff_listed(settings):
+    # 2032 is past the seeded table (2024–2030): these days come from the country's rules.
+    Holiday.objects.create(date=dt.date(2032, 12, 29), name="Company closing")
+    settings.TSUNAGU_HOLIDAY_COUNTRY = "JP"
+    japan = calendar_load()
+    assert dt.date(2032, 3, 20) in japan.holidays and dt.date(2032, 7, 5) not in japan.holidays
+    assert dt.date(2032, 12, 29) in japan.holidays
+    settings.TSUNAGU_HOLIDAY_COUNTRY = "US"
+    us = calendar_load()
+    assert dt.date(2032, 7, 5) in us.holidays and dt.date(2032, 3, 20) not in us.holidays
+    assert dt.date(2032, 12, 29) in us.holidays
+    # Independence Day 2026 is observed on Friday 3 July: two hours from Thursday 17:00 end on Monday.
+    assert add_business_minutes(at(2026, 7, 2, 17), 120, us) == at(2026, 7, 6, 10)
+    assert add_business_minutes(at(2026, 7, 2, 17), 120, japan) == at(2026, 7, 3, 10)
+    settings.TSUNAGU_HOLIDAY_COUNTRY = ""
+    assert dt.date(2032, 3, 20) not in calendar_load().holidays
+
+
+def test_an_unknown_holiday_country_fails_the_system_check(settings):
+    settings.TSUNAGU_HOLIDAY_COUNTRY = "US-CA"
+    assert holiday_country_check(None) == []
+    settings.TSUNAGU_HOLIDAY_COUNTRY = "XX"
+    assert [e.id for e in holiday_country_check(None)] == ["feedback.E001"]

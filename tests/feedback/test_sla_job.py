@@ -165,7 +165,7 @@ def portable(monkeypatch):
     """The ORM code path the embedded default (SQLite) takes, run here on PostgreSQL."""
     from types import SimpleNamespace
 
-    monkeypatch.setattr("feedback.services.connection", SimpleNamespace(vendor="sqlite"))
+    monkeypatch.setattr("feedback.services.sla_job.connection", SimpleNamespace(vendor="sqlite"))
 
 
 def test_the_portable_job_warns_once_too(staff, portable):

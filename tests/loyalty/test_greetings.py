@@ -11,7 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from loyalty import services, tasks
-from loyalty.models import Greeting, LedgerEntry, Membership
+from loyalty.models import Greeting, LedgerEntry, Membership, Programme
+from loyalty.services.ledger import _credit, _lock
 from tests.factories import CustomerFactory, consenting_customer, member_join
 from tests.loyalty.conftest import local, refreshed
 from touchpoints.models import OutboundMessage
@@ -136,7 +137,7 @@ def test_without_consent_the_bonus_is_given_but_no_mail_goes_out(bonus_club):
 
 def test_a_customer_in_two_programmes_gets_one_birthday_greeting_and_each_bonus(bonus_club):
     member = born(dt.date(1990, 7, 14), bonus_club)
-    online = services.Programme.objects.create(name="Online", birthday_bonus=50)
+    online = Programme.objects.create(name="Online", birthday_bonus=50)
     second = member_join(member.customer, online)
     run_the_day(dt.date(2030, 7, 14))
     assert Greeting.objects.filter(customer=member.customer).count() == 1
@@ -180,8 +181,8 @@ def test_points_about_to_expire_are_reminded_once_per_expiry_day(bonus_club):
     today = services.local_today()
     earned_on = services.add_months(today, -12) + dt.timedelta(days=30)
     with transaction.atomic():
-        locked = services._lock(member.pk)
-        services._credit(locked, kind="earn", points=80, reason="old", key="old", source="job", today=earned_on)
+        locked = _lock(member.pk)
+        _credit(locked, kind="earn", points=80, reason="old", key="old", source="job", today=earned_on)
 
     # when: the nightly job runs on three nights, and the dispatcher each time
     for night in range(3):

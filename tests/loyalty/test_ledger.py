@@ -12,7 +12,8 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, transaction
 
 from loyalty import services
-from loyalty.models import LedgerEntry, Membership, Redemption
+from loyalty.models import LedgerEntry, Membership, Programme, Redemption
+from loyalty.services.ledger import _credit, _lock
 from tests.factories import CustomerFactory, RewardFactory, member_join
 from tests.loyalty.conftest import refreshed
 
@@ -49,8 +50,8 @@ def test_a_purchase_in_another_currency_earns_nothing(member, buy):
 
 
 def test_a_purchase_earns_in_every_active_membership_but_not_in_paused_ones(member, buy):
-    other = member_join(member.customer, services.Programme.objects.create(name="Online", earn_rate="0.05"))
-    paused = member_join(member.customer, services.Programme.objects.create(name="Paused one"))
+    other = member_join(member.customer, Programme.objects.create(name="Online", earn_rate="0.05"))
+    paused = member_join(member.customer, Programme.objects.create(name="Paused one"))
     services.membership_set_status(membership=paused, status=Membership.Status.PAUSED)
 
     buy(member.customer, "1000")
@@ -107,9 +108,9 @@ def test_a_return_never_takes_the_balance_below_zero(member, buy, give_back):
 def lot(member: Membership, points: int, *, earned_on: dt.date, months: int | None = 12) -> LedgerEntry:
     """A lot of ``points`` earned on ``earned_on``, valid ``months`` (None: for ever), as the services write it."""
     with transaction.atomic():
-        locked = services._lock(member.pk)
+        locked = _lock(member.pk)
         locked.programme.points_lifetime_months = months
-        return services._credit(
+        return _credit(
             locked,
             kind="earn",
             points=points,

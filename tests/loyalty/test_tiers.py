@@ -8,6 +8,7 @@ import pytest
 
 from loyalty import services
 from loyalty.models import Greeting, Membership, Programme, TierChange
+from loyalty.querysets import twelve_months_before
 from tests.loyalty.conftest import refreshed
 
 pytestmark = pytest.mark.django_db
@@ -121,5 +122,5 @@ def test_tiers_may_qualify_on_the_amount_spent(club, buy):
 
 
 def test_the_qualification_window_is_the_last_twelve_months():
-    assert services.twelve_months_before(dt.date(2030, 5, 10)).date() == dt.date(2029, 5, 11)
-    assert services.twelve_months_before(dt.date(2028, 2, 29)).date() == dt.date(2027, 3, 1)
+    assert twelve_months_before(dt.date(2030, 5, 10)).date() == dt.date(2029, 5, 11)
+    assert twelve_months_before(dt.date(2028, 2, 29)).date() == dt.date(2027, 3, 1)

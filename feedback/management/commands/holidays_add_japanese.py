@@ -1,6 +1,7 @@
-"""``manage.py holidays_add_japanese 2031 [2032 …]``: add Japan's public holidays of those years to the calendar.
+"""``manage.py holidays_add_japanese 2031 [2032 …]``: list Japan's public holidays of those years in the admin.
 
-Days already in the table are left as they are (staff may have renamed or moved them).
+The SLA calendar counts the public holidays of ``TSUNAGU_HOLIDAY_COUNTRY`` without them; listed rows are for
+staff to see and edit. Days already in the table are left as they are (staff may have renamed or moved them).
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, years: list[int], **options):
         for year in years:
-            try:
-                days = japanese_holidays(year)
-            except ValueError as exc:
-                raise CommandError(str(exc)) from exc
+            days = japanese_holidays(year)
+            if not days:
+                raise CommandError(f"No Japanese public holidays are known for {year}.")
             created = 0
             for day, name in days:
                 _holiday, was_created = Holiday.objects.get_or_create(date=day, defaults={"name": name})

@@ -41,7 +41,7 @@ from customers.models import Customer, CustomerActivity
 from customers.seeding import quiet_logs
 from feedback import demo_data, services
 from feedback.models import Status, Survey, Ticket, TicketMessage
-from touchpoints.models import CustomerJourney, Stage
+from touchpoints.models import CustomerJourney, OutboundMessage, Stage, Touchpoint
 
 BUYERS_SHARE = 0.85  # of the tickets, from customers who have bought
 
@@ -311,8 +311,6 @@ class FeedbackSeeder:
 
 def _redate(done: Seeded, *, started: dt.datetime) -> None:
     """Demo data only: the rows services dated "now" get the time of their event (see the module docstring)."""
-    from touchpoints.models import OutboundMessage, Touchpoint
-
     for survey_id, at in done.survey_at.items():
         Survey.objects.filter(pk=survey_id).update(created_at=at)
         Touchpoint.objects.filter(idempotency_key=f"feedback:survey:{survey_id}:sent").update(occurred_at=at)

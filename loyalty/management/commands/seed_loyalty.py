@@ -13,7 +13,7 @@ the time of the event (``at``/``now``), since the ledger is append-only and cann
 Same database, same ``--seed``: the same members, ledgers, tiers and redemptions. Member numbers, referral
 codes and voucher codes are drawn by the services from ``secrets`` (unguessable by design), so they differ.
 Idempotent: does nothing when a programme exists, unless ``--force`` (then it still never makes the demo
-programme twice). At the demo's 300 customers it takes a few seconds.
+programme twice).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from customers.models import Customer
 from customers.seeding import quiet_logs
 from loyalty import demo_data, services
 from loyalty.models import Greeting, LedgerEntry, Membership, Programme, Redemption, Reward, Tier, TierChange
+from touchpoints.models import Touchpoint, TouchpointType
 
 NIGHT_EVERY = dt.timedelta(days=14)  # the nightly jobs (expiry, tier review), replayed every other week
 NIGHT_HOUR = 3
@@ -125,8 +126,6 @@ def seed_loyalty(*, programme: Programme, seed: int, now: dt.datetime) -> Totals
     totals = Totals()
     members_r, join_r, redeem_r = rng(seed, "members"), rng(seed, "join"), rng(seed, "redeem")
     purchases: dict[int, list[Any]] = {}
-    from touchpoints.models import Touchpoint, TouchpointType  # the app below loyalty
-
     kinds = [TouchpointType.Kind.PURCHASE, TouchpointType.Kind.RETURN]
     for touchpoint in (
         Touchpoint.objects.filter(type__kind__in=kinds, occurred_at__lt=now)

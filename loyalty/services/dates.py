@@ -1,0 +1,33 @@
+"""Dates in the business time zone, and the calendar arithmetic the ledger and greetings share."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
+
+
+def local_today() -> dt.date:
+    """Today in the business time zone (settings.TIME_ZONE), whatever the server's clock zone."""
+    return timezone.localdate()
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def same_day_days(today: dt.date) -> list[int]:
+    """Days of the month whose anniversaries fall on ``today``: 29 February is kept on 28 February in
+    years without one (RELIABILITY.md), so that it is greeted every year and only once."""
+    if today.month == 2 and today.day == 28 and not calendar.isleap(today.year):
+        return [28, 29]
+    return [today.day]
+
+
+def greeting_send_after(day: dt.date) -> dt.datetime:
+    """Greetings go out from TSUNAGU_LOYALTY_GREETING_HOUR on their day, in the business time zone."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour=settings.TSUNAGU_LOYALTY_GREETING_HOUR)))
