@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "loyalty",
     "feedback",
     "crm",
+    "crm.insights",
 ]
 
 MIDDLEWARE = [
@@ -286,7 +287,7 @@ TSUNAGU_CLIENT_IP_HEADER = env("TSUNAGU_CLIENT_IP_HEADER")
 # How often the SLA job looks for deadlines near or passed (seconds).
 TSUNAGU_SLA_CHECK_SECONDS = env_int("TSUNAGU_SLA_CHECK_SECONDS", 60)
 
-# --- Insights (crm/rollups.py, crm/metrics.py) ------------------------------------------------------
+# --- Insights (crm/insights/rollups/, crm/insights/metrics/) ------------------------------------------------------
 # A customer has lapsed (churned) after this many days without a touchpoint; a change rebuilds the rollups.
 TSUNAGU_LAPSE_DAYS = env_int("TSUNAGU_LAPSE_DAYS", 180)
 

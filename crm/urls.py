@@ -4,12 +4,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from crm.insights import views as insights_views
 from touchpoints.views import api_docs
 
 from . import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", insights_views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -18,8 +19,8 @@ urlpatterns = [
     path("touchpoints/", include("touchpoints.urls")),
     path("loyalty/", include("loyalty.urls")),
     path("feedback/", include("feedback.urls")),
-    path("insights/contact/", include("crm.scoring_urls")),
-    path("insights/", include("crm.insights_urls")),
+    path("insights/contact/", include("crm.insights.scoring_urls")),
+    path("insights/", include("crm.insights.urls")),
     path("unsubscribe/", include("touchpoints.public_urls")),
     path("api/v1/", include("touchpoints.api_urls")),
     path("api/v1/", include("loyalty.api_urls")),
