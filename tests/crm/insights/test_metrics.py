@@ -346,3 +346,10 @@ def test_every_drill_down_value_is_text_for_every_customer(built):
             assert value is None or (isinstance(value[0], str) and all(isinstance(v, str) for v in value[1].values()))
     _label, csat = metrics.figure_values("csat", built.june, ids)
     assert csat[answered.customer_id].startswith("4 · Kind and quick xxx") and csat[answered.customer_id].endswith("…")
+
+
+def test_each_figure_carries_its_drill_down_query_and_those_sharing_customers_share_it():
+    for f in FIGURES:
+        assert f.drill == (f.customers is not None), f.key
+    for key, same in metrics.SAME_CUSTOMERS.items():
+        assert metrics.FIGURES_BY_KEY[key].customers is metrics.FIGURES_BY_KEY[same].customers, key
