@@ -5,6 +5,7 @@ codename, now under the insights label, and the beat scheduler's rows naming the
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from customers.roles import grant_permissions
 from tests.crm.insights.test_roles_permissions import MOVED_MODELS, RECORDED
 from tests.factories import CustomerFactory
 
@@ -45,11 +47,24 @@ def _migrate(targets) -> MigrationExecutor:
     return executor
 
 
-def test_a_database_of_main_migrates_to_the_insights_app_without_a_data_change():
+@pytest.fixture
+def at_main():
+    """The database as main's migrations leave it, with the roles granted as main's crm 0002 granted them (an
+    earlier transactional test may have flushed the groups); migrated to the latest state again afterwards."""
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    _migrate(latest)  # from wherever an earlier test left it, so that going back runs every reverse step
     executor = MigrationExecutor(connection)
-    latest = executor.loader.graph.leaf_nodes()
     executor = _migrate(_main_targets(executor))
     old = executor.loader.project_state(_main_targets(executor)[:-1]).apps
+    grant_permissions(old, importlib.import_module("crm.migrations.0002_roles").INSIGHTS_PERMISSIONS)
+    try:
+        yield old, latest
+    finally:
+        _migrate(latest)
+
+
+def test_a_database_of_main_migrates_to_the_insights_app_without_a_data_change(at_main):
+    old, latest = at_main
 
     # given: main's state, with insights rows, the roles' grants and a user's own grant under crm
     assert "crm_dailyrollup" in connection.introspection.table_names()
@@ -135,13 +150,10 @@ def test_a_database_of_main_migrates_to_the_insights_app_without_a_data_change()
     assert task.task == "crm.insights.tasks.rollups_refresh_task"
 
 
-def test_grants_merge_into_insights_permissions_created_before_the_move():
+def test_grants_merge_into_insights_permissions_created_before_the_move(at_main):
     # given: main's state, and the insights content type and permission created early (another app's roles
     # migration runs create_permissions for every app of its state between insights 0001 and 0002)
-    executor = MigrationExecutor(connection)
-    latest = executor.loader.graph.leaf_nodes()
-    executor = _migrate(_main_targets(executor))
-    old = executor.loader.project_state(_main_targets(executor)[:-1]).apps
+    old, latest = at_main
     ContentType = old.get_model("contenttypes", "ContentType")
     Permission = old.get_model("auth", "Permission")
     early = ContentType.objects.create(app_label="insights", model="report")
