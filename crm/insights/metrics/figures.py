@@ -259,6 +259,7 @@ def sections_for(user) -> list[str]:
 
 
 # Figures computed over the same customers as another figure: a rate or an amount links to those it is made of.
+# Their definitions carry the same query (a test holds them together); drilldown.figure_values reads this too.
 SAME_CUSTOMERS = {
     "churn_rate": "lapsed_customers",
     "orders": "purchasers",
