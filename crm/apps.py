@@ -7,12 +7,4 @@ class CrmConfig(AppConfig):
     verbose_name = _("Tsunagu")
 
     def ready(self) -> None:
-        from . import (
-            checks,  # noqa: F401 - registers the start-up checks
-            receivers,
-        )
-
-        receivers.connect()
-        from . import panels as crm_panels
-
-        crm_panels.register()  # the RFM score panel on the customer page
+        from . import checks  # noqa: F401 - registers the start-up checks

@@ -103,17 +103,17 @@ app.conf.beat_schedule = {
     },
     # Insights: the daily rollups the dashboard reads, refreshed incrementally (TSUNAGU_ROLLUP_SECONDS).
     "crm: refresh the insights rollups": {
-        "task": "crm.tasks.rollups_refresh_task",
+        "task": "crm.insights.tasks.rollups_refresh_task",
         "schedule": float(os.environ.get("TSUNAGU_ROLLUP_SECONDS") or 300),
         "options": {"expires": float(os.environ.get("TSUNAGU_ROLLUP_SECONDS") or 300)},
     },
     "crm: rebuild the insights rollups from scratch": {
-        "task": "crm.tasks.rollups_rebuild_task",
+        "task": "crm.insights.tasks.rollups_rebuild_task",
         "schedule": crontab(minute=40, hour=18),  # 03:40 in Tokyo: about 2.5 minutes at a million customers
     },
-    # Insights: RFM scores and segments (crm/scoring.py); idempotent per day, an advisory lock stops overlaps.
+    # Insights: RFM scores and segments (crm/insights/scoring.py); idempotent per day, an advisory lock stops overlaps.
     "crm: refresh RFM scores": {
-        "task": "crm.tasks.scores_refresh_task",
+        "task": "crm.insights.tasks.scores_refresh_task",
         "schedule": crontab(minute=10, hour=17),  # 02:10 in Tokyo
     },
 }

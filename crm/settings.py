@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "loyalty",
     "feedback",
     "crm",
+    "crm.insights",
 ]
 
 MIDDLEWARE = [
@@ -312,7 +313,7 @@ TSUNAGU_SLA_CHECK_SECONDS = env_int("TSUNAGU_SLA_CHECK_SECONDS", 60)
 # (the holidays staff list in the admin still count).
 TSUNAGU_HOLIDAY_COUNTRY = env("TSUNAGU_HOLIDAY_COUNTRY", "JP")
 
-# --- Insights (crm/rollups.py, crm/metrics.py) ------------------------------------------------------
+# --- Insights (crm/insights/rollups/, crm/insights/metrics/) ------------------------------------------------------
 # A customer has lapsed (churned) after this many days without a touchpoint; a change rebuilds the rollups.
 TSUNAGU_LAPSE_DAYS = env_int("TSUNAGU_LAPSE_DAYS", 180)
 

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from crm.insights import views as insights_views
 from customers import api_urls as customers_api_urls
 from touchpoints import api_urls as touchpoints_api_urls
 from touchpoints.views import api_docs
@@ -11,7 +12,7 @@ from touchpoints.views import api_docs
 from . import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", insights_views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -20,8 +21,8 @@ urlpatterns = [
     path("touchpoints/", include("touchpoints.urls")),
     path("loyalty/", include("loyalty.urls")),
     path("feedback/", include("feedback.urls")),
-    path("insights/contact/", include("crm.scoring_urls")),
-    path("insights/", include("crm.insights_urls")),
+    path("insights/contact/", include("crm.insights.scoring_urls")),
+    path("insights/", include("crm.insights.urls")),
     path("unsubscribe/", include("touchpoints.public_urls")),
     # One namespace for the ingest API's routes from two apps: a second include of "api" would hide its names.
     path("api/v1/", include((customers_api_urls.urlpatterns + touchpoints_api_urls.urlpatterns, "api"))),

@@ -53,15 +53,15 @@ pages = {{
     "funnel": reverse("touchpoints:funnel"),
     "members": reverse("loyalty:members"),
     "ticket queue": reverse("feedback:queue"),
-    "cohorts": reverse("crm:cohorts"),
-    "about the figures": reverse("crm:about"),
-    "contact list": reverse("crm_scoring:contact_list"),
-    "lapsed customers": reverse("crm:figure_customers", args=["lapsed_customers"]),
+    "cohorts": reverse("insights:cohorts"),
+    "about the figures": reverse("insights:about"),
+    "contact list": reverse("insights_scoring:contact_list"),
+    "lapsed customers": reverse("insights:figure_customers", args=["lapsed_customers"]),
     "healthz": reverse("healthz"),
 }}
 status = {{name: client.get(url).status_code for name, url in pages.items()}}
 health = json.loads(client.get(reverse("healthz")).content)
-from crm.models import CustomerScore, DailyRollup
+from crm.insights.models import CustomerScore, DailyRollup
 from feedback.models import Ticket
 from loyalty.models import Membership
 

@@ -23,7 +23,7 @@ register = template.Library()
 
 MENUS_TEMPLATE = "includes/_nav_menus.html"
 # The apps whose pages mark their menu active (request.resolver_match.app_name).
-SECTIONS = frozenset({"customers", "touchpoints", "loyalty", "feedback", "crm"})
+SECTIONS = frozenset({"customers", "touchpoints", "loyalty", "feedback", "insights"})
 MAX_VARIANTS = 256  # a bound, not a tuning knob: the real number is roles × languages × sections
 
 _variants: dict[tuple, SafeString] = {}

@@ -19,8 +19,8 @@ import time
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from crm import metrics, rollups
-from crm.models import RollupEdge
+from crm.insights import metrics, rollups
+from crm.insights.models import RollupEdge
 from tests.benchmarks.bench_feedback import feedback_seed
 from tests.benchmarks.bench_loyalty import loyalty_seed
 from tests.benchmarks.harness import Context, Measurement, benchmark, percentile, target

@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils import timezone
 
-from crm import metrics, rollups
-from crm.models import RollupWatermark
+from crm.insights import metrics, rollups
+from crm.insights.models import RollupWatermark
 from tests.benchmarks.harness import Context, Measurement, benchmark, target
 
 DASHBOARD_P95_MS = 50
@@ -69,7 +69,7 @@ def dashboard_funnel_card(ctx: Context) -> list[Measurement]:
     """The dashboard's journey funnel card (htmx, after the page) for the last 30 days."""
     m = ctx.time_page(
         "dashboard funnel card: last 30 days",
-        f"{reverse('crm:funnel_card')}?{_period_query(30)}",
+        f"{reverse('insights:funnel_card')}?{_period_query(30)}",
         headers={"HX-Request": "true"},
     )
     return [m.check(target(f"p95 < {FUNNEL_P95_MS} ms", m.p95_ms, lambda v: v < FUNNEL_P95_MS))]
@@ -78,7 +78,9 @@ def dashboard_funnel_card(ctx: Context) -> list[Measurement]:
 @benchmark("insights")
 def cohort_page(ctx: Context) -> list[Measurement]:
     """The cohort page: the twelve monthly cohorts up to this month."""
-    m = ctx.time_page("cohort page: 12 months", reverse("crm:cohorts"), main_query=lambda sql: "crm_cohortcell" in sql)
+    m = ctx.time_page(
+        "cohort page: 12 months", reverse("insights:cohorts"), main_query=lambda sql: "crm_cohortcell" in sql
+    )
     return [m.check(target(f"p95 < {COHORT_P95_MS} ms", m.p95_ms, lambda v: v < COHORT_P95_MS))]
 
 
@@ -91,7 +93,7 @@ def drill_down_pages(ctx: Context) -> list[Measurement]:
     for key in ("new_customers", "active_customers", "open_tickets", "points_redeemed", "retention_rate"):
         m = ctx.time_page(
             f"drill-down: {key}, last 30 days",
-            f"{reverse('crm:figure_customers', args=[key])}?{_period_query(30)}",
+            f"{reverse('insights:figure_customers', args=[key])}?{_period_query(30)}",
             main_query=lambda sql: 'FROM "customers_customer"' in sql,
         )
         results.append(m.check(target(f"p95 < {DRILL_P95_MS} ms", m.p95_ms, lambda v: v < DRILL_P95_MS)))

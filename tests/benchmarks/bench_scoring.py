@@ -1,4 +1,5 @@
-"""Insights: the nightly RFM scoring (crm/scoring.py) and "who to contact this week", over the seeded touchpoints.
+"""Insights: the nightly RFM scoring (crm/insights/scoring.py) and "who to contact this week", over the seeded
+touchpoints.
 
 Targets: the nightly scoring of every buying customer < 5 minutes at 1,000,000 customers / 10,000,000 touchpoints;
 the contact list (first page, a segment, "mine", a deep page) p95 < 40 ms with the same queries on every page; the
@@ -19,8 +20,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import CustomerScore
-from crm.scoring import scores_refresh
+from crm.insights.models import CustomerScore
+from crm.insights.scoring import scores_refresh
 from customers.models import Customer
 from customers.pagination import _encode as encode_cursor
 from tests.benchmarks.harness import Check, Context, Measurement, benchmark, target
@@ -69,7 +70,7 @@ def _is_list_query(sql: str) -> bool:
 
 @benchmark("insights")
 def contact_list(ctx: Context) -> list[Measurement]:
-    url = reverse("crm_scoring:contact_list")
+    url = reverse("insights_scoring:contact_list")
     results = [
         ctx.time_page("contact list: first page", url, main_query=_is_list_query),
         ctx.time_page("contact list: segment can't lose", url + "?segment=cant_lose", main_query=_is_list_query),
@@ -78,7 +79,7 @@ def contact_list(ctx: Context) -> list[Measurement]:
         ),
         ctx.time_page("contact list: my customers", url + "?owner=mine", main_query=_is_list_query),
     ]
-    from crm.scoring import contact_queryset
+    from crm.insights.scoring import contact_queryset
 
     deep = contact_queryset().order_by("-monetary", "-customer")[ctx.customers // 20 : ctx.customers // 20 + 1].first()
     if deep is not None:

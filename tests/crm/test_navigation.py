@@ -46,10 +46,10 @@ def test_each_role_sees_its_own_menus_after_another_role_filled_the_cache(client
     # Then each sees the links of their role, and the manager sees the same menus both times
     assert pages["Manager"][0] == pages["Manager"][1]
     assert reverse("feedback:queue") in support and reverse("feedback:canned") in support
-    assert reverse("customers:import") not in support and reverse("crm:cohorts") not in support
+    assert reverse("customers:import") not in support and reverse("insights:cohorts") not in support
     assert reverse("feedback:surveys") in marketing and reverse("customers:import") in marketing
     assert reverse("feedback:queue") not in marketing and reverse("feedback:canned") not in marketing
-    assert all(reverse(name) in manager for name in ("feedback:queue", "customers:import", "crm:cohorts"))
+    assert all(reverse(name) in manager for name in ("feedback:queue", "customers:import", "insights:cohorts"))
 
 
 def test_a_permission_granted_shows_in_the_menus_on_the_next_page(client):
@@ -73,7 +73,7 @@ def test_the_menu_of_the_current_section_is_marked_active(client):
     assert active_menus(client.get(reverse("home")).content.decode()) == ["Home"]
     assert active_menus(client.get(reverse("feedback:queue")).content.decode()) == ["Feedback"]
     assert active_menus(client.get(reverse("touchpoints:tasks")).content.decode()) == ["Journey", "Outreach"]
-    assert active_menus(client.get(reverse("crm:about")).content.decode()) == ["Insights"]
+    assert active_menus(client.get(reverse("insights:about")).content.decode()) == ["Insights"]
     assert active_menus(client.get(reverse("feedback:queue")).content.decode()) == ["Feedback"]
 
 

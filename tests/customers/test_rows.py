@@ -220,10 +220,10 @@ def test_customer_list_says_when_nothing_matches(customers, marketing_client):
 
 def test_insights_drill_down_shows_the_rows_without_the_consent_mark(customers, manager_client):
     # given customers new in the last 30 days, some consenting to marketing email
-    from crm import metrics
+    from crm.insights import metrics
 
     period = metrics.Period.last_days(30)
-    url = reverse("crm:figure_customers", args=["new_customers"]) + f"?start={period.start}&end={period.end}"
+    url = reverse("insights:figure_customers", args=["new_customers"]) + f"?start={period.start}&end={period.end}"
     # when a manager opens the figure's customers
     html = manager_client.get(url).content.decode()
     # then each customer has the list's row, but no consent mark (the drill-down is not about email)

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from crm.models import CustomerScore, Segment
-from crm.scoring import scores_refresh
+from crm.insights.models import CustomerScore, Segment
+from crm.insights.scoring import scores_refresh
 from tests.e2e.helpers import grant, log_in, touchpoint_catalogue
 from tests.factories import CustomerFactory, UserFactory, purchase_record
 from touchpoints.models import StaffTask, Touchpoint
@@ -26,7 +26,7 @@ PAYLOAD = "<img src=x onerror=alert(1)>"
 def insight_roles(staff_roles):
     """Every app's role permissions and the touchpoint catalogue (transactional tests flush what migrations made)."""
 
-    from crm.roles import INSIGHTS_PERMISSIONS
+    from crm.insights.roles import INSIGHTS_PERMISSIONS
     from touchpoints.roles import JOURNEY_PERMISSIONS, OUTREACH_PERMISSIONS
 
     grant(JOURNEY_PERMISSIONS, OUTREACH_PERMISSIONS, INSIGHTS_PERMISSIONS)
@@ -48,7 +48,7 @@ def test_manager_logs_a_call_and_starts_a_follow_up_from_the_contact_list(
     assert row_score.segment == Segment.CANT_LOSE
 
     log_in(page, live_server, "manager-contact")
-    page.goto(live_server.url + reverse("crm_scoring:contact_list"))
+    page.goto(live_server.url + reverse("insights_scoring:contact_list"))
     expect(page.get_by_role("heading", name="Who to contact this week")).to_be_visible()
     row = page.locator(f"#contact-row-{big.pk}")
     expect(row).to_contain_text("Takahashi")
@@ -70,6 +70,6 @@ def test_manager_logs_a_call_and_starts_a_follow_up_from_the_contact_list(
     page.reload()  # the list remembers: the follow-up is shown as open
     expect(page.locator(f"#contact-row-{big.pk} [data-open-task]")).to_be_visible()
     page.get_by_label("Owner").select_option("mine")
-    expect(page).to_have_url(f"{live_server.url}{reverse('crm_scoring:contact_list')}?segment=&owner=mine")
+    expect(page).to_have_url(f"{live_server.url}{reverse('insights_scoring:contact_list')}?segment=&owner=mine")
     expect(page.locator("#contact-table tbody tr")).to_have_count(1)
     assert problems == []

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from crm import metrics, rollups
+from crm.insights import metrics, rollups
 from customers.models import Customer
 from tests.e2e.helpers import grant, log_in, touchpoint_catalogue
 from tests.factories import CustomerFactory, UserFactory, programme_with_tiers, touchpoint_create
@@ -35,7 +35,7 @@ def insights_world(staff_roles, monkeypatch):
     """What the migrations made and transactional tests flush: the roles' insights and journey permissions and
     the touchpoint catalogue. And no broker."""
 
-    from crm.roles import INSIGHTS_PERMISSIONS
+    from crm.insights.roles import INSIGHTS_PERMISSIONS
     from touchpoints.roles import JOURNEY_PERMISSIONS
 
     grant(INSIGHTS_PERMISSIONS, JOURNEY_PERMISSIONS)

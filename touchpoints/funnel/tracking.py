@@ -34,7 +34,7 @@ COPY_FROM = 50
 # hold its customers' locks while the rollups are worked out. Fewer (a staff log, one API call) are counted at once.
 JOURNAL_FROM = 50
 FOLD_WORK_MEM = "64MB"  # funnel_fold's sorts (one fold runs at a time)
-FOLD_LOCK = 0x54_53_46_46  # funnel_fold's pg_advisory_xact_lock key ("TSFF"; crm.scoring and the outbox use others)
+FOLD_LOCK = 0x54_53_46_46  # funnel_fold's pg_advisory_xact_lock key ("TSFF"; the RFM scores and the outbox use others)
 
 
 def _insert_pending(model, columns: list[str], rows: list[tuple]) -> None:

@@ -1,0 +1,177 @@
+""" "Who to contact this week": valuable customers whose recency is slipping (crm/insights/scoring.py), with
+one-click actions.
+
+Managers and marketing see the list (``insights.view_customer_figures``; support does not: they work the ticket queues
+and their own task list). Spend is shown to those who may see revenue (``insights.view_revenue``), the CSV to those who
+may export reports. "Log a call" needs ``touchpoints.add_touchpoint``; "Start a follow-up" creates a staff task,
+so it needs ``touchpoints.add_stafftask`` (managers: marketing has no task list to see it in).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from customers.exporting import BOM, _cell
+from customers.models import Customer
+from customers.pagination import Ordering, count_capped, keyset_page
+
+from . import scoring
+from .models import CustomerScore, Segment
+
+CONTACT_ORDERING = Ordering("spend_key", descending=True, row_compare=False)  # monetary, as text for the cursor
+KEY_RE = re.compile(r"^[0-9a-f]{32}$")
+CSV_CHUNK_SIZE = 2000
+
+
+def _filters(request: HttpRequest) -> tuple[str, bool]:
+    segment = request.GET.get("segment", "")
+    return (segment if segment in Segment.values else ""), request.GET.get("owner") == "mine"
+
+
+def _queryset(request: HttpRequest):
+    segment, mine = _filters(request)
+    return scoring.contact_queryset(segment=segment, owner=request.user if mine else None)
+
+
+def _abilities(request: HttpRequest) -> dict[str, bool]:
+    """What the rows show, worked out once per page rather than once per row."""
+    user = request.user
+    return {
+        "can_see_spend": user.has_perm("insights.view_revenue"),
+        "can_call": user.has_perm("touchpoints.add_touchpoint"),
+        "can_follow_up": user.has_perm("touchpoints.add_stafftask"),
+    }
+
+
+def _with_keys(rows: list[CustomerScore]) -> list[CustomerScore]:
+    """Each row's "Log a call" form carries a fresh key: a double submission of the same form logs one call."""
+    for row in rows:
+        row.call_key = uuid.uuid4().hex
+    return rows
+
+
+@login_required
+@permission_required("insights.view_customer_figures", raise_exception=True)
+def contact_list(request: HttpRequest) -> HttpResponse:
+    segment, mine = _filters(request)
+    qs = _queryset(request)
+    page = keyset_page(qs, CONTACT_ORDERING, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
+    page.count, page.count_capped = count_capped(qs)
+    _with_keys(page.rows)
+    query = request.GET.copy()
+    for key in ("after", "before"):
+        query.pop(key, None)
+    return render(
+        request,
+        "insights/scoring/contact_list.html",
+        {
+            "page": page,
+            "query": query.urlencode(),
+            "segment": segment,
+            "mine": mine,
+            "segments": Segment.choices,
+            "is_filtered": bool(segment or mine),
+            "definitions": scoring.SEGMENT_DEFINITIONS,
+            **_abilities(request),
+        },
+    )
+
+
+@login_required
+@permission_required(["insights.view_customer_figures", "insights.export_reports"], raise_exception=True)
+def contact_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The list as CSV (every row, not one page), Excel-safe: a BOM, CRLF, formula-like cells quoted."""
+    import csv
+    import io
+
+    show_spend = request.user.has_perm("insights.view_revenue")
+    qs = _queryset(request).order_by(*CONTACT_ORDERING.order_by())
+
+    def chunks():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        buffer.write(BOM)
+        header = [_("Customer ID"), _("Name"), _("Email"), _("Segment"), _("RFM"), _("Days since the last purchase")]
+        header += [_("Last purchase"), _("Purchases")] + ([_("Net spend (JPY)")] if show_spend else [])
+        writer.writerow([*header, _("Owner"), _("Open follow-up due")])
+        for count, row in enumerate(qs.iterator(chunk_size=CSV_CHUNK_SIZE), start=1):
+            customer = row.customer
+            values = [customer.pk, customer.display_name, customer.email, row.get_segment_display(), row.rfm]
+            values += [row.recency_days, timezone.localtime(row.last_purchase_at).date(), row.frequency]
+            values += [row.monetary] if show_spend else []
+            values += [customer.owner.get_username() if customer.owner_id else ""]
+            values += [timezone.localtime(row.open_task_due).isoformat(timespec="minutes") if row.open_task_due else ""]
+            writer.writerow([_cell(v) for v in values])
+            if count % 500 == 0:
+                yield buffer.getvalue().encode("utf-8")
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue().encode("utf-8")
+
+    response = StreamingHttpResponse(chunks(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="contact-list-{timezone.localdate().isoformat()}.csv"'
+    return response
+
+
+def _row_response(request: HttpRequest, customer: Customer, *, done: str, error: str = "") -> HttpResponse:
+    """htmx: the row again, with what was done; a plain POST: back to the list with a message."""
+    if not request.headers.get("HX-Request"):
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, done)
+        return redirect(reverse("insights_scoring:contact_list"))
+    row = scoring.contact_rows(CustomerScore.objects.filter(customer=customer)).first()
+    if row is None:
+        raise Http404
+    _with_keys([row])
+    return render(
+        request,
+        "insights/scoring/includes/_contact_row.html",
+        {"row": row, "done": done, "error": error, **_abilities(request)},
+    )
+
+
+@login_required
+@permission_required(["insights.view_customer_figures", "touchpoints.add_touchpoint"], raise_exception=True)
+@require_POST
+def contact_call(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    key = request.POST.get("key", "")
+    if not KEY_RE.match(key):
+        return HttpResponse(status=400)
+    try:
+        scoring.contact_call_log(customer=customer, by=request.user, key=f"{request.user.pk}:{key}")
+    except ValidationError as exc:
+        return _row_response(request, customer, done="", error=" ".join(exc.messages))
+    return _row_response(
+        request, customer, done=_("Call logged on %(name)s's timeline.") % {"name": customer.display_name}
+    )
+
+
+@login_required
+@permission_required(["insights.view_customer_figures", "touchpoints.add_stafftask"], raise_exception=True)
+@require_POST
+def contact_followup(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    try:
+        task, created = scoring.contact_followup_start(customer=customer, by=request.user)
+    except ValidationError as exc:
+        return _row_response(request, customer, done="", error=" ".join(exc.messages))
+    due = timezone.localtime(task.due_at)
+    if created:
+        done = _("Follow-up task created for you, due %(due)s.") % {"due": f"{due:%Y-%m-%d %H:%M}"}
+    else:
+        done = _("A follow-up is already open, due %(due)s.") % {"due": f"{due:%Y-%m-%d %H:%M}"}
+    return _row_response(request, customer, done=done)
