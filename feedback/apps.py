@@ -8,7 +8,7 @@ class FeedbackConfig(AppConfig):
 
     def ready(self) -> None:
         from customers import panels, timeline
-        from touchpoints import placeholders
+        from touchpoints.outreach import placeholders
 
         from . import panels as feedback_panels
         from . import timeline_entries

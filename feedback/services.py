@@ -190,12 +190,12 @@ def _message_enqueue(
 ) -> Any:
     """The one place feedback hands a message to the customer to the outreach outbox.
 
-    ``touchpoints.outbox.message_enqueue`` writes the outbox row in the caller's transaction (idempotent on
+    ``touchpoints.outreach.outbox.message_enqueue`` writes the outbox row in the caller's transaction (idempotent on
     ``key``, consent-checked) and sends it from a Celery task after commit; nothing here sends mail. A
     template staff deleted is replaced by its built-in text (feedback/message_templates.py).
     """
-    from touchpoints import outbox
-    from touchpoints.models import MessageTemplate
+    from touchpoints.outreach import outbox
+    from touchpoints.outreach.models import MessageTemplate
 
     template = None
     if template_slug:

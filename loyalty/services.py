@@ -1373,9 +1373,9 @@ def _greeting_context(greeting: Greeting, *, bonus: int) -> dict[str, Any] | Non
 def greeting_message_enqueue(
     *, greeting: Greeting, purpose: str, template_slug: str, context: dict[str, Any], send_after: dt.datetime
 ) -> tuple[str, int | None, str]:
-    """Hand a greeting to the outreach outbox (touchpoints.outbox), which checks consent and sends it once
+    """Hand a greeting to the outreach outbox (touchpoints.outreach.outbox), which checks consent and sends it once
     per key. Returns (greeting status, outbox message id, error)."""
-    from touchpoints import outbox
+    from touchpoints.outreach import outbox
 
     message = outbox.message_enqueue(
         customer=greeting.customer,

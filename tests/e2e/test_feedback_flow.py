@@ -33,7 +33,7 @@ def feedback_world(staff_roles, monkeypatch):
     touchpoint_catalogue()
     for name in ("0002_seed_sla_calendar", "0005_message_templates"):
         importlib.import_module(f"feedback.migrations.{name}").forwards(apps, None)
-    monkeypatch.setattr("touchpoints.outbox.publish", lambda ids: len(ids))
+    monkeypatch.setattr("touchpoints.outreach.outbox.publishing.publish", lambda ids: len(ids))
     return FEEDBACK_PERMISSIONS
 
 

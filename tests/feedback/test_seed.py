@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from feedback.models import NO_DEADLINE, REFERENCE_PREFIX, Status, Survey, Ticket, TicketMessage
-from touchpoints.models import OutboundMessage, Touchpoint
+from touchpoints.models import Touchpoint
+from touchpoints.outreach.models import OutboundMessage
 
 pytestmark = pytest.mark.django_db
 

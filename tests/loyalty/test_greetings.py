@@ -14,7 +14,7 @@ from loyalty import services, tasks
 from loyalty.models import Greeting, LedgerEntry, Membership
 from tests.factories import CustomerFactory, consenting_customer, member_join
 from tests.loyalty.conftest import local, refreshed
-from touchpoints.models import OutboundMessage
+from touchpoints.outreach.models import OutboundMessage
 
 pytestmark = pytest.mark.django_db
 

@@ -311,7 +311,8 @@ class FeedbackSeeder:
 
 def _redate(done: Seeded, *, started: dt.datetime) -> None:
     """Demo data only: the rows services dated "now" get the time of their event (see the module docstring)."""
-    from touchpoints.models import OutboundMessage, Touchpoint
+    from touchpoints.models import Touchpoint
+    from touchpoints.outreach.models import OutboundMessage
 
     for survey_id, at in done.survey_at.items():
         Survey.objects.filter(pk=survey_id).update(created_at=at)
