@@ -26,5 +26,9 @@ class OutreachConfig(AppConfig):
         )
         # Placeholders, and the follow-up rules' triggers: outreach listens to the journey's events.
         placeholders.register_outreach_placeholders()
-        events.touchpoint_recorded.connect(rules.on_touchpoint_recorded, dispatch_uid="touchpoints.rules.touchpoint")
-        events.journey_stage_changed.connect(rules.on_journey_stage_changed, dispatch_uid="touchpoints.rules.stage")
+        events.touchpoint_recorded.connect(
+            rules.on_touchpoint_recorded, dispatch_uid="touchpoints.outreach.rules.touchpoint"
+        )
+        events.journey_stage_changed.connect(
+            rules.on_journey_stage_changed, dispatch_uid="touchpoints.outreach.rules.stage"
+        )

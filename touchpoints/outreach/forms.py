@@ -220,7 +220,7 @@ class TaskDoneForm(forms.Form):
 def task_workers():
     """Active staff who may work staff tasks (by their role or their own permissions): a task given to anyone else
     would vanish from every list they can open."""
-    works = Q(codename="change_stafftask", content_type__app_label="touchpoints")
+    works = Q(codename="change_stafftask", content_type__app_label="outreach")
     permission = Permission.objects.filter(works)
     return (
         get_user_model()

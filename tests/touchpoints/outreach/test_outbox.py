@@ -399,11 +399,11 @@ def test_every_outreach_model_has_a_working_admin(admin_client, published, noon)
     customer = consenting_customer(family_name='<script>alert("x")</script>')
     enqueue(customer, now=noon)
     for model in ("messagetemplate", "followuprule", "followup", "outboundmessage", "broadcast", "stafftask"):
-        response = admin_client.get(reverse(f"admin:touchpoints_{model}_changelist"))
+        response = admin_client.get(reverse(f"admin:outreach_{model}_changelist"))
         assert response.status_code == 200, model
         assert b'<script>alert("x")</script>' not in response.content
     message = OutboundMessage.objects.get()
-    assert admin_client.get(reverse("admin:touchpoints_outboundmessage_change", args=[message.pk])).status_code == 200
+    assert admin_client.get(reverse("admin:outreach_outboundmessage_change", args=[message.pk])).status_code == 200
 
 
 def test_unsubscribe_tokens_are_djangos_signatures(settings):

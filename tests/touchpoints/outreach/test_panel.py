@@ -12,8 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import CustomerFactory, FollowUpRuleFactory, UserFactory, consenting_customer
-from touchpoints import panels
-from touchpoints.outreach import outbox
+from touchpoints.outreach import outbox, panels
 from touchpoints.outreach.models import FollowUp, StaffTask
 
 pytestmark = pytest.mark.django_db
