@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer, CustomerActivity
 from touchpoints.models import CustomerJourney, Direction, StageTransition, Touchpoint, TouchpointType
+from touchpoints.services import touchpoint_record
 
 from . import placeholders
 from .models import FollowUp, FollowUpRule, OutboundMessage, Purpose, StaffTask
@@ -469,8 +470,6 @@ def task_complete(
     now: dt.datetime | None = None,
 ) -> StaffTask:
     """Close the task; with a ``touchpoint_type`` also log what was done (a phone call…) on the timeline."""
-    from touchpoints.services import touchpoint_record
-
     now = now or timezone.now()
     locked = _open_task(task)
     touchpoint = None

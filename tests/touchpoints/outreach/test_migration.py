@@ -1,5 +1,8 @@
 """A database migrated on the main branch before outreach became its own app migrates forward unchanged:
-the same rows in the outreach tables, each group with the same permissions, no content type duplicated."""
+the same rows in the outreach tables, each group with the same permissions, no content type duplicated.
+
+It names the old labels and task paths on purpose (outreach-rewrite: skip).
+"""
 
 from __future__ import annotations
 
