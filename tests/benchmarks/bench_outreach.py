@@ -4,7 +4,7 @@ Targets: the dispatcher claims and enqueues 10,000 due follow-ups in < 10 s; a b
 100,000-customer segment is prepared in < 60 s; one worker sends >= 400 messages/s to a local SMTP
 server; the worker's peak memory < 200 MB. Also measured: the hand-over window (the gap between
 the "handed over" record leaving the worker and the SMTP end-of-data line leaving it: the only
-moment in which a ``kill -9`` loses a message, see touchpoints/outreach/outbox/).
+moment in which a ``kill -9`` loses a message, see docs/outbox.md).
 
 Send tasks are published to a Redis server of the section's own (started and stopped here), the
 worker is a real ``celery worker`` process (``BENCH_OUTREACH_POOL``, default ``threads``: sending waits on

@@ -106,7 +106,7 @@ class FollowUpRuleForm(forms.ModelForm):
         self.fields["task_title"].help_text = _("What staff should do, e.g. “Call {customer_name}”.")
         self.fields["condition_segment"].queryset = Segment.objects.all()
         self.fields["assign_group"].queryset = Group.objects.order_by("name")
-        # Each field shows when its trigger or action is chosen (static/touchpoints/js/outreach.js).
+        # Each field shows when its trigger or action is chosen (static/outreach/js/outreach.js).
         shows = {
             "trigger_type": "trigger=touchpoint",
             "trigger_stage": "trigger=stage",
