@@ -11,11 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import placeholders
-from ..models import (
-    MessageTemplate,
-    OutboundMessage,
-    Purpose,
-)
+from ..models import MessageTemplate, OutboundMessage, Purpose
 from .policy import Skip, Status
 from .publishing import publish_on_commit
 

@@ -16,13 +16,7 @@ from customers.models import Customer
 from touchpoints.models import Channel
 
 from .. import channels, placeholders
-from ..models import (
-    MessageChannel,
-    MessageTemplate,
-    OutboundMessage,
-    Purpose,
-    StaffTask,
-)
+from ..models import MessageChannel, MessageTemplate, OutboundMessage, Purpose, StaffTask
 from .policy import KEY_MAX, UNSUBSCRIBE_SOURCE, Skip, Status, quiet_until
 from .publishing import publish_on_commit
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Any
 
 from django.conf import settings
@@ -11,12 +10,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 
-from ..models import (
-    OutboundMessage,
-)
-
-logger = logging.getLogger(__name__)
-
+from ..models import OutboundMessage
 
 Status = OutboundMessage.Status
 Skip = OutboundMessage.SkipReason

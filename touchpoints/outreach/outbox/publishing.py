@@ -7,9 +7,7 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
-from ..models import (
-    OutboundMessage,
-)
+from ..models import OutboundMessage
 from .policy import Status, _setting
 
 logger = logging.getLogger(__name__)

@@ -23,11 +23,7 @@ from customers.models import Customer
 
 from .. import channels
 from ..channels.email import Delivery, DeliveryError, HandedOverUnconfirmed
-from ..models import (
-    FollowUp,
-    OutboundMessage,
-    Purpose,
-)
+from ..models import FollowUp, OutboundMessage, Purpose
 from .enqueue import _address, skip_reason_for
 from .policy import Skip, Status, _setting, quiet_until
 from .timeline import messages_record_timeline

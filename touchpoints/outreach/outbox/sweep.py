@@ -13,9 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import channels
-from ..models import (
-    OutboundMessage,
-)
+from ..models import OutboundMessage
 from . import publishing
 from .policy import SWEEP_CHUNK, SWEEP_MAX, TIMELINE_REPAIR_AFTER, TIMELINE_REPAIR_WINDOW, Status, _setting
 from .timeline import messages_record_timeline

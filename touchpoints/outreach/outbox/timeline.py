@@ -13,9 +13,7 @@ from django.utils import timezone
 from touchpoints.models import Channel, Direction, TouchpointType
 from touchpoints.services import TouchpointBatchInvalid, TouchpointData, touchpoint_record_batch
 
-from ..models import (
-    OutboundMessage,
-)
+from ..models import OutboundMessage
 from .policy import TIMELINE_TYPE_SLUG
 
 logger = logging.getLogger(__name__)

@@ -17,10 +17,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 
-from ..models import (
-    OutboundMessage,
-    Purpose,
-)
+from ..models import OutboundMessage, Purpose
 from .policy import UNSUBSCRIBE_SOURCE, Skip, Status, _setting
 
 logger = logging.getLogger(__name__)
