@@ -58,17 +58,17 @@ app.conf.beat_schedule = {
     },
     # Outreach: due rows in the database, picked up every tick (TSUNAGU_OUTREACH_TICK_SECONDS).
     "touchpoints: dispatch due follow-ups": {
-        "task": "touchpoints.tasks.followups_dispatch_task",
+        "task": "touchpoints.outreach.tasks.followups_dispatch_task",
         "schedule": _outreach_tick,
         "options": {"expires": _outreach_tick},  # a backlog of ticks is not worth running
     },
     "touchpoints: start, resume and close broadcasts": {
-        "task": "touchpoints.tasks.broadcasts_advance_task",
+        "task": "touchpoints.outreach.tasks.broadcasts_advance_task",
         "schedule": _outreach_tick,
         "options": {"expires": _outreach_tick},  # a backlog of ticks is not worth running
     },
     "touchpoints: sweep the outbox (recover, re-publish, timeline)": {
-        "task": "touchpoints.tasks.outbox_sweep_task",
+        "task": "touchpoints.outreach.tasks.outbox_sweep_task",
         "schedule": _outreach_tick,
         "options": {"expires": _outreach_tick},  # a backlog of ticks is not worth running
     },
@@ -79,7 +79,7 @@ app.conf.beat_schedule = {
         "options": {"expires": float(os.environ.get("TSUNAGU_FUNNEL_FOLD_SECONDS") or 60)},
     },
     "touchpoints: schedule inactive-customer follow-ups": {
-        "task": "touchpoints.tasks.inactive_followups_schedule_task",
+        "task": "touchpoints.outreach.tasks.inactive_followups_schedule_task",
         "schedule": crontab(minute=30, hour=18),  # 03:30 in Tokyo; UTC has no DST
     },
     # Loyalty. Each job works out "today" in the business time zone (TIME_ZONE) when it runs and is idempotent

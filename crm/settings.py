@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "axes",
     "customers",
     "touchpoints",
+    "touchpoints.outreach",
     "loyalty",
     "feedback",
     "crm",
@@ -269,7 +270,7 @@ TSUNAGU_LOYALTY_GREETING_HOUR = env_int("TSUNAGU_LOYALTY_GREETING_HOUR", 9)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-# --- Outreach (touchpoints/outbox.py) --------------------------------------------------------------
+# --- Outreach (touchpoints/outreach/outbox/) ------------------------------------------------------
 # Absolute address of the site, for links in mail (the unsubscribe link must work outside the app).
 TSUNAGU_BASE_URL = env("TSUNAGU_BASE_URL", "http://localhost:8000").rstrip("/")
 # A mailbox offered in List-Unsubscribe as mailto: — only if someone reads it (Tsunagu does not). Empty

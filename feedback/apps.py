@@ -8,7 +8,7 @@ class FeedbackConfig(AppConfig):
 
     def ready(self) -> None:
         from customers import panels, timeline
-        from touchpoints import placeholders
+        from touchpoints.outreach import placeholders
 
         from . import checks, timeline_entries  # noqa: F401 (checks registers itself)
         from . import panels as feedback_panels

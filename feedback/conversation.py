@@ -12,7 +12,7 @@ from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from touchpoints.models import OutboundMessage
+from touchpoints.outreach.models import OutboundMessage
 
 from .queue import DateTimeFormat, escape_value
 

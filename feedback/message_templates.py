@@ -2,7 +2,7 @@
 
 When a template is missing (deleted in the admin), feedback still sends the text here, in the customer's
 language, so a customer is never left without their reference or survey link. Placeholders are filled by
-the outbox (touchpoints/placeholders.py): ``{customer_name}``, ``{shop_name}``, ``{unsubscribe_url}``, and the
+the outbox (touchpoints/outreach/placeholders.py): ``{customer_name}``, ``{shop_name}``, ``{unsubscribe_url}``, and the
 values feedback passes (``{ticket_reference}``, ``{survey_url}``, ``{nps_survey_url}``).
 
 The confirmation of a message received quotes nothing the sender typed, not even their name: anyone can

@@ -385,7 +385,7 @@ class TicketMessage(models.Model):
     )
     outbox_key = models.CharField(_("outbox key"), max_length=200, blank=True, editable=False)
     outbound = models.ForeignKey(
-        "touchpoints.OutboundMessage",
+        "outreach.OutboundMessage",
         verbose_name=_("mail"),
         on_delete=models.SET_NULL,
         null=True,
@@ -524,7 +524,7 @@ class Survey(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, related_name="+"
     )
     outbound = models.ForeignKey(
-        "touchpoints.OutboundMessage",
+        "outreach.OutboundMessage",
         verbose_name=_("invitation"),
         on_delete=models.SET_NULL,
         null=True,

@@ -72,7 +72,7 @@ class LoyaltyConfig(AppConfig):
     @staticmethod
     def _register_placeholders() -> None:
         """{points_balance} and {tier} for the outreach message templates."""
-        from touchpoints import placeholders
+        from touchpoints.outreach import placeholders
 
         from . import services
 

@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from customers import timeline
-from touchpoints.models import OutboundMessage
+from touchpoints.outreach.models import OutboundMessage
 
 from .models import Greeting, LedgerEntry
 from .panels import loyalty_account

@@ -108,7 +108,7 @@ def touchpoint_create(customer, slug: str = "research", **kwargs):
 
 class MessageTemplateFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = "touchpoints.MessageTemplate"
+        model = "outreach.MessageTemplate"
         django_get_or_create = ("slug",)
 
     name = factory.Sequence(lambda n: f"Template {n}")
@@ -125,7 +125,7 @@ class FollowUpRuleFactory(factory.django.DjangoModelFactory):
     """A rule that sends ``template`` a day after a purchase (``trigger_type`` the seeded "transaction")."""
 
     class Meta:
-        model = "touchpoints.FollowUpRule"
+        model = "outreach.FollowUpRule"
 
     name = factory.Sequence(lambda n: f"Rule {n}")
     trigger = "touchpoint"

@@ -12,6 +12,7 @@ class TouchpointsConfig(AppConfig):
 
         from . import panels as journey_panels
         from . import receivers, timeline_entries
+        from . import segments as journey_segments
 
         timeline.register(
             timeline.TimelineProvider(
@@ -60,23 +61,6 @@ class TouchpointsConfig(AppConfig):
                 select_related=("journey",),
             )
         )
-        panels.register(
-            panels.Panel(
-                name="touchpoints.outreach",
-                template="touchpoints/includes/_panel_outreach.html",
-                context=journey_panels.outreach_panel_context,
-                permission="touchpoints.view_outboundmessage",
-                order=30,
-                slot="side",
-            )
-        )
         customer_events.customer_merging.connect(receivers.on_customer_merging, dispatch_uid="touchpoints.merge")
 
-        # Outreach (issue 4): placeholders, segment conditions, and the follow-up rules' triggers.
-        from . import events, placeholders, rules
-        from . import segments as journey_segments
-
-        placeholders.register_outreach_placeholders()
         journey_segments.register_journey_conditions()
-        events.touchpoint_recorded.connect(rules.on_touchpoint_recorded, dispatch_uid="touchpoints.rules.touchpoint")
-        events.journey_stage_changed.connect(rules.on_journey_stage_changed, dispatch_uid="touchpoints.rules.stage")

@@ -351,7 +351,7 @@ def contact_rows(queryset):
     (task_customer_idx), and ``id`` (the customer's) for the keyset pagination. One query for any number of rows."""
     from django.db.models import ExpressionWrapper, F, OuterRef, Subquery
 
-    from touchpoints.models import StaffTask
+    from touchpoints.outreach.models import StaffTask
 
     open_tasks = StaffTask.objects.filter(customer=OuterRef("customer_id"), status=StaffTask.Status.OPEN).order_by(
         "due_at", "id"
@@ -389,8 +389,8 @@ def contact_followup_start(*, customer, by, now: dt.datetime | None = None):
     locked while checking, so concurrent requests wait for each other.
     """
     from customers.models import Customer
-    from touchpoints.models import StaffTask
-    from touchpoints.rules import task_create
+    from touchpoints.outreach.models import StaffTask
+    from touchpoints.outreach.rules import task_create
 
     now = now or timezone.now()
     locked = Customer.objects.select_for_update().get(pk=customer.pk)

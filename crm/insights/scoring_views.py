@@ -4,7 +4,7 @@ one-click actions.
 Managers and marketing see the list (``insights.view_customer_figures``; support does not: they work the ticket queues
 and their own task list). Spend is shown to those who may see revenue (``insights.view_revenue``), the CSV to those who
 may export reports. "Log a call" needs ``touchpoints.add_touchpoint``; "Start a follow-up" creates a staff task,
-so it needs ``touchpoints.add_stafftask`` (managers: marketing has no task list to see it in).
+so it needs ``outreach.add_stafftask`` (managers: marketing has no task list to see it in).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _abilities(request: HttpRequest) -> dict[str, bool]:
     return {
         "can_see_spend": user.has_perm("insights.view_revenue"),
         "can_call": user.has_perm("touchpoints.add_touchpoint"),
-        "can_follow_up": user.has_perm("touchpoints.add_stafftask"),
+        "can_follow_up": user.has_perm("outreach.add_stafftask"),
     }
 
 
@@ -161,7 +161,7 @@ def contact_call(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@permission_required(["insights.view_customer_figures", "touchpoints.add_stafftask"], raise_exception=True)
+@permission_required(["insights.view_customer_figures", "outreach.add_stafftask"], raise_exception=True)
 @require_POST
 def contact_followup(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)

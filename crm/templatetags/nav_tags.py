@@ -39,6 +39,8 @@ def nav_section(request) -> dict[str, object]:
     """Where the request is, as far as the menus care: the home page, an app's pages, the outreach pages."""
     match = getattr(request, "resolver_match", None)
     app_name = getattr(match, "app_name", "")
+    if app_name == "outreach":  # outreach's pages live under /touchpoints/ and keep the Journey section marked
+        app_name = "touchpoints"
     return {
         "home": getattr(match, "url_name", None) == "home",
         "app": app_name if app_name in SECTIONS else "",

@@ -13,8 +13,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from customers.models import Customer
-from touchpoints import outbox
-from touchpoints.models import MessageTemplate, TouchpointType
+from touchpoints.models import TouchpointType
+from touchpoints.outreach import outbox
+from touchpoints.outreach.models import MessageTemplate
 from touchpoints.services import touchpoint_record
 
 from .. import message_templates
@@ -52,7 +53,7 @@ def _message_enqueue(
 ) -> Any:
     """The one place feedback hands a message to the customer to the outreach outbox.
 
-    ``touchpoints.outbox.message_enqueue`` writes the outbox row in the caller's transaction (idempotent on
+    ``touchpoints.outreach.outbox.message_enqueue`` writes the outbox row in the caller's transaction (idempotent on
     ``key``, consent-checked) and sends it from a Celery task after commit; nothing here sends mail. A
     template staff deleted is replaced by its built-in text (feedback/message_templates.py).
     """

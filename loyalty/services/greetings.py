@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from touchpoints import outbox
+from touchpoints.outreach import outbox
 
 from ..models import Greeting, LedgerEntry, Membership
 from .dates import greeting_send_after, local_today, same_day_days
@@ -279,7 +279,7 @@ def _greeting_context(greeting: Greeting, *, bonus: int) -> dict[str, Any] | Non
 def greeting_message_enqueue(
     *, greeting: Greeting, purpose: str, template_slug: str, context: dict[str, Any], send_after: dt.datetime
 ) -> tuple[str, int | None, str]:
-    """Hand a greeting to the outreach outbox (touchpoints.outbox), which checks consent and sends it once
+    """Hand a greeting to the outreach outbox (touchpoints.outreach.outbox), which checks consent and sends it once
     per key. Returns (greeting status, outbox message id, error)."""
     message = outbox.message_enqueue(
         customer=greeting.customer,

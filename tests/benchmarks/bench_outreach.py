@@ -4,7 +4,7 @@ Targets: the dispatcher claims and enqueues 10,000 due follow-ups in < 10 s; a b
 100,000-customer segment is prepared in < 60 s; one worker sends >= 400 messages/s to a local SMTP
 server; the worker's peak memory < 200 MB. Also measured: the hand-over window (the gap between
 the "handed over" record leaving the worker and the SMTP end-of-data line leaving it: the only
-moment in which a ``kill -9`` loses a message, see touchpoints/outbox.py).
+moment in which a ``kill -9`` loses a message, see docs/outbox.md).
 
 Send tasks are published to a Redis server of the section's own (started and stopped here), the
 worker is a real ``celery worker`` process (``BENCH_OUTREACH_POOL``, default ``threads``: sending waits on
@@ -97,7 +97,7 @@ def no_quiet_hours():
 
 
 def _template(purpose: str = "transactional"):
-    from touchpoints.models import MessageTemplate
+    from touchpoints.outreach.models import MessageTemplate
 
     template, _created = MessageTemplate.objects.update_or_create(
         slug=f"{PREFIX}-{purpose}",
@@ -115,7 +115,7 @@ def _template(purpose: str = "transactional"):
 
 
 def _cleanup() -> None:
-    from touchpoints.models import Broadcast, FollowUp, FollowUpRule, MessageTemplate, OutboundMessage
+    from touchpoints.outreach.models import Broadcast, FollowUp, FollowUpRule, MessageTemplate, OutboundMessage
 
     OutboundMessage.objects.filter(source_ref__startswith="rule:", followup__rule__name__startswith=PREFIX).delete()
     FollowUp.objects.filter(rule__name__startswith=PREFIX).delete()
@@ -132,8 +132,9 @@ def _cleanup() -> None:
 
 @benchmark("outreach")
 def dispatcher(ctx: Context) -> list[Measurement]:
-    from touchpoints.models import FollowUp, FollowUpRule, OutboundMessage, TouchpointType
-    from touchpoints.rules import followups_dispatch, rules_changed
+    from touchpoints.models import TouchpointType
+    from touchpoints.outreach.models import FollowUp, FollowUpRule, OutboundMessage
+    from touchpoints.outreach.rules import followups_dispatch, rules_changed
 
     _cleanup()
     customer_ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True)[:DISPATCH_FOLLOWUPS])
@@ -181,7 +182,7 @@ def _broker_length(redis) -> int:
 
 @benchmark("outreach")
 def broadcast(ctx: Context) -> list[Measurement]:
-    from touchpoints.broadcasts import broadcast_counts, broadcast_create, broadcast_prepare
+    from touchpoints.outreach.broadcasts import broadcast_counts, broadcast_create, broadcast_prepare
 
     _cleanup()
     size = min(BROADCAST_CUSTOMERS, Customer.objects.count())
@@ -236,8 +237,8 @@ def _bench_customers(n: int) -> list[int]:
 
 
 def _queue(customer_ids: list[int], tag: str) -> list[int]:
-    from touchpoints.models import OutboundMessage
-    from touchpoints.outbox import message_build, messages_insert
+    from touchpoints.outreach.models import OutboundMessage
+    from touchpoints.outreach.outbox import message_build, messages_insert
 
     template = _template("marketing")
     now = timezone.now()
@@ -256,8 +257,8 @@ def _queue(customer_ids: list[int], tag: str) -> list[int]:
 @benchmark("outreach")
 def sending(ctx: Context) -> list[Measurement]:
     from tests.celery.processes import database_url, peak_rss_mb, start_worker, wait_for
-    from touchpoints.models import OutboundMessage
-    from touchpoints.outbox import publish
+    from touchpoints.outreach.models import OutboundMessage
+    from touchpoints.outreach.outbox import publish
 
     _cleanup()
     concurrency = int(os.environ.get("BENCH_OUTREACH_CONCURRENCY", 16))
@@ -328,9 +329,9 @@ def _hand_over_window(customer_ids: list[int]) -> Measurement:
     end-of-data line follows it."""
     from django.core.mail.backends.smtp import EmailBackend
 
-    from touchpoints.delivery import Delivery, Timings
-    from touchpoints.models import OutboundMessage
-    from touchpoints.outbox import messages_send
+    from touchpoints.outreach.channels.email import Delivery, Timings
+    from touchpoints.outreach.models import OutboundMessage
+    from touchpoints.outreach.outbox import messages_send
 
     OutboundMessage.objects.filter(key__startswith=f"{PREFIX}:").delete()
     with no_quiet_hours(), smtp_sink_process() as (port, _delivered):

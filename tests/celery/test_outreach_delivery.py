@@ -20,8 +20,9 @@ from django.utils import timezone
 from customers.models import Customer
 from tests.celery.processes import wait_for
 from tests.factories import MessageTemplateFactory, TouchpointTypeFactory
-from touchpoints.models import FollowUp, FollowUpRule, OutboundMessage, Touchpoint
-from touchpoints.outbox import message_build, message_id_for, messages_insert
+from touchpoints.models import Touchpoint
+from touchpoints.outreach.models import FollowUp, FollowUpRule, OutboundMessage
+from touchpoints.outreach.outbox import message_build, message_id_for, messages_insert
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
 
@@ -202,8 +203,8 @@ def test_the_hand_over_record_and_the_end_of_data_leave_back_to_back(sink, setti
     """The PostgreSQL path (autocommit, the record sent without waiting for its answer), without a worker."""
     from django.core.mail.backends.smtp import EmailBackend
 
-    from touchpoints.delivery import Delivery, Timings
-    from touchpoints.outbox import messages_send
+    from touchpoints.outreach.channels.email import Delivery, Timings
+    from touchpoints.outreach.outbox import messages_send
 
     settings.TSUNAGU_QUIET_HOURS = ""
     ensure_catalogue()

@@ -72,7 +72,7 @@ def test_the_menu_of_the_current_section_is_marked_active(client):
 
     assert active_menus(client.get(reverse("home")).content.decode()) == ["Home"]
     assert active_menus(client.get(reverse("feedback:queue")).content.decode()) == ["Feedback"]
-    assert active_menus(client.get(reverse("touchpoints:tasks")).content.decode()) == ["Journey", "Outreach"]
+    assert active_menus(client.get(reverse("outreach:tasks")).content.decode()) == ["Journey", "Outreach"]
     assert active_menus(client.get(reverse("insights:about")).content.decode()) == ["Insights"]
     assert active_menus(client.get(reverse("feedback:queue")).content.decode()) == ["Feedback"]
 

@@ -15,7 +15,8 @@ from crm.insights.models import CustomerScore, Segment
 from crm.insights.scoring import scores_refresh
 from tests.e2e.helpers import grant, log_in, touchpoint_catalogue
 from tests.factories import CustomerFactory, UserFactory, purchase_record
-from touchpoints.models import StaffTask, Touchpoint
+from touchpoints.models import Touchpoint
+from touchpoints.outreach.models import StaffTask
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +28,8 @@ def insight_roles(staff_roles):
     """Every app's role permissions and the touchpoint catalogue (transactional tests flush what migrations made)."""
 
     from crm.insights.roles import INSIGHTS_PERMISSIONS
-    from touchpoints.roles import JOURNEY_PERMISSIONS, OUTREACH_PERMISSIONS
+    from touchpoints.outreach.roles import OUTREACH_PERMISSIONS
+    from touchpoints.roles import JOURNEY_PERMISSIONS
 
     grant(JOURNEY_PERMISSIONS, OUTREACH_PERMISSIONS, INSIGHTS_PERMISSIONS)
     touchpoint_catalogue()

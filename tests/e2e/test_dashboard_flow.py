@@ -40,7 +40,7 @@ def insights_world(staff_roles, monkeypatch):
 
     grant(INSIGHTS_PERMISSIONS, JOURNEY_PERMISSIONS)
     touchpoint_catalogue()
-    monkeypatch.setattr("touchpoints.outbox.publish", lambda ids: len(ids))
+    monkeypatch.setattr("touchpoints.outreach.outbox.publishing.publish", lambda ids: len(ids))
 
 
 def _shop(today: dt.date) -> list[Customer]:

@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from tests.e2e.helpers import grant, log_in, touchpoint_catalogue
 from tests.factories import UserFactory, consenting_customer
-from touchpoints import outbox, rules
-from touchpoints.models import FollowUp, MessageTemplate, OutboundMessage
+from touchpoints.outreach import outbox, rules
+from touchpoints.outreach.models import FollowUp, MessageTemplate, OutboundMessage
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +22,8 @@ def outreach_roles(staff_roles, settings):
     """The journey's and outreach's permissions and the catalogue (transactional tests flush what the
     migrations made), and no quiet hours (the test runs at any hour)."""
 
-    from touchpoints.roles import JOURNEY_PERMISSIONS, OUTREACH_PERMISSIONS
+    from touchpoints.outreach.roles import OUTREACH_PERMISSIONS
+    from touchpoints.roles import JOURNEY_PERMISSIONS
 
     settings.TSUNAGU_QUIET_HOURS = ""
     grant(JOURNEY_PERMISSIONS, OUTREACH_PERMISSIONS)
@@ -40,7 +41,9 @@ def manager_user(outreach_roles):
 @pytest.fixture
 def worker(monkeypatch):
     """The send tasks run here, as a worker would run them (the worker tests use a real one)."""
-    monkeypatch.setattr("touchpoints.outbox.publish", lambda ids: outbox.messages_send(message_ids=ids).sent)
+    monkeypatch.setattr(
+        "touchpoints.outreach.outbox.publishing.publish", lambda ids: outbox.messages_send(message_ids=ids).sent
+    )
 
 
 def test_a_rule_sends_a_thank_you_after_a_purchase_and_it_shows_in_the_outbox_and_on_the_timeline(

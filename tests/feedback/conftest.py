@@ -22,14 +22,14 @@ def published(monkeypatch):
         ids.extend(message_ids)
         return len(message_ids)
 
-    monkeypatch.setattr("touchpoints.outbox.publish", fake_publish)
+    monkeypatch.setattr("touchpoints.outreach.outbox.publishing.publish", fake_publish)
     return ids
 
 
 @pytest.fixture
 def outbox(db):
     """The outbox rows feedback wrote, oldest first."""
-    from touchpoints.models import OutboundMessage
+    from touchpoints.outreach.models import OutboundMessage
 
     return lambda: list(OutboundMessage.objects.filter(source_app="feedback").order_by("id"))
 

@@ -111,8 +111,8 @@ def test_the_public_pages_show_no_payload(client, world, payload):
 
 
 def test_mail_is_plain_text_and_the_confirmation_carries_nothing_typed(world, payload):
-    from touchpoints import outbox
-    from touchpoints.models import OutboundMessage
+    from touchpoints.outreach import outbox
+    from touchpoints.outreach.models import OutboundMessage
 
     messages = list(OutboundMessage.objects.filter(source_app="feedback").order_by("id"))
     received = next(m for m in messages if m.key.endswith(":received"))

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from feedback.models import NO_DEADLINE, Status, Survey, Ticket, TicketMessage
 from feedback.references import REFERENCE_PREFIX
-from touchpoints.models import OutboundMessage, Touchpoint
+from touchpoints.models import Touchpoint
+from touchpoints.outreach.models import OutboundMessage
 
 pytestmark = pytest.mark.django_db
 

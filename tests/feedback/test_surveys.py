@@ -13,7 +13,8 @@ from feedback import services
 from feedback.models import SlaPolicy, Survey, Ticket
 from tests.factories import CustomerFactory, UserFactory, consenting_customer, ticket_create
 from tests.feedback.conftest import survey_in
-from touchpoints.models import OutboundMessage, Touchpoint
+from touchpoints.models import Touchpoint
+from touchpoints.outreach.models import OutboundMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -175,7 +176,7 @@ def test_an_nps_survey_without_consent_is_skipped_and_no_request_is_recorded(out
 
 
 def test_the_nps_placeholder_reuses_the_open_survey(settings):
-    from touchpoints import placeholders
+    from touchpoints.outreach import placeholders
 
     customer = CustomerFactory()
     first = placeholders.render("{nps_survey_url}", customer=customer, language="ja")
@@ -187,7 +188,7 @@ def test_the_nps_placeholder_reuses_the_open_survey(settings):
 
 
 def test_a_deleted_template_falls_back_to_the_built_in_text(outbox, agent):
-    from touchpoints.models import MessageTemplate
+    from touchpoints.outreach.models import MessageTemplate
 
     MessageTemplate.objects.filter(slug="csat-invite").delete()
     _ticket, survey = resolved_ticket(agent, CustomerFactory(preferred_language="ja"))

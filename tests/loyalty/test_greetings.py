@@ -15,7 +15,7 @@ from loyalty.models import Greeting, LedgerEntry, Membership, Programme
 from loyalty.services.ledger import _credit, _lock
 from tests.factories import CustomerFactory, consenting_customer, member_join
 from tests.loyalty.conftest import local, refreshed
-from touchpoints.models import OutboundMessage
+from touchpoints.outreach.models import OutboundMessage
 
 pytestmark = pytest.mark.django_db
 

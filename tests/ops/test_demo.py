@@ -28,14 +28,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 ENQUEUE = """
 from customers.models import Customer
-from touchpoints.outbox import message_enqueue
+from touchpoints.outreach.outbox import message_enqueue
 customer = Customer.objects.exclude(email="").order_by("pk").first()
 message = message_enqueue(customer=customer, key="demo-test-ping", purpose="transactional",
                           subject="Ping", body="The demo worker is alive.")
 print("MESSAGE", message.pk)
 """
 STATUS = """
-from touchpoints.models import OutboundMessage
+from touchpoints.outreach.models import OutboundMessage
 print("STATUS", OutboundMessage.objects.get(key="demo-test-ping").status)
 """
 

@@ -27,6 +27,6 @@ def published(monkeypatch):
         ids.extend(message_ids)
         return len(message_ids)
 
-    monkeypatch.setattr("touchpoints.outbox.publish", fake_publish)
-    monkeypatch.setattr("touchpoints.broadcasts._publish_prepare", lambda broadcast_id: None)
+    monkeypatch.setattr("touchpoints.outreach.outbox.publishing.publish", fake_publish)
+    monkeypatch.setattr("touchpoints.outreach.broadcasts._publish_prepare", lambda broadcast_id: None)
     return ids

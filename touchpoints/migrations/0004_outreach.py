@@ -5,7 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import touchpoints.models
+import touchpoints.outreach.models
 
 
 class Migration(migrations.Migration):
@@ -160,7 +160,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         blank=True,
                         null=True,
-                        on_delete=touchpoints.models.SWITCH_OFF_RULE,
+                        on_delete=touchpoints.outreach.models.SWITCH_OFF_RULE,
                         related_name="+",
                         to="customers.segment",
                         verbose_name="only customers in segment",

@@ -41,7 +41,8 @@ from customers.models import Customer, CustomerActivity
 from customers.seeding import quiet_logs
 from feedback import demo_data, services
 from feedback.models import Status, Survey, Ticket, TicketMessage
-from touchpoints.models import CustomerJourney, OutboundMessage, Stage, Touchpoint
+from touchpoints.models import CustomerJourney, Stage, Touchpoint
+from touchpoints.outreach.models import OutboundMessage
 
 BUYERS_SHARE = 0.85  # of the tickets, from customers who have bought
 

@@ -16,7 +16,8 @@ from django.utils import timezone
 from crm.insights.models import CustomerScore, Segment
 from crm.insights.scoring import follow_up_due
 from tests.factories import CustomerFactory, UserFactory
-from touchpoints.models import StaffTask, Touchpoint
+from touchpoints.models import Touchpoint
+from touchpoints.outreach.models import StaffTask
 
 pytestmark = pytest.mark.django_db
 LIST = reverse("insights_scoring:contact_list")

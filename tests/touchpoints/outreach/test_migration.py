@@ -1,0 +1,118 @@
+"""A database migrated on the main branch before outreach became its own app migrates forward unchanged:
+the same rows in the outreach tables, each group with the same permissions, no content type duplicated.
+
+It names the old labels and task paths on purpose (outreach-rewrite: skip).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from tests.factories import FollowUpRuleFactory, MessageTemplateFactory, UserFactory, consenting_customer
+from touchpoints.outreach import outbox
+from touchpoints.outreach.models import Purpose
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# The last migrations on main before the move (outreach did not exist).
+MAIN = [
+    ("touchpoints", "0009_service_message_permission"),
+    ("feedback", "0006_reply_once"),
+    ("loyalty", "0007_greeting_status_label"),
+    ("outreach", None),
+]
+TABLES = [
+    "touchpoints_messagetemplate",
+    "touchpoints_followuprule",
+    "touchpoints_followup",
+    "touchpoints_broadcast",
+    "touchpoints_outboundmessage",
+    "touchpoints_stafftask",
+]
+MOVED = ["messagetemplate", "followuprule", "followup", "broadcast", "outboundmessage", "stafftask"]
+
+
+def _migrate(targets) -> None:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    ContentType.objects.clear_cache()
+
+
+def _rows() -> dict[str, list[tuple]]:
+    with connection.cursor() as cursor:
+        rows = {}
+        for table in TABLES:
+            cursor.execute(f"SELECT * FROM {table} ORDER BY id")  # noqa: S608 (names from the list above)
+            rows[table] = cursor.fetchall()
+    return rows
+
+
+def _grants() -> dict[str, set[str]]:
+    return {group.name: {p.codename for p in group.permissions.all()} for group in Group.objects.all()}
+
+
+def test_a_database_from_main_migrates_forward_with_the_same_rows_and_permissions():
+    # Given a database at main's migrations, with outreach rows, grants, an admin log entry and beat's row
+    _migrate(MAIN)
+    old_types = ContentType.objects.filter(app_label="touchpoints", model__in=MOVED)
+    assert old_types.count() == len(MOVED)
+    assert not ContentType.objects.filter(app_label="outreach").exists()
+
+    customer = consenting_customer()
+    template = MessageTemplateFactory(purpose=Purpose.MARKETING)
+    FollowUpRuleFactory(template=template)
+    outbox.message_enqueue(customer=customer, key="migration-1", purpose=Purpose.MARKETING, template=template)
+    outbox.message_enqueue(
+        customer=customer, key="migration-2", purpose=Purpose.MARKETING, channel="line", subject="Hello", body="Hi"
+    )  # a staff task too
+
+    role = Group.objects.create(name="Migration role")
+    role.permissions.add(
+        *Permission.objects.filter(
+            content_type__in=old_types, codename__in=["view_outboundmessage", "change_stafftask"]
+        ),
+        Permission.objects.get(content_type__app_label="touchpoints", codename="send_service_message"),
+        Permission.objects.get(content_type__app_label="touchpoints", codename="view_touchpoint"),
+    )
+    user = UserFactory()
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="touchpoints", codename="add_broadcast"))
+    template_type = old_types.get(model="messagetemplate")
+    LogEntry.objects.create(
+        user=user, content_type=template_type, object_id=str(template.pk), object_repr="t", action_flag=ADDITION
+    )
+    every = IntervalSchedule.objects.create(every=10, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.create(name="old sweep", task="touchpoints.tasks.outbox_sweep_task", interval=every)
+
+    rows, grants = _rows(), _grants()
+    permissions, content_types = Permission.objects.count(), ContentType.objects.count()
+    type_ids = {t.model: t.pk for t in old_types}
+    assert rows["touchpoints_outboundmessage"] and rows["touchpoints_stafftask"]
+
+    # When it migrates forward
+    _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+    # Then nothing in the tables changed, and the grants followed their content types, renamed in place
+    assert _rows() == rows
+    assert _grants() == grants
+    assert Permission.objects.count() == permissions and ContentType.objects.count() == content_types
+    moved = ContentType.objects.filter(model__in=MOVED, app_label="outreach")
+    assert {t.model: t.pk for t in moved} == type_ids
+    assert not ContentType.objects.filter(app_label="touchpoints", model__in=MOVED).exists()
+    role_perms = {f"{p.content_type.app_label}.{p.codename}" for p in role.permissions.all()}
+    assert role_perms == {
+        "outreach.view_outboundmessage",
+        "outreach.change_stafftask",
+        "outreach.send_service_message",
+        "touchpoints.view_touchpoint",
+    }
+    user = type(user).objects.get(pk=user.pk)
+    assert user.has_perm("outreach.add_broadcast") and not user.has_perm("touchpoints.add_broadcast")
+    assert LogEntry.objects.get().content_type.app_label == "outreach"
+    assert PeriodicTask.objects.get(name="old sweep").task == "touchpoints.outreach.tasks.outbox_sweep_task"

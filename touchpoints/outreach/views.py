@@ -1,0 +1,437 @@
+"""Staff pages of outreach: message templates (with preview), follow-up rules, the outbox, broadcasts and
+"my follow-ups". Each view reads through queryset methods and writes through one service call."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+from django.views.generic import CreateView, ListView, UpdateView
+
+from customers.models import Customer
+from customers.pagination import count_capped, keyset_page
+from touchpoints.querysets import day_start
+
+from . import broadcasts, outbox, rules
+from .forms import (
+    BroadcastForm,
+    FollowUpRuleForm,
+    MessageTemplateForm,
+    OutboxFilterForm,
+    PreviewForm,
+    StaffTaskScope,
+    TaskDoneForm,
+    TaskReassignForm,
+    TaskSnoozeForm,
+)
+from .models import Broadcast, FollowUp, FollowUpRule, MessageTemplate, OutboundMessage, StaffTask
+from .querysets import OUTBOX_ORDERING
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+# --- Message templates ----------------------------------------------------------------------------
+
+
+class TemplateListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
+    permission_required = "outreach.view_messagetemplate"
+    template_name = "outreach/template_list.html"
+    context_object_name = "templates"
+
+    def get_queryset(self):
+        return MessageTemplate.objects.all()
+
+
+class TemplateFormMixin:
+    model = MessageTemplate
+    form_class = MessageTemplateForm
+    template_name = "outreach/template_form.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def form_valid(self, form):
+        try:
+            self.object = outbox.message_template_save(template=form.instance, by=self.request.user)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Message template saved."))
+        return redirect("outreach:template_update", pk=self.object.pk)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["preview_form"] = PreviewForm()
+        return context
+
+
+class TemplateCreateView(LoginRequiredMixin, PermissionRequiredMixin, TemplateFormMixin, CreateView):
+    permission_required = "outreach.add_messagetemplate"
+
+
+class TemplateUpdateView(LoginRequiredMixin, PermissionRequiredMixin, TemplateFormMixin, UpdateView):
+    permission_required = "outreach.change_messagetemplate"
+
+
+def _find_customers(query: str) -> list[Customer]:
+    """The customers a preview query names: by number, by email, or up to ``PREVIEW_MATCHES`` by name."""
+    query = query.strip()
+    if query.isdigit():
+        return list(Customer.objects.filter(pk=int(query)))
+    if "@" in query:
+        return list(Customer.objects.with_email(query)[:1])
+    return list(Customer.objects.search(query).order_by("name_sort", "id")[:PREVIEW_MATCHES])
+
+
+PREVIEW_MATCHES = 5  # a name several customers share: the preview shows the first and names the others
+
+
+@login_required
+@permission_required(["outreach.view_messagetemplate", "customers.view_customer"], raise_exception=True)
+def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The template rendered for one customer, as they would receive it (nothing is sent)."""
+    template = get_object_or_404(MessageTemplate, pk=pk)
+    form = PreviewForm(request.GET or None)
+    context: dict = {"template": template, "form": form}
+    if form.is_valid():
+        matches = _find_customers(form.cleaned_data["customer"])
+        customer = matches[0] if matches else None
+        if customer is None:
+            context["not_found"] = True
+        else:
+            context["others"] = matches[1:]
+            language, subject, body = outbox.render_for(template, customer)
+            reason = outbox.skip_reason_for(customer, purpose=template.purpose, channel=template.channel)
+            context.update(
+                customer=customer,
+                language=language,
+                language_name=dict(settings.LANGUAGES).get(language, language),
+                subject=subject,
+                body=body,
+                reason=OutboundMessage.SkipReason(reason).label if reason else "",
+            )
+    return render(request, "outreach/includes/_template_preview.html", context)
+
+
+# --- Follow-up rules ------------------------------------------------------------------------------
+
+
+class RuleListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
+    permission_required = "outreach.view_followuprule"
+    template_name = "outreach/rule_list.html"
+    context_object_name = "rules"
+
+    def get_queryset(self):
+        return FollowUpRule.objects.select_related("trigger_type", "template", "condition_segment", "assign_group")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["scheduled"] = FollowUp.objects.filter(status=FollowUp.Status.SCHEDULED).count()
+        return context
+
+
+class RuleFormMixin:
+    model = FollowUpRule
+    form_class = FollowUpRuleForm
+    template_name = "outreach/rule_form.html"
+    success_url = reverse_lazy("outreach:rules")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def form_valid(self, form):
+        try:
+            rules.rule_save(rule=form.instance, by=self.request.user)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Follow-up rule saved."))
+        return redirect(self.success_url)
+
+
+class RuleCreateView(LoginRequiredMixin, PermissionRequiredMixin, RuleFormMixin, CreateView):
+    permission_required = "outreach.add_followuprule"
+
+
+class RuleUpdateView(LoginRequiredMixin, PermissionRequiredMixin, RuleFormMixin, UpdateView):
+    permission_required = "outreach.change_followuprule"
+
+
+# --- Outbox ---------------------------------------------------------------------------------------
+
+
+class OutboxListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
+    permission_required = "outreach.view_outboundmessage"
+    template_name = "outreach/outbox_list.html"
+
+    def get(self, request, *args, **kwargs):
+        self.filter_form = OutboxFilterForm(request.GET or None)
+        qs = OutboundMessage.objects.filter_by(**self.filter_form.filters())
+        self.page = keyset_page(
+            qs.for_list(),
+            OUTBOX_ORDERING,
+            after=request.GET.get("after", ""),
+            before=request.GET.get("before", ""),
+        )
+        self.page.count, self.page.count_capped = count_capped(qs)
+        self.object_list = self.page.rows
+        context = self.get_context_data()
+        if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "outbox-results":
+            return render(request, "outreach/includes/_outbox_results.html", context)
+        return self.render_to_response(context)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        for key in ("after", "before"):
+            query.pop(key, None)
+        context.update(
+            page=self.page,
+            filter_form=self.filter_form,
+            query=query.urlencode(),
+            is_filtered=self.filter_form.is_filtered(),
+        )
+        return context
+
+
+@login_required
+@permission_required("outreach.view_outboundmessage", raise_exception=True)
+def outbox_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_object_or_404(
+        OutboundMessage.objects.select_related("customer", "template", "broadcast", "followup__rule", "touchpoint"),
+        pk=pk,
+    )
+    return render(request, "outreach/outbox_detail.html", {"message": message})
+
+
+@login_required
+@permission_required("outreach.change_outboundmessage", raise_exception=True)
+@require_POST
+def outbox_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_object_or_404(OutboundMessage, pk=pk)
+    if outbox.message_retry(message=message, by=request.user):
+        messages.success(request, _("The message is queued again."))
+    else:
+        messages.error(request, _("Only failed messages can be retried."))
+    return redirect("outreach:outbox_detail", pk=pk)
+
+
+@login_required
+@permission_required("outreach.change_outboundmessage", raise_exception=True)
+@require_POST
+def outbox_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    message = get_object_or_404(OutboundMessage, pk=pk)
+    if outbox.message_cancel(message=message, by=request.user):
+        messages.success(request, _("The message was cancelled."))
+    else:
+        messages.error(request, _("Only queued messages can be cancelled."))
+    return redirect("outreach:outbox_detail", pk=pk)
+
+
+# --- Broadcasts -----------------------------------------------------------------------------------
+
+
+class BroadcastListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
+    permission_required = "outreach.view_broadcast"
+    template_name = "outreach/broadcast_list.html"
+    context_object_name = "broadcasts"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return Broadcast.objects.select_related("template", "segment", "created_by")
+
+
+@login_required
+@permission_required("outreach.add_broadcast", raise_exception=True)
+def broadcast_create(request: HttpRequest) -> HttpResponse:
+    form = BroadcastForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            broadcast = broadcasts.broadcast_create(
+                name=data["name"],
+                template=data["template"],
+                segment=data["segment"],
+                send_at=data["send_at"],
+                cap_days=data["cap_days"] or 0,
+                by=request.user,
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Broadcast created."))
+            return redirect(broadcast)
+    return render(request, "outreach/broadcast_form.html", {"form": form})
+
+
+def _progress_context(broadcast: Broadcast) -> dict:
+    counts = broadcast.counts if broadcast.status in (Broadcast.Status.DONE, Broadcast.Status.CANCELLED) else None
+    if not counts:
+        counts = broadcasts.broadcast_counts(broadcast)
+    pending = counts.get("queued", 0) + counts.get("sending", 0)
+    percent = round(100 * broadcast.prepared_count / broadcast.total) if broadcast.total else 0
+    live = broadcast.status in (Broadcast.Status.SCHEDULED, Broadcast.Status.PREPARING, Broadcast.Status.SENDING)
+    return {"broadcast": broadcast, "counts": counts, "pending": pending, "percent": min(percent, 100), "live": live}
+
+
+@login_required
+@permission_required("outreach.view_broadcast", raise_exception=True)
+def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    broadcast = get_object_or_404(Broadcast.objects.select_related("template", "segment", "created_by"), pk=pk)
+    return render(request, "outreach/broadcast_detail.html", _progress_context(broadcast))
+
+
+@login_required
+@permission_required("outreach.view_broadcast", raise_exception=True)
+def broadcast_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress card alone, polled by htmx while the broadcast runs."""
+    broadcast = get_object_or_404(Broadcast, pk=pk)
+    return render(request, "outreach/includes/_broadcast_progress.html", _progress_context(broadcast))
+
+
+@login_required
+@permission_required("outreach.change_broadcast", raise_exception=True)
+@require_POST
+def broadcast_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    broadcast = get_object_or_404(Broadcast, pk=pk)
+    try:
+        stopped = broadcasts.broadcast_cancel(broadcast=broadcast, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "Broadcast cancelled; %(n)d queued message stopped.",
+                "Broadcast cancelled; %(n)d queued messages stopped.",
+                stopped,
+            )
+            % {"n": stopped},
+        )
+    return redirect(broadcast)
+
+
+# --- My follow-ups (staff tasks) ------------------------------------------------------------------
+
+UPCOMING_TASKS = 50  # shown below today's; the rest are counted
+
+
+@login_required
+@permission_required("outreach.view_stafftask", raise_exception=True)
+def task_list(request: HttpRequest) -> HttpResponse:
+    scope_form = StaffTaskScope(request.GET or None)
+    scope = scope_form.cleaned_data.get("scope") if scope_form.is_valid() else ""
+    scope = scope or "mine"
+    now = timezone.now()
+    today = timezone.localdate(now)
+    start_of_today, end_of_today = day_start(today), day_start(today + dt.timedelta(days=1))
+    # Overdue: due before today (as in HubSpot: a task due this morning is "due today" until the day ends);
+    # upcoming: the next week's (snoozed tasks among them), so that none drops out of sight.
+    open_tasks = StaffTask.objects.for_user(request.user, scope)
+    tasks = list(open_tasks.filter(due_at__lt=end_of_today).for_list()[:200])
+    upcoming = list(open_tasks.filter(due_at__gte=end_of_today).for_list()[:UPCOMING_TASKS])
+    later = (
+        open_tasks.filter(due_at__gte=end_of_today).count() - len(upcoming) if len(upcoming) == UPCOMING_TASKS else 0
+    )
+    return render(
+        request,
+        "outreach/task_list.html",
+        {
+            "overdue": [t for t in tasks if t.due_at < start_of_today],
+            "due": [t for t in tasks if t.due_at >= start_of_today],
+            "upcoming": upcoming,
+            "later": later,
+            "scope": scope,
+            # The menus of every row, read once (a form field's choices would query again on each row).
+            "type_choices": list(TaskDoneForm().fields["touchpoint_type"].choices),
+            "assignee_choices": list(TaskReassignForm().fields["assignee"].choices),
+            "snooze_choices": TaskSnoozeForm().fields["until"].choices,
+            "now": now,
+        },
+    )
+
+
+def _task_for(request: HttpRequest, pk: int) -> StaffTask:
+    """A task the user may act on: theirs, their teams', or anyone's for those who may see all (managers)."""
+    qs = StaffTask.objects.select_related("customer")
+    if not request.user.has_perm("outreach.add_stafftask"):
+        qs = qs.filter(Q(assignee=request.user) | Q(assignee__isnull=True, group__in=request.user.groups.all()))
+    return get_object_or_404(qs, pk=pk)
+
+
+def _back_to_tasks(request: HttpRequest) -> HttpResponse:
+    scope = request.POST.get("scope")
+    return redirect(reverse("outreach:tasks") + (f"?scope={scope}" if scope in ("team", "all") else ""))
+
+
+@login_required
+@permission_required("outreach.change_stafftask", raise_exception=True)
+@require_POST
+def task_done(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _task_for(request, pk)
+    form = TaskDoneForm(request.POST)
+    if form.is_valid():
+        touchpoint_type = form.cleaned_data["touchpoint_type"]
+        if touchpoint_type is not None and not request.user.has_perm("touchpoints.add_touchpoint"):
+            return HttpResponse(status=403)
+        try:
+            rules.task_complete(
+                task=task, by=request.user, touchpoint_type=touchpoint_type, summary=form.cleaned_data["summary"]
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Task done."))
+    else:
+        messages.error(request, _("The task was not closed."))
+    return _back_to_tasks(request)
+
+
+@login_required
+@permission_required("outreach.change_stafftask", raise_exception=True)
+@require_POST
+def task_reassign(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _task_for(request, pk)
+    form = TaskReassignForm(request.POST)
+    if form.is_valid():
+        try:
+            rules.task_reassign(task=task, assignee=form.cleaned_data["assignee"], by=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Task reassigned."))
+    return _back_to_tasks(request)
+
+
+@login_required
+@permission_required("outreach.change_stafftask", raise_exception=True)
+@require_POST
+def task_snooze(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _task_for(request, pk)
+    form = TaskSnoozeForm(request.POST)
+    if form.is_valid():
+        try:
+            rules.task_snooze(task=task, until=form.until_time(timezone.now()), by=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Task snoozed."))
+    return _back_to_tasks(request)
