@@ -28,8 +28,8 @@ test: install  ## ruff, migrations check, the whole pytest suite (browser tests 
 bench: install  ## benchmarks on a separate PostgreSQL database (BENCH_CUSTOMERS=1000000 for the full size)
 	bin/bench
 
-lint: install  ## ruff only
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+lint: install  ## ruff and the layer contracts (lint-imports)
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports --no-cache
 
 format: install  ## apply ruff's fixes and formatting
 	.venv/bin/ruff check --fix . && .venv/bin/ruff format .
