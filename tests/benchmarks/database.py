@@ -105,7 +105,17 @@ def prepare(url: str, *, customers: int, reseed: bool = False, log=print) -> dic
         return info
     log(f"bench: seeding {customers:,} customers into {name}")
     started = time.monotonic()
-    _manage(url, "seed_demo", "--customers", str(customers), "--seed", str(SEED), "--long-history", str(LONG_HISTORY))
+    _manage(
+        url,
+        "seed_demo",
+        "--demo-logins",
+        "--customers",
+        str(customers),
+        "--seed",
+        str(SEED),
+        "--long-history",
+        str(LONG_HISTORY),
+    )
     info["seed_seconds"] = round(time.monotonic() - started, 1)
     started = time.monotonic()
     with psycopg.connect(url, autocommit=True) as conn:

@@ -7,7 +7,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from customers.models import Customer, Note
@@ -20,7 +20,7 @@ FIELDS = [f.attname for f in Customer._meta.concrete_fields if f.attname not in 
 
 def seed(*args: str) -> str:
     out = StringIO()
-    call_command("seed_demo", *args, stdout=out)
+    call_command("seed_demo", "--demo-logins", *args, stdout=out)
     return out.getvalue()
 
 
@@ -169,3 +169,14 @@ def test_search_finds_a_seeded_customer_by_kana(client):
     assert response.status_code == 200
     assert customer in response.context["page"].rows
     assert customer in Customer.objects.search(f"{customer.family_name_kana}{customer.given_name_kana}")
+
+
+@pytest.mark.django_db
+def test_demo_logins_are_refused_on_a_database_that_is_not_a_demo(settings):
+    # given: DEBUG off (production) and no explicit --demo-logins
+    settings.DEBUG = False
+
+    # when / then: the command refuses, and no login with the public password exists
+    with pytest.raises(CommandError, match="public password"):
+        call_command("seed_demo", "--staff-only", stdout=StringIO())
+    assert not User.objects.filter(username__in=["admin", "manager"]).exists()

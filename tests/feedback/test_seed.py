@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def demo(db):
-    call_command("seed_demo", customers=60, seed=42, stdout=io.StringIO())
+    call_command("seed_demo", customers=60, seed=42, demo_logins=True, stdout=io.StringIO())
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def demo(db):
-    call_command("seed_demo", customers=60, seed=42, stdout=io.StringIO())
+    call_command("seed_demo", customers=60, seed=42, demo_logins=True, stdout=io.StringIO())
 
 
 def seed(**options) -> str:

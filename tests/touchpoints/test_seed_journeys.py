@@ -24,7 +24,7 @@ NOW = dt.datetime(2026, 5, 31, 15, 0, tzinfo=dt.UTC)  # midnight of 1 June in To
 
 def seed(*args: str) -> str:
     out = StringIO()
-    call_command("seed_demo", *args, stdout=out)
+    call_command("seed_demo", "--demo-logins", *args, stdout=out)
     return out.getvalue()
 
 

@@ -31,6 +31,7 @@ import contextlib
 import datetime as dt
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
@@ -61,6 +62,11 @@ class Command(BaseCommand):
         parser.add_argument("--append", action="store_true", help="Add customers even when some exist already.")
         parser.add_argument("--staff-only", action="store_true", help="Only make sure the demo staff and tags exist.")
         parser.add_argument(
+            "--demo-logins",
+            action="store_true",
+            help="Create the demo logins (public password) although DEBUG is off: only on a database of demo data.",
+        )
+        parser.add_argument(
             "--no-journeys", action="store_true", help="Customers only: no touchpoints, stage changes or journeys."
         )
         parser.add_argument(
@@ -72,6 +78,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        if not (settings.DEBUG or options["demo_logins"]):
+            # The demo staff, a superuser among them, log in with a password printed in the README.
+            raise CommandError(
+                "seed_demo creates staff logins with the public password 'tsunagu-demo' (a superuser among them). "
+                "It runs with DJANGO_DEBUG=true (the demo), or with --demo-logins on a database of demo data."
+            )
         count: int = options["customers"]
         if count < 0:
             raise CommandError("--customers must be zero or more.")
