@@ -19,9 +19,9 @@ class RequestIdFilter(logging.Filter):
 
 class JsonFormatter(_JsonFormatter):
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"})
-        kwargs.setdefault("timestamp", False)
-        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", *args, **kwargs)
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault("timestamp", "time")  # ISO 8601 in UTC, whatever the business time zone
+        super().__init__("%(levelname)s %(name)s %(message)s", *args, **kwargs)
 
     def add_fields(self, log_record: dict, record: logging.LogRecord, message_dict: dict) -> None:
         super().add_fields(log_record, record, message_dict)
