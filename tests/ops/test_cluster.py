@@ -63,14 +63,14 @@ class Cluster:
         wait_for(
             lambda: (run / "ready").exists() or self.popen.poll() is not None, timeout=240, what="bin/cluster ready"
         )
-        assert self.popen.poll() is None, self.log("cluster.out")
+        assert self.popen.poll() is None, self.log("cluster.out")[-4000:]
         self.url = (run / "ready").read_text().strip()
         self.port = int(self.url.rsplit(":", 1)[1])
         self.pids()
 
     def log(self, name: str) -> str:
         path = self.run.parent / name if name == "cluster.out" else self.run / "log" / name
-        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def pids(self) -> dict[str, int]:
         pids = {path.name: int(path.read_text()) for path in (self.run / "pids").iterdir() if path.read_text()}
