@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import empty
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 user_id_var: contextvars.ContextVar[int | None] = contextvars.ContextVar("user_id", default=None)
@@ -29,7 +30,7 @@ def _user_id(request: HttpRequest) -> int | None:
     if user is None:
         return None
     wrapped = getattr(user, "_wrapped", user)
-    if wrapped is None or type(wrapped).__name__ == "object":  # an untouched SimpleLazyObject
+    if wrapped is None or wrapped is empty:  # a SimpleLazyObject nobody evaluated
         return None
     return getattr(wrapped, "pk", None)
 
