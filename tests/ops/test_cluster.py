@@ -16,8 +16,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
@@ -106,7 +108,11 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(celery_env, tmp_path, settings):  # noqa: F811
+def cluster(celery_env, settings):  # noqa: F811
+    # Under /tmp like bin/cluster's own default, not under pytest's private (0700) folder: nginx's workers run as
+    # nobody and serve the static files from it.
+    tmp_path = Path(tempfile.mkdtemp(prefix="tsunagu-cluster-test-"))
+    tmp_path.chmod(0o755)  # noqa: S103 (the static files are public; the secrets in it are 0600)
     env = {
         **celery_env,
         "DJANGO_SETTINGS_MODULE": "crm.settings",  # production settings, not the tests'
@@ -129,6 +135,7 @@ def cluster(celery_env, tmp_path, settings):  # noqa: F811
             for path in (tmp_path / "run" / "pids").glob("*"):
                 with contextlib.suppress(ProcessLookupError, ValueError):
                     os.killpg(int(path.read_text()), signal.SIGKILL)
+        shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 def scrape(url: str, token: str | None) -> tuple[int, str]:
@@ -214,6 +221,11 @@ def test_the_cluster_survives_a_killed_web_process_and_worker(cluster, sink):  #
     assert scrape(cluster.url, None)[0] == 401
     status, text = scrape(cluster.url, TOKEN)
     assert status == 200 and 'tsunagu_outbox_messages{status="queued"} 0.0' in text
+
+    # static files from nginx itself (collected by bin/cluster, hashed names)
+    manifest = json.loads((cluster.run / "static" / "staticfiles.json").read_text())["paths"]
+    with urllib.request.urlopen(f"{cluster.url}/static/{next(iter(manifest.values()))}", timeout=10) as response:  # noqa: S310
+        assert response.status == 200 and "max-age=2592000" in response.headers.get("Cache-Control", "")
 
     # the web processes' logs: JSON lines only, request lines with an id, no personal data
     web_logs = [cluster.log(name) for name in ("web1.log", "web2.log")]
