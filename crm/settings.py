@@ -370,3 +370,24 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Observability (crm/observability/): /metrics, JSON logs, Sentry -----------------------------------
+INSTALLED_APPS += ["crm.observability"]
+# First, so that its timing covers every other middleware and every log line carries the request id.
+MIDDLEWARE.insert(0, "crm.observability.request_log.RequestLogMiddleware")
+# The bearer token a Prometheus scraper sends to /metrics; empty: /metrics answers 404.
+TSUNAGU_METRICS_TOKEN = env("TSUNAGU_METRICS_TOKEN")
+# "json": one JSON object a line (production); "plain": readable lines (the default, for development).
+LOGGING["formatters"]["json"] = {"()": "crm.observability.logs.JsonFormatter"}
+LOGGING["filters"] = {"request_id": {"()": "crm.observability.logs.RequestIdFilter"}}
+LOGGING["handlers"]["console"]["formatter"] = "json" if env("DJANGO_LOG_FORMAT", "plain") == "json" else "plain"
+LOGGING["handlers"]["console"]["filters"] = ["request_id"]
+SENTRY_DSN = env("SENTRY_DSN")
+if SENTRY_DSN:
+    from crm.observability.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT"),
+        traces_sample_rate=float(env("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
+    )

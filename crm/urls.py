@@ -32,6 +32,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", api_docs, name="api_docs"),
     path("admin/", admin.site.urls),
+    # Observability: the Prometheus scrape (crm/observability/views.py; needs TSUNAGU_METRICS_TOKEN).
+    path("", include("crm.observability.urls")),
 ]
 
 admin.site.site_header = settings.TSUNAGU_SHOP_NAME + " · Tsunagu"
