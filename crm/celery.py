@@ -46,7 +46,7 @@ _outreach_tick = float(os.environ.get("TSUNAGU_OUTREACH_TICK_SECONDS") or 60)
 
 # Every job listed here is safe to run twice (see shared/RELIABILITY.md).
 app.conf.beat_schedule = {
-    "customers: forget week-old CSV uploads": {
+    "customers: forget CSV uploads past TSUNAGU_IMPORT_RETENTION_DAYS": {
         "task": "customers.tasks.import_batch_purge_task",
         "schedule": 60 * 60,
     },

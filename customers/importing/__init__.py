@@ -13,7 +13,19 @@ The package: ``parsing`` (decoding, cells), ``matching`` (validation against the
 ``writing`` and ``batches`` (the services); the names callers use are re-exported here.
 """
 
-from customers.importing.batches import import_batch_apply, import_batch_create, import_preview_rows
+from customers.importing.batches import (
+    import_batch_apply,
+    import_batch_create,
+    import_preview_rows,
+    import_size_check,
+)
 from customers.importing.parsing import COLUMNS, FORMULA_PREFIXES
 
-__all__ = ["COLUMNS", "FORMULA_PREFIXES", "import_batch_apply", "import_batch_create", "import_preview_rows"]
+__all__ = [
+    "COLUMNS",
+    "FORMULA_PREFIXES",
+    "import_batch_apply",
+    "import_batch_create",
+    "import_preview_rows",
+    "import_size_check",
+]

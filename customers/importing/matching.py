@@ -50,7 +50,7 @@ def _existing_customers(plan: Plan, *, for_update: bool) -> tuple[dict[str, Cust
     if for_update:
         customers = customers.select_for_update(of=("self",))
     else:
-        customers = customers.only("pk", "external_id", "email", "marketing_consent")
+        customers = customers.only("pk", "external_id", "email", "marketing_consent", "updated_at")
     # The unique indexes on external ID and LOWER(email) are partial (WHERE … <> ''): say so, or they go unused.
     by_pk = {c.pk: c for c in _matching(customers.exclude(external_id=""), F("external_id"), ext_ids)}
     by_ext = {c.external_id: c for c in by_pk.values()}

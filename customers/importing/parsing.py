@@ -238,13 +238,46 @@ class Plan:
         return [r for r in self.rows if r.customer is not None and not r.errors]
 
 
+class _DecodeError(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        self.line, self.message = line, message
+
+
+def _position(content: bytes, offset: int) -> dict[str, int]:
+    line_start = content.rfind(b"\n", 0, offset) + 1
+    return {"line": content.count(b"\n", 0, offset) + 1, "byte": offset - line_start + 1}
+
+
 def _decode(content: bytes) -> tuple[str, str]:
+    """Strictly: UTF-8 (with or without BOM) first; Shift_JIS (cp932) only for a file that is not UTF-8 at all
+    and decodes as cp932 from end to end. A UTF-8 file with a stray byte would often decode as cp932 too, as
+    garbled names: it is refused, naming where the byte is."""
     if content.startswith(b"\xef\xbb\xbf"):
-        return content[3:].decode("utf-8"), "utf-8-sig"
+        body, encoding = content[3:], "utf-8-sig"
+    else:
+        body, encoding = content, "utf-8"
     try:
-        return content.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return content.decode("cp932"), "cp932"
+        return body.decode("utf-8"), encoding
+    except UnicodeDecodeError as exc:
+        utf8_error = exc.start + len(content) - len(body)
+    # Japanese in Shift_JIS is almost never valid UTF-8; a file whose other non-ASCII text is valid UTF-8 is
+    # a UTF-8 file with a damaged byte.
+    lenient = body.decode("utf-8", errors="replace")
+    invalid = lenient.count("\ufffd")
+    valid = sum(1 for char in lenient if char > "\x7f") - invalid
+    if encoding == "utf-8" and valid <= invalid:
+        try:
+            return content.decode("cp932"), "cp932"
+        except UnicodeDecodeError:
+            pass
+    raise _DecodeError(
+        _position(content, utf8_error)["line"],
+        _(
+            "The file is not valid UTF-8: byte %(byte)d of line %(line)d cannot be read. Save it again as "
+            "UTF-8 (or Shift_JIS) and upload it again."
+        )
+        % _position(content, utf8_error),
+    )
 
 
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -281,8 +314,8 @@ def parse(content: bytes, *, limit: int | None = None) -> Plan:
     plan = Plan()
     try:
         text, plan.encoding = _decode(content)
-    except UnicodeDecodeError:
-        plan.file_errors.append({"line": 1, "errors": [_("The file is neither UTF-8 nor Shift_JIS text.")]})
+    except _DecodeError as exc:
+        plan.file_errors.append({"line": exc.line, "errors": [exc.message]})
         return plan
     if (nul := text.find("\x00")) >= 0:
         message = _("The file contains NUL characters: save it as CSV (UTF-8 or Shift_JIS).")
