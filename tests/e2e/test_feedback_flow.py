@@ -1,5 +1,6 @@
 """Closing the loop in a real headless Chromium: a customer writes through the public form and confirms their
-address by the link mailed to them, support replies and resolves, the customer answers the CSAT survey with a 1, and a follow-up ticket appears in the queue."""
+address by the link mailed to them, support replies and resolves, the customer answers the CSAT survey with a 1,
+and a follow-up ticket appears in the queue."""
 
 from __future__ import annotations
 
