@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from customers.importing.matching import resolve, validate
 from customers.importing.parsing import Plan, parse
+from customers.importing.streaming import preview, row_target
 from customers.importing.writing import write
 from customers.models import ImportBatch
 
@@ -26,19 +27,19 @@ _PREVIEW_FIELDS = ["errors", "status", "row_count", "created_count", "updated_co
 def import_batch_create(*, file_name: str, content: bytes, by: AbstractBaseUser | None) -> ImportBatch:
     """Validate an uploaded file and keep it as a batch: PREVIEWED if every row is good, else INVALID."""
     import_size_check(size=len(content))
-    plan = validate(content)
-    errors = plan.errors
+    summary = preview(content)
+    errors = summary.errors
     batch = ImportBatch.objects.create(
         file_name=file_name[:255],
         content=content,
-        encoding=plan.encoding,
+        encoding=summary.encoding,
         status=ImportBatch.Status.INVALID if errors else ImportBatch.Status.PREVIEWED,
-        row_count=len(plan.rows),
-        created_count=len(plan.created),
-        updated_count=len(plan.updated),
+        row_count=summary.row_count,
+        created_count=summary.created_count,
+        updated_count=summary.updated_count,
         errors=errors,
-        fingerprint=plan_fingerprint(plan),
-        customer_ids=_customer_ids(plan),
+        fingerprint=summary.fingerprint,
+        customer_ids=summary.customer_ids,
         created_by=by if getattr(by, "pk", None) else None,
     )
     logger.info(
@@ -67,9 +68,7 @@ def plan_fingerprint(plan: Plan) -> str:
     changed. Applying recomputes it, so a plan changed since the preview is never applied unseen."""
     digest = hashlib.sha256()
     for row in plan.rows:
-        customer = row.customer
-        target = f"{customer.pk}@{customer.updated_at.isoformat()}" if customer is not None else "new"
-        digest.update(f"{row.line}:{target}:{len(row.errors)}\n".encode())
+        digest.update(row_target(row).encode())
     return digest.hexdigest()
 
 

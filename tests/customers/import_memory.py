@@ -1,7 +1,7 @@
 """Peak memory of an import preview, measured in a fresh process (run by test_importing_memory.py).
 
-Usage: python -m tests.customers.import_memory FILE  → prints the process's peak resident memory (VmHWM) in MB
-after previewing FILE, and the row count, as "peak_mb rows".
+Usage: python -m tests.customers.import_memory FILE  → prints how far previewing FILE (what import_batch_create
+does before saving) raised the process's peak resident memory (VmHWM), in MB, and the row count: "peak_mb rows".
 """
 
 import os
@@ -21,13 +21,13 @@ def main(path: str) -> None:
     import django
 
     django.setup()
-    from customers.importing.matching import validate
+    from customers.importing.streaming import preview
 
     base = _vm_hwm_mb()
     with open(path, "rb") as file:
         content = file.read()
-    plan = validate(content)
-    print(f"{_vm_hwm_mb() - base:.0f} {plan.row_count if hasattr(plan, 'row_count') else len(plan.rows)}")
+    summary = preview(content)
+    print(f"{_vm_hwm_mb() - base:.0f} {summary.row_count}")
 
 
 if __name__ == "__main__":

@@ -2,12 +2,17 @@
 applied, and uploads deleted after their retention and with the customer's erasure."""
 
 import datetime
+import os
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
-from customers.importing import import_batch_apply, import_batch_create
+from customers.importing import import_batch_apply, import_batch_create, matching, streaming
 from customers.models import Customer, ImportBatch
 from customers.services import customer_delete, import_batches_purge
 from tests.factories import CustomerFactory
@@ -99,3 +104,60 @@ def test_erasing_a_customer_deletes_the_uploads_that_hold_their_rows():
     assert bytes(applied.content) == b"" and applied.created_count == 1
     assert not ImportBatch.objects.filter(pk=pending.pk).exists()
     assert bytes(ImportBatch.objects.get(pk=other.pk).content) != b""
+
+
+def test_the_streamed_preview_says_what_validating_the_whole_file_says_across_chunks():
+    # given: repeated keys and a customer updated twice, on lines that fall in different chunks of two rows
+    CustomerFactory(email="old@example.com", external_id="")
+    content = (
+        f"{HEADER}\n"
+        "A1,a@example.com,Yamada,Taro\n"
+        "A2,old@example.com,Sato,Hanako\n"
+        "A3,c@example.com,Suzuki,Ichiro\n"
+        "A1,d@example.com,Tanaka,Jiro\n"
+        ",OLD@example.com,Kato,Saburo\n"
+        "A6,f@example.com,,\n"
+        "A7,g@example.com,Ito,Shiro\n"
+    ).encode()
+    # when
+    summary = streaming.preview(content, chunk_rows=2)
+    plan = matching.validate(content)
+    # then
+    assert {e["line"]: sorted(e["errors"]) for e in summary.errors} == {
+        e["line"]: sorted(e["errors"]) for e in plan.errors
+    }
+    assert {e["line"] for e in summary.errors} == {2, 3, 5, 6, 7}
+    assert (summary.row_count, summary.created_count, summary.updated_count) == (7, 2, 0)
+    assert (len(plan.rows), len(plan.created), len(plan.updated)) == (7, 2, 0)
+
+
+def test_a_50_mb_preview_stays_within_a_bounded_memory(tmp_path):
+    # given: a 50 MB file (440,000 customers)
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8") as file:
+        file.write("external_id,email,family_name,given_name,family_name_kana,phone,birth_date,city,tags\n")
+        line = (
+            "EXT-{0:07d},user{0}@example.com,山田{0},太郎,ヤマダ,090-1234-{1:04d},1985-04-03,東京都千代田区,VIP;News\n"
+        )
+        for n in range(440_000):
+            file.write(line.format(n, n % 10000))
+    assert path.stat().st_size > 50_000_000
+    # when: previewed in a fresh process, on the test database
+    db = connection.settings_dict
+    url = (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    result = subprocess.run(  # noqa: S603 (our own module, with the running interpreter)
+        [sys.executable, "-m", "tests.customers.import_memory", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=settings.BASE_DIR,
+        timeout=600,
+        check=True,
+    )
+    peak_mb, rows = map(int, result.stdout.split()[-2:])
+    # then: the file itself (50 MB) and what the preview keeps, not every row (was 658 MB)
+    assert rows == 440_000
+    assert peak_mb < 200, peak_mb
