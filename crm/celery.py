@@ -51,6 +51,10 @@ app.conf.beat_schedule = {
         "schedule": 60 * 60,
     },
     # Feedback: warn the assignee and managers before and at SLA breaches (TSUNAGU_SLA_CHECK_SECONDS).
+    "feedback: forget unconfirmed form messages past their link's life": {
+        "task": "feedback.tasks.pending_submissions_purge_task",
+        "schedule": 60 * 60,
+    },
     "feedback: SLA warnings": {
         "task": "feedback.tasks.sla_check_task",
         "schedule": float(os.environ.get("TSUNAGU_SLA_CHECK_SECONDS") or 60),

@@ -14,6 +14,7 @@ from .form_confirmation import (
     feedback_confirm,
     feedback_submit_pending,
     pending_from_token,
+    pending_submissions_purge,
 )
 from .public_form import feedback_submit, thanks_token, ticket_from_thanks_token
 from .sla_job import SlaCheckResult, sla_check, sla_warnings_notify
@@ -45,6 +46,7 @@ __all__ = [
     "feedback_confirm",
     "feedback_submit_pending",
     "pending_from_token",
+    "pending_submissions_purge",
     "BODY_MAX",
     "CANNED_PLACEHOLDERS",
     "COMMENT_MAX",

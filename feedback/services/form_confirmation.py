@@ -4,6 +4,7 @@ opens the ticket. A stranger who types someone else's email attaches nothing: th
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.conf import settings
@@ -113,3 +114,11 @@ def feedback_confirm(*, token: str) -> Ticket:
     PendingSubmission.objects.filter(pk=pending.pk).update(ticket=ticket)
     logger.info("feedback form message confirmed pending=%s ticket=%s", pending.pk, ticket.pk)
     return ticket
+
+
+def pending_submissions_purge() -> int:
+    """Forget held messages once their link has expired (they hold what a stranger may have typed under
+    someone's address); a confirmed one's text is on its ticket. Safe to run twice."""
+    cutoff = timezone.now() - dt.timedelta(hours=settings.TSUNAGU_FEEDBACK_CONFIRM_HOURS)
+    deleted, _rows = PendingSubmission.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -4,6 +4,7 @@ CSRF, a honeypot and a rate limit per address, with nothing lost."""
 
 from __future__ import annotations
 
+import datetime
 import re
 
 import pytest
@@ -14,6 +15,7 @@ from django.urls import reverse
 
 from customers.models import Customer
 from feedback.models import PendingSubmission, Ticket
+from feedback.tasks import pending_submissions_purge_task
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +188,17 @@ def test_behind_a_proxy_the_configured_header_is_the_address(settings):
 def test_a_forged_thanks_link_shows_no_reference(client):
     body = client.get(reverse("feedback:thanks") + "?r=1:forged").content.decode()
     assert "T-0" not in body and "Thank you" in body
+
+
+def test_held_messages_are_forgotten_once_their_link_has_expired(client, settings):
+    # given: a message held for two days, and one just sent
+    settings.TSUNAGU_FEEDBACK_CONFIRM_HOURS = 48
+    client.post(URL, form(email="old@example.com"))
+    client.post(URL, form(email="new@example.com"))
+    old = PendingSubmission.objects.get(customer__email="old@example.com")
+    PendingSubmission.objects.filter(pk=old.pk).update(created_at=old.created_at - datetime.timedelta(hours=49))
+    # when: the hourly job runs (twice)
+    assert pending_submissions_purge_task() == 1
+    assert pending_submissions_purge_task() == 0
+    # then
+    assert list(PendingSubmission.objects.values_list("customer__email", flat=True)) == ["new@example.com"]
