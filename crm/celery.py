@@ -46,11 +46,15 @@ _outreach_tick = float(os.environ.get("TSUNAGU_OUTREACH_TICK_SECONDS") or 60)
 
 # Every job listed here is safe to run twice (see shared/RELIABILITY.md).
 app.conf.beat_schedule = {
-    "customers: forget week-old CSV uploads": {
+    "customers: forget CSV uploads past TSUNAGU_IMPORT_RETENTION_DAYS": {
         "task": "customers.tasks.import_batch_purge_task",
         "schedule": 60 * 60,
     },
     # Feedback: warn the assignee and managers before and at SLA breaches (TSUNAGU_SLA_CHECK_SECONDS).
+    "feedback: forget unconfirmed form messages past their link's life": {
+        "task": "feedback.tasks.pending_submissions_purge_task",
+        "schedule": 60 * 60,
+    },
     "feedback: SLA warnings": {
         "task": "feedback.tasks.sla_check_task",
         "schedule": float(os.environ.get("TSUNAGU_SLA_CHECK_SECONDS") or 60),

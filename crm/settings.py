@@ -265,6 +265,10 @@ PHONENUMBER_DEFAULT_REGION = env("TSUNAGU_PHONE_REGION", "JP")
 TSUNAGU_PAGE_SIZE = env_int("TSUNAGU_PAGE_SIZE", 50)
 TSUNAGU_COUNT_CAP = env_int("TSUNAGU_COUNT_CAP", 10_000)
 TSUNAGU_IMPORT_MAX_BYTES = env_int("TSUNAGU_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+# Uploaded CSV files hold personal data: deleted this many days after the upload (hourly job).
+TSUNAGU_IMPORT_RETENTION_DAYS = env_int("TSUNAGU_IMPORT_RETENTION_DAYS", 7)
+# A public-form message from an address is attached to its customer only once the address is confirmed.
+TSUNAGU_FEEDBACK_CONFIRM_HOURS = env_int("TSUNAGU_FEEDBACK_CONFIRM_HOURS", 48)
 # Loyalty: greetings go out from this hour (0-23) of their day, in the business time zone.
 TSUNAGU_LOYALTY_GREETING_HOUR = env_int("TSUNAGU_LOYALTY_GREETING_HOUR", 9)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

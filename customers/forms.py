@@ -155,11 +155,10 @@ class ImportUploadForm(forms.Form):
     )
 
     def clean_file(self):
-        from django.conf import settings
+        from customers.importing import import_size_check
 
         upload = self.cleaned_data["file"]
-        if upload.size > settings.TSUNAGU_IMPORT_MAX_BYTES:
-            raise ValidationError(_("The file is too large."))
+        import_size_check(size=upload.size)
         if not upload.name.lower().endswith((".csv", ".txt")):
             raise ValidationError(_("Upload a .csv file."))
         return upload

@@ -365,6 +365,10 @@ class ImportBatch(models.Model):
     created_count = models.PositiveIntegerField(_("created"), default=0)
     updated_count = models.PositiveIntegerField(_("updated"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)
+    # What the preview showed would happen (see importing.batches.plan_fingerprint): applying checks it again.
+    fingerprint = models.CharField(_("plan fingerprint"), max_length=64, blank=True)
+    # The customers whose rows the file holds: erasing one of them erases the file (customer_delete).
+    customer_ids = models.JSONField(_("customers in the file"), default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -7,11 +7,12 @@ import json
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
-from django.db.models import ForeignKey, ManyToManyRel, ManyToOneRel, OneToOneRel
+from django.db.models import ForeignKey, ManyToManyRel, ManyToOneRel, OneToOneRel, QuerySet
 from django.db.models.functions import Lower
 from django.forms.models import model_to_dict
 from django.utils import timezone
@@ -176,6 +177,7 @@ def customer_upsert(
 @transaction.atomic
 def customer_delete(*, customer: Customer, by: AbstractBaseUser | None = None) -> None:
     pk = customer.pk
+    import_batches_forget_customer(customer_id=pk)
     customer.delete()
     logger.info("customer deleted id=%s by=%s", pk, getattr(by, "pk", None))
 
@@ -354,18 +356,27 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
-def import_batches_purge(*, older_than: dt.timedelta = dt.timedelta(days=7)) -> int:
-    """Delete stale uploads (they hold personal data): previews never applied, and files of applied imports.
-
-    Applied imports keep their record (counts, who, when) but lose the uploaded content.
-    """
-    cutoff = timezone.now() - older_than
-    stale = ImportBatch.objects.filter(created_at__lt=cutoff).exclude(status=ImportBatch.Status.APPLIED)
-    deleted, _rows = stale.delete()
-    ImportBatch.objects.filter(created_at__lt=cutoff, status=ImportBatch.Status.APPLIED).exclude(content=b"").update(
-        content=b""
-    )
+def _import_batches_forget(batches: QuerySet) -> int:
+    """Previews never applied are deleted; applied imports keep their record (counts, who, when) but lose the
+    uploaded content, which holds personal data."""
+    deleted, _rows = batches.exclude(status=ImportBatch.Status.APPLIED).delete()
+    batches.filter(status=ImportBatch.Status.APPLIED).exclude(content=b"").update(content=b"", customer_ids=[])
     return deleted
+
+
+def import_batches_purge(*, older_than: dt.timedelta | None = None) -> int:
+    """Delete uploads older than TSUNAGU_IMPORT_RETENTION_DAYS (see ``_import_batches_forget``)."""
+    if older_than is None:
+        older_than = dt.timedelta(days=settings.TSUNAGU_IMPORT_RETENTION_DAYS)
+    return _import_batches_forget(ImportBatch.objects.filter(created_at__lt=timezone.now() - older_than))
+
+
+def import_batches_forget_customer(*, customer_id: int) -> int:
+    """A customer is erased: so are the uploads that hold a row of theirs. Few uploads are kept (a week's), so
+    they are read here rather than indexed (SQLite cannot search inside a JSON list)."""
+    kept = ImportBatch.objects.exclude(content=b"", status=ImportBatch.Status.APPLIED)
+    ids = [pk for pk, customers in kept.values_list("pk", "customer_ids") if customer_id in customers]
+    return _import_batches_forget(ImportBatch.objects.filter(pk__in=ids)) if ids else 0
 
 
 # --- Segments -------------------------------------------------------------------------------------

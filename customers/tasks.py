@@ -5,5 +5,5 @@ from . import services
 
 @shared_task
 def import_batch_purge_task() -> int:
-    """Hourly: forget uploaded CSV files after a week. Safe to run twice (a second run finds nothing)."""
+    """Hourly: forget uploaded CSV files after TSUNAGU_IMPORT_RETENTION_DAYS. Safe to run twice."""
     return services.import_batches_purge()

@@ -10,6 +10,7 @@ urlpatterns = [
     # Public: anyone may open these.
     path("", public_form.feedback_form, name="form"),
     path("thanks/", public_form.feedback_thanks, name="thanks"),
+    path("confirm/<str:token>/", public_form.feedback_confirm, name="confirm"),
     path("s/<str:token>/", surveys.survey_answer, name="survey"),
     # Staff.
     path("tickets/", queue.ticket_queue, name="queue"),

@@ -50,7 +50,7 @@ def _existing_customers(plan: Plan, *, for_update: bool) -> tuple[dict[str, Cust
     if for_update:
         customers = customers.select_for_update(of=("self",))
     else:
-        customers = customers.only("pk", "external_id", "email", "marketing_consent")
+        customers = customers.only("pk", "external_id", "email", "marketing_consent", "updated_at")
     # The unique indexes on external ID and LOWER(email) are partial (WHERE … <> ''): say so, or they go unused.
     by_pk = {c.pk: c for c in _matching(customers.exclude(external_id=""), F("external_id"), ext_ids)}
     by_ext = {c.external_id: c for c in by_pk.values()}
@@ -83,8 +83,11 @@ def _report_duplicates(rows: list[Row], column: str) -> None:
             )
 
 
-def resolve(plan: Plan, *, for_update: bool = False, check_duplicates: bool = True) -> None:
-    """Match rows to existing customers and add the errors that need the whole file or the database."""
+def resolve(
+    plan: Plan, *, for_update: bool = False, check_duplicates: bool = True, claimed: dict[int, Row] | None = None
+) -> None:
+    """Match rows to existing customers and add the errors that need the whole file or the database.
+    ``claimed`` (target id → first row updating it) carries over from earlier chunks of a streamed file."""
     rows = [r for r in plan.rows if not r.unreadable]
     # A row whose key cells could not be read cannot be matched: spare it the errors that would follow.
     key_unreadable = {r.line for r in rows if any(e.startswith(("external_id:", "email:")) for e in r.errors)}
@@ -93,7 +96,7 @@ def resolve(plan: Plan, *, for_update: bool = False, check_duplicates: bool = Tr
         _report_duplicates(rows, "email")
     by_ext, by_email = _existing_customers(plan, for_update=for_update)
     plan.owners = _owners(plan)
-    claimed: dict[int, Row] = {}
+    claimed = {} if claimed is None else claimed
     for row in rows:
         values = row.values
         ext = values.get("external_id")

@@ -4,6 +4,7 @@ column's small function (no database access).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import io
@@ -207,7 +208,7 @@ def _cleaners(*, today: date) -> dict[str, tuple[Callable[[str], Any], Any]]:
     return cleaners
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     line: int
     values: dict[str, Any]
@@ -238,18 +239,68 @@ class Plan:
         return [r for r in self.rows if r.customer is not None and not r.errors]
 
 
-def _decode(content: bytes) -> tuple[str, str]:
-    if content.startswith(b"\xef\xbb\xbf"):
-        return content[3:].decode("utf-8"), "utf-8-sig"
+DECODE_CHUNK_BYTES = 1 << 20  # the file is checked a megabyte at a time, never decoded whole
+
+
+def _position(content: bytes, offset: int) -> dict[str, int]:
+    line_start = content.rfind(b"\n", 0, offset) + 1
+    return {"line": content.count(b"\n", 0, offset) + 1, "byte": offset - line_start + 1}
+
+
+def _first_invalid(data: memoryview, codec: str) -> int | None:
+    """The offset of the first byte ``data`` cannot be decoded at, or None: decoded in chunks, kept nowhere."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    start = 0
     try:
-        return content.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return content.decode("cp932"), "cp932"
+        for start in range(0, len(data), DECODE_CHUNK_BYTES):
+            decoder.decode(data[start : start + DECODE_CHUNK_BYTES])
+        start = len(data)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        # exc.object is the bytes held back from the previous chunk (an unfinished character) plus this chunk.
+        held = len(exc.object) - min(DECODE_CHUNK_BYTES, len(data) - start)
+        return max(0, start - held + exc.start)
+    return None
 
 
-def _records(text: str) -> Iterator[tuple[int, list[str]]]:
+def _utf8_looks_intended(data: memoryview) -> bool:
+    """Japanese in Shift_JIS is almost never valid UTF-8: a file whose other non-ASCII text is valid UTF-8
+    is a UTF-8 file with a damaged byte, even when it happens to decode as cp932 (as garbled names)."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    valid = invalid = 0
+    for start in range(0, len(data), DECODE_CHUNK_BYTES):
+        text = decoder.decode(data[start : start + DECODE_CHUNK_BYTES], final=start + DECODE_CHUNK_BYTES >= len(data))
+        bad = text.count("\ufffd")
+        invalid += bad
+        valid += len(text) - len(text.encode("ascii", errors="ignore")) - bad
+    return valid > invalid
+
+
+def _encoding(content: bytes) -> str:
+    """Strictly: UTF-8 (with or without BOM) first; Shift_JIS (cp932) only for a file that is not UTF-8 at all
+    and decodes as cp932 from end to end. Anything else is refused, naming the line and byte."""
+    view = memoryview(content)
+    bom = content.startswith(b"\xef\xbb\xbf")
+    body = view[3:] if bom else view
+    error_at = _first_invalid(body, "utf-8")
+    if error_at is None:
+        return "utf-8-sig" if bom else "utf-8"
+    if not bom and not _utf8_looks_intended(body) and _first_invalid(view, "cp932") is None:
+        return "cp932"
+    where = _position(content, error_at + (3 if bom else 0))
+    raise _FileError(
+        where["line"],
+        _(
+            "The file is not valid UTF-8: byte %(byte)d of line %(line)d cannot be read. Save it again as "
+            "UTF-8 (or Shift_JIS) and upload it again."
+        )
+        % where,
+    )
+
+
+def _records(stream: io.TextIOBase) -> Iterator[tuple[int, list[str]]]:
     """(first physical line, cells) for each CSV record; a quoted cell may span several lines."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(stream, strict=True)
     while True:
         line = reader.line_num + 1
         try:
@@ -276,70 +327,80 @@ def _check_header(header: list[str]) -> list[str]:
     return errors
 
 
-def parse(content: bytes, *, limit: int | None = None) -> Plan:
-    """Decode, check the header and clean every cell (no database access)."""
+def parse_stream(content: bytes) -> tuple[Plan, Iterator[Row]]:
+    """The file's encoding and columns (or its file errors) in a Plan without rows, and its rows one by one,
+    decoded as they are read. The iterator adds a late file error (a broken CSV line) to the plan itself."""
     plan = Plan()
     try:
-        text, plan.encoding = _decode(content)
-    except UnicodeDecodeError:
-        plan.file_errors.append({"line": 1, "errors": [_("The file is neither UTF-8 nor Shift_JIS text.")]})
-        return plan
-    if (nul := text.find("\x00")) >= 0:
-        message = _("The file contains NUL characters: save it as CSV (UTF-8 or Shift_JIS).")
-        plan.file_errors.append({"line": text.count("\n", 0, nul) + 1, "errors": [message]})
-        return plan
-    records = _records(text)
-    try:
+        plan.encoding = _encoding(content)
+        if (nul := content.find(b"\x00")) >= 0:
+            message = _("The file contains NUL characters: save it as CSV (UTF-8 or Shift_JIS).")
+            raise _FileError(content.count(b"\n", 0, nul) + 1, message)
+        records = _records(io.TextIOWrapper(io.BytesIO(content), encoding=plan.encoding, newline=""))
         header_line, header = next(((n, cells) for n, cells in records if "".join(cells).strip()), (1, None))
         if header is None:
-            plan.file_errors.append({"line": 1, "errors": [_("The file is empty.")]})
-            return plan
+            raise _FileError(1, _("The file is empty."))
         if header_errors := _check_header(header):
             plan.file_errors.append({"line": header_line, "errors": header_errors})
-            return plan
-        plan.columns = [c.strip().lower() for c in header]
-        _read_rows(plan, records, limit=limit)
+            return plan, iter(())
     except _FileError as exc:
         plan.file_errors.append({"line": exc.line, "errors": [exc.message]})
-    if not plan.rows and not plan.file_errors:
+        return plan, iter(())
+    plan.columns = [c.strip().lower() for c in header]
+    return plan, _rows(plan, records)
+
+
+def no_rows_error(plan: Plan) -> None:
+    if not plan.file_errors:
         plan.file_errors.append({"line": 1, "errors": [_("The file has a header but no customer rows.")]})
+
+
+def parse(content: bytes, *, limit: int | None = None) -> Plan:
+    """Decode, check the header and clean every cell (no database access); all rows, or the first ``limit``."""
+    plan, rows = parse_stream(content)
+    for row in rows:
+        plan.rows.append(row)
+        if limit is not None and len(plan.rows) >= limit:
+            break
+    if not plan.rows and plan.columns:
+        no_rows_error(plan)
     return plan
 
 
-def _read_rows(plan: Plan, records: Iterator[tuple[int, list[str]]], *, limit: int | None) -> None:
+def _rows(plan: Plan, records: Iterator[tuple[int, list[str]]]) -> Iterator[Row]:
     cleaners = _cleaners(today=timezone.localdate())
     columns = [(index, column, *cleaners[column]) for index, column in enumerate(plan.columns)]
     width = len(columns)
-    rows = plan.rows
-    for line, cells in records:
-        if len(cells) != width:
-            if not "".join(cells).strip():
-                continue  # a blank line
-            message = _("This line has %(found)d cells; the header has %(expected)d.")
-            rows.append(
-                Row(line=line, values={}, errors=[message % {"found": len(cells), "expected": width}], unreadable=True)
-            )
-            continue
-        values: dict[str, Any] = {}
-        errors: list[str] = []
-        blank = True
-        for index, column, clean, empty in columns:
-            raw = cells[index].strip()
-            if not raw:
-                value = empty
-            else:
-                blank = False
-                if raw[0] == "'" and raw[1:2] in FORMULA_PREFIXES:
-                    raw = raw[1:].strip()
-                try:
-                    value = clean(raw) if raw else empty
-                except _CellError as exc:
-                    errors.append(f"{column}: {exc}")
-                    continue
-            if value is not _UNSET:
-                values[column] = value
-        if blank:
-            continue  # a line of empty cells, as spreadsheets leave at the end
-        rows.append(Row(line=line, values=values, errors=errors))
-        if limit is not None and len(rows) >= limit:
-            return
+    try:
+        for line, cells in records:
+            if len(cells) != width:
+                if not "".join(cells).strip():
+                    continue  # a blank line
+                message = _("This line has %(found)d cells; the header has %(expected)d.")
+                yield Row(
+                    line=line, values={}, errors=[message % {"found": len(cells), "expected": width}], unreadable=True
+                )
+                continue
+            values: dict[str, Any] = {}
+            errors: list[str] = []
+            blank = True
+            for index, column, clean, empty in columns:
+                raw = cells[index].strip()
+                if not raw:
+                    value = empty
+                else:
+                    blank = False
+                    if raw[0] == "'" and raw[1:2] in FORMULA_PREFIXES:
+                        raw = raw[1:].strip()
+                    try:
+                        value = clean(raw) if raw else empty
+                    except _CellError as exc:
+                        errors.append(f"{column}: {exc}")
+                        continue
+                if value is not _UNSET:
+                    values[column] = value
+            if blank:
+                continue  # a line of empty cells, as spreadsheets leave at the end
+            yield Row(line=line, values=values, errors=errors)
+    except _FileError as exc:
+        plan.file_errors.append({"line": exc.line, "errors": [exc.message]})

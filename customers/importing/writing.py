@@ -22,7 +22,8 @@ UPDATE_BATCH_SIZE = 1000  # rows per UPDATE statement (bulk_update)
 INSERT_BATCH_SIZE = 2000  # rows per INSERT statement where COPY is not available
 
 
-def write(plan: Plan, *, file_name: str) -> None:
+def write(plan: Plan, *, file_name: str) -> list[int]:
+    """Write the plan's rows; the ids of the customers it created."""
     now = timezone.now()
     evidence_default = f"CSV import {file_name}"[:300]
     created_rows, updated_rows = plan.created, plan.updated
@@ -53,6 +54,7 @@ def write(plan: Plan, *, file_name: str) -> None:
         [(customer, row.values.get("tags", [])) for customer, row in zip(new, created_rows, strict=True)],
         [(row.customer, row.values["tags"]) for row in updated_rows if "tags" in row.values],
     )
+    return [customer.pk for customer in new]
 
 
 def _new_customer(values: dict[str, Any], owners: dict[str, int], *, now: datetime, evidence_default: str) -> Customer:

@@ -8,6 +8,14 @@ from .canned import (
     canned_response_render,
     canned_response_save,
 )
+from .form_confirmation import (
+    ConfirmError,
+    confirm_token,
+    feedback_confirm,
+    feedback_submit_pending,
+    pending_from_token,
+    pending_submissions_purge,
+)
 from .public_form import feedback_submit, thanks_token, ticket_from_thanks_token
 from .sla_job import SlaCheckResult, sla_check, sla_warnings_notify
 from .surveys import (
@@ -33,6 +41,12 @@ from .tickets_bulk import tickets_bulk_assign, tickets_bulk_close
 from .validation import BODY_MAX, COMMENT_MAX, NAME_MAX, ORDER_REFERENCE_MAX, SUBJECT_MAX
 
 __all__ = [
+    "ConfirmError",
+    "confirm_token",
+    "feedback_confirm",
+    "feedback_submit_pending",
+    "pending_from_token",
+    "pending_submissions_purge",
     "BODY_MAX",
     "CANNED_PLACEHOLDERS",
     "COMMENT_MAX",

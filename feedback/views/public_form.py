@@ -50,7 +50,8 @@ def feedback_form(request: HttpRequest) -> HttpResponse:
                 return redirect("feedback:thanks")
             data = form.cleaned_data
             try:
-                ticket = services.feedback_submit(
+                # Held until the address is confirmed: anyone may type anyone's email.
+                services.feedback_submit_pending(
                     name=data["name"],
                     email=data["email"],
                     kind=data["kind"],
@@ -60,7 +61,7 @@ def feedback_form(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 apply_form_errors(form, exc)
             else:
-                return redirect(f"{reverse('feedback:thanks')}?{urlencode({'r': services.thanks_token(ticket)})}")
+                return redirect(f"{reverse('feedback:thanks')}?{urlencode({'pending': 1})}")
         else:
             status = 400
     response = render(request, "feedback/public_form.html", {"form": form}, status=status)
@@ -73,4 +74,20 @@ def feedback_form(request: HttpRequest) -> HttpResponse:
 def feedback_thanks(request: HttpRequest) -> HttpResponse:
     ticket_id = services.ticket_from_thanks_token(request.GET.get("r", ""))
     reference = Ticket(pk=ticket_id).reference if ticket_id else ""
-    return render(request, "feedback/public_thanks.html", {"reference": reference})
+    pending = not reference and request.GET.get("pending") == "1"
+    return render(request, "feedback/public_thanks.html", {"reference": reference, "pending": pending})
+
+
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def feedback_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link mailed to the sender. GET only shows a button (mail scanners follow links); the POST opens
+    the ticket, once."""
+    try:
+        if request.method == "POST":
+            ticket = services.feedback_confirm(token=token)
+            return redirect(f"{reverse('feedback:thanks')}?{urlencode({'r': services.thanks_token(ticket)})}")
+        services.pending_from_token(token)
+    except services.ConfirmError as exc:
+        return render(request, "feedback/public_confirm.html", {"error": exc.message}, status=400)
+    return render(request, "feedback/public_confirm.html", {"error": ""})

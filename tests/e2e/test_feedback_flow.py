@@ -1,5 +1,6 @@
-"""Closing the loop in a real headless Chromium: a customer writes through the public form, support replies
-and resolves, the customer answers the CSAT survey with a 1, and a follow-up ticket appears in the queue."""
+"""Closing the loop in a real headless Chromium: a customer writes through the public form and confirms their
+address by the link mailed to them, support replies and resolves, the customer answers the CSAT survey with a 1,
+and a follow-up ticket appears in the queue."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import importlib
 import re
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -14,6 +16,7 @@ from feedback import services
 from feedback.models import Survey, Ticket
 from tests.e2e.helpers import grant, log_in, touchpoint_catalogue
 from tests.factories import UserFactory
+from touchpoints.outreach.models import OutboundMessage
 
 pytestmark = pytest.mark.e2e
 
@@ -51,6 +54,16 @@ def test_a_complaint_is_answered_resolved_rated_1_and_followed_up(page, browser,
     page.get_by_label("What is it about?").select_option("complaint")
     page.get_by_label("Your message").fill(f"My kettle leaks {PAYLOAD}\nPlease help.")
     page.get_by_role("button", name="Send").click()
+
+    # then: they are asked to confirm their address, and no ticket is open before they do
+    expect(page.locator("#confirm-needed")).to_contain_text("confirm your address")
+    assert not Ticket.objects.exists()
+
+    # when: they open the link mailed to them and confirm
+    (mail,) = OutboundMessage.objects.filter(source_app="feedback")
+    link = re.search(r"http://\S+/feedback/confirm/\S+/", mail.body).group(0)
+    page.goto(link.replace(settings.TSUNAGU_BASE_URL, live_server.url))
+    page.get_by_role("button", name="Confirm and send").click()
 
     # then: a thank-you page with the ticket's reference
     reference = page.locator("#ticket-reference")

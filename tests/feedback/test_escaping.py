@@ -8,7 +8,7 @@ from django.core import mail
 from django.urls import reverse
 
 from feedback import services
-from feedback.models import Survey, Ticket
+from feedback.models import PendingSubmission, Survey, Ticket
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +36,8 @@ def world(client, payload, settings):
             "website": "",
         },
     )
+    pending = PendingSubmission.objects.get()
+    client.post(reverse("feedback:confirm", args=[services.confirm_token(pending)]))  # the link mailed to them
     ticket = Ticket.objects.get()
     agent = UserFactory(username="agent", role="Support")
     services.ticket_update(ticket=ticket, data={"tags": [f"tag{payload}"], "order_reference": f"o{payload}"}, by=agent)

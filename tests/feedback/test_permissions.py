@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from feedback import services
-from feedback.models import Survey
+from feedback.models import PendingSubmission, Survey
 from tests.factories import CannedResponseFactory, CustomerFactory, UserFactory, ticket_create
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +90,9 @@ def test_the_public_pages_need_no_login(client):
     survey = services.survey_create(customer=CustomerFactory(), kind="nps", send=False)
     assert client.get(reverse("feedback:form")).status_code == 200
     assert client.get(reverse("feedback:thanks")).status_code == 200
+    client.post(reverse("feedback:form"), {"name": "A", "email": "a@example.com", "kind": "question", "message": "Hi"})
+    token = services.confirm_token(PendingSubmission.objects.get())
+    assert client.get(reverse("feedback:confirm", args=[token])).status_code == 200
     assert client.get(reverse("feedback:survey", args=[services.survey_token(survey)])).status_code == 200
     assert Survey.objects.count() == 1
 

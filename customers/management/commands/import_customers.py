@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from customers.importing import import_batch_apply, import_batch_create
+from customers.importing import import_batch_apply, import_batch_create, import_size_check
 from customers.models import ImportBatch
 
 
@@ -28,7 +28,10 @@ class Command(BaseCommand):
             if by is None:
                 raise CommandError(f"No user with the username {user!r}.")
         try:
+            import_size_check(size=file.stat().st_size)
             content = file.read_bytes()
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
         except OSError as exc:
             raise CommandError(f"Cannot read {file}: {exc}") from exc
 
