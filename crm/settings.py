@@ -324,7 +324,7 @@ TSUNAGU_API_RATE_LIMIT = env("TSUNAGU_API_RATE_LIMIT", "600/minute")
 REST_FRAMEWORK = {
     # API keys only (Authorization: Bearer <key>); staff sessions do not reach the API, so no CSRF questions.
     "DEFAULT_AUTHENTICATION_CLASSES": ["touchpoints.api_auth.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["touchpoints.api_auth.HasApiKey"],
+    "DEFAULT_PERMISSION_CLASSES": ["touchpoints.api_auth.HasApiKeyScopes"],  # each view's required_scopes
     "DEFAULT_THROTTLE_CLASSES": ["touchpoints.api_auth.ApiKeyRateThrottle"],
     # JSON only: the browsable API needs inline scripts, which the CSP forbids.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -30,6 +30,8 @@ def django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
 
 
 class CustomerUpsertView(APIView):
+    required_scopes = ("customers:write",)  # ApiScope values (touchpoints.models), checked by the default permission
+
     @extend_schema(
         summary="Create or update a customer",
         request=CustomerUpsertSerializer,
