@@ -48,8 +48,11 @@ CUSTOMER_FIELDS = {
     "marketing_consent",
     "consent_source",
     "consent_evidence",
+    "consent_at",
     "do_not_contact",
 }
+# What only the customer's own acts (a sign-up, an unsubscribe) or a staff member may change (issue 16).
+CONSENT_FIELDS = ("marketing_consent", "consent_source", "consent_evidence", "consent_at", "do_not_contact")
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +103,8 @@ def customer_create(
     cleaned = _clean(data)
     customer = Customer(**cleaned)
     _apply_consent(customer, was_consenting=False, now=timezone.now())
+    if customer.marketing_consent and cleaned.get("consent_at"):
+        customer.consent_at = cleaned["consent_at"]  # when the customer agreed, as the sender recorded it
     customer.full_clean(exclude=["owner", "tags"], validate_unique=False, validate_constraints=False)
     _check_unique(customer)
     try:
@@ -133,12 +138,18 @@ def customer_update(
 
 @transaction.atomic
 def customer_upsert(
-    *, data: dict[str, Any], create_defaults: dict[str, Any] | None = None, by: AbstractBaseUser | None = None
+    *,
+    data: dict[str, Any],
+    create_defaults: dict[str, Any] | None = None,
+    by: AbstractBaseUser | None = None,
+    consent_frozen: bool = False,
 ) -> tuple[Customer, bool]:
     """Find the customer by ``external_id``, else by email (ignoring case), and update them, or create one
     (with ``create_defaults`` under ``data``). Returns (customer, created).
 
-    Goes through customer_create and customer_update, so every customer rule applies.
+    Goes through customer_create and customer_update, so every customer rule applies. With ``consent_frozen`` (an
+    API key: neither the customer nor a staff member), an existing customer's consent fields are refused unless
+    they say what is recorded already: a key neither gives consent for a customer nor withdraws it.
     """
     external_id = (data.get("external_id") or "").strip()
     email = (data.get("email") or "").strip().lower()
@@ -155,6 +166,8 @@ def customer_upsert(
                 }
             )
     if customer is not None:
+        if consent_frozen:
+            _refuse_consent_change(customer, data)
         return customer_update(customer=customer, data=data, by=by), False
     if not external_id and not email:
         raise ValidationError({"external_id": _("Give an external ID or an email to find or create the customer.")})
@@ -170,7 +183,19 @@ def customer_upsert(
             twin = Customer.objects.with_email(email).first()
         if twin is None:
             raise
+        if consent_frozen:
+            _refuse_consent_change(twin, data)
         return customer_update(customer=twin, data=data, by=by), False
+
+
+def _refuse_consent_change(customer: Customer, data: dict[str, Any]) -> None:
+    changed = [key for key in CONSENT_FIELDS if key in data and data[key] != getattr(customer, key)]
+    if changed:
+        message = _(
+            "An existing customer's consent changes only by their own act (a sign-up form, an unsubscribe link) or "
+            "by a staff member: not through the API. Leave this field out."
+        )
+        raise ValidationError(dict.fromkeys(changed, message))
 
 
 @transaction.atomic
