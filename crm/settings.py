@@ -350,6 +350,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # 401/403/404/413/429 on every operation, and the "exactly one of" rules of the bodies (touchpoints.api_schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "touchpoints.api_schema.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CustomerSourceEnum": "customers.models.Customer.Source",
         "TouchpointSourceEnum": "touchpoints.models.Touchpoint.Source",
@@ -359,6 +364,9 @@ SPECTACULAR_SETTINGS = {
         "TicketKindEnum": "feedback.models.Ticket.Kind",
         "TicketStatusEnum": "feedback.models.Status",
         "TicketPriorityEnum": "feedback.models.Priority",
+        # A key may not claim "unsubscribe" (the customer's own act), though answers may show it.
+        "ConsentSourceEnum": "customers.models.Customer.ConsentSource",
+        "ApiConsentSourceEnum": "customers.serializers.API_CONSENT_SOURCES",
     },
 }
 

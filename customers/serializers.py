@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from django.utils import timezone
@@ -18,6 +20,7 @@ CONSENT_HELP = (
     "is refused (400), since consent is given or withdrawn only by the customer (a form, an unsubscribe link) or a "
     "staff member."
 )
+CONSENT_EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 API_CONSENT_SOURCES = [(value, label) for value, label in Customer.ConsentSource.choices if value != "unsubscribe"]
 
 
@@ -68,6 +71,8 @@ class CustomerUpsertSerializer(serializers.Serializer):
     def validate_consent_at(self, value):
         if value > timezone.now():
             raise serializers.ValidationError(_("Consent cannot be given in the future."))
+        if value < CONSENT_EARLIEST:  # before any shop kept consent by email (and before fixed UTC offsets)
+            raise serializers.ValidationError(_("Give a time after 1 January 2000."))
         return value
 
     def validate(self, attrs):
@@ -75,6 +80,8 @@ class CustomerUpsertSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"external_id": [_("Give an external ID or an email to find or create the customer.")]}
             )
+        if not attrs.get("marketing_consent") and attrs.get("consent_at"):
+            raise serializers.ValidationError({"consent_at": [_("Send consent_at only with marketing_consent: true.")]})
         if attrs.get("marketing_consent"):
             proof = _("Consent needs its proof: where (consent_source) and when (consent_at) the customer agreed.")
             missing = {key: [proof] for key in ("consent_source", "consent_at") if not attrs.get(key)}
