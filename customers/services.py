@@ -120,10 +120,19 @@ def customer_create(
 
 @transaction.atomic
 def customer_update(
-    *, customer: Customer, data: dict[str, Any], tags: list[Tag] | None = None, by: AbstractBaseUser | None = None
+    *,
+    customer: Customer,
+    data: dict[str, Any],
+    tags: list[Tag] | None = None,
+    by: AbstractBaseUser | None = None,
+    consent_reason: str = "",
 ) -> Customer:
+    """Update the fields in ``data``. A staff member changing consent or do-not-contact gives ``consent_reason``
+    (the form requires it), kept as a note by them on the customer's timeline: who, when, what and why."""
     cleaned = _clean(data)
-    was_consenting = Customer.objects.filter(pk=customer.pk).values_list("marketing_consent", flat=True).get()
+    was_consenting, was_dnc = (
+        Customer.objects.filter(pk=customer.pk).values_list("marketing_consent", "do_not_contact").get()
+    )
     for key, value in cleaned.items():
         setattr(customer, key, value)
     _apply_consent(customer, was_consenting=was_consenting, now=timezone.now())
@@ -132,6 +141,20 @@ def customer_update(
     customer.save()
     if tags is not None:
         customer.tags.set(tags)
+    changes = [
+        f"{label}: {_('yes') if after else _('no')}"
+        for label, before, after in (
+            (_("marketing consent"), was_consenting, customer.marketing_consent),
+            (_("do not contact"), was_dnc, customer.do_not_contact),
+        )
+        if before != after
+    ]
+    if changes and consent_reason.strip():
+        body = _("Consent changed by staff (%(changes)s). Reason: %(reason)s") % {
+            "changes": ", ".join(changes),
+            "reason": consent_reason.strip(),
+        }
+        note_create(customer=customer, body=body, author=by)
     logger.info("customer updated id=%s by=%s", customer.pk, getattr(by, "pk", None))
     return customer
 
