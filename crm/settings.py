@@ -328,7 +328,7 @@ TSUNAGU_API_RATE_LIMIT = env("TSUNAGU_API_RATE_LIMIT", "600/minute")
 REST_FRAMEWORK = {
     # API keys only (Authorization: Bearer <key>); staff sessions do not reach the API, so no CSRF questions.
     "DEFAULT_AUTHENTICATION_CLASSES": ["touchpoints.api_auth.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["touchpoints.api_auth.HasApiKey"],
+    "DEFAULT_PERMISSION_CLASSES": ["touchpoints.api_auth.HasApiKeyScopes"],  # each view's required_scopes
     "DEFAULT_THROTTLE_CLASSES": ["touchpoints.api_auth.ApiKeyRateThrottle"],
     # JSON only: the browsable API needs inline scripts, which the CSP forbids.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -354,6 +354,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # 401/403/404/413/429 on every operation, and the "exactly one of" rules of the bodies (touchpoints.api_schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "touchpoints.api_schema.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CustomerSourceEnum": "customers.models.Customer.Source",
         "TouchpointSourceEnum": "touchpoints.models.Touchpoint.Source",
@@ -363,6 +368,9 @@ SPECTACULAR_SETTINGS = {
         "TicketKindEnum": "feedback.models.Ticket.Kind",
         "TicketStatusEnum": "feedback.models.Status",
         "TicketPriorityEnum": "feedback.models.Priority",
+        # A key may not claim "unsubscribe" (the customer's own act), though answers may show it.
+        "ConsentSourceEnum": "customers.models.Customer.ConsentSource",
+        "ApiConsentSourceEnum": "customers.serializers.API_CONSENT_SOURCES",
     },
 }
 

@@ -38,3 +38,5 @@ urlpatterns = [
 
 admin.site.site_header = settings.TSUNAGU_SHOP_NAME + " · Tsunagu"
 admin.site.site_title = "Tsunagu"
+
+handler404 = "crm.not_found.not_found"  # JSON under /api/

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from . import services
 from .models import Customer
-from .serializers import CustomerSerializer, CustomerUpsertSerializer
+from .serializers import CONSENT_HELP, CustomerUpsertResultSerializer, CustomerUpsertSerializer
 
 RATE_LIMITED = OpenApiResponse(
     description="Too many requests with this key (TSUNAGU_API_RATE_LIMIT, 600 a minute by default): wait for the "
@@ -30,12 +30,20 @@ def django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
 
 
 class CustomerUpsertView(APIView):
+    required_scopes = ("customers:write",)  # ApiScope values (touchpoints.models), checked by the default permission
+
     @extend_schema(
         summary="Create or update a customer",
+        description=(
+            "Found by `external_id`, else by `email`; created when neither matches. The answer holds the customer's "
+            "`id` and the fields you sent, as stored: never the rest of a profile you only named. " + CONSENT_HELP
+        ),
         request=CustomerUpsertSerializer,
         responses={
-            201: OpenApiResponse(CustomerSerializer, description="Created."),
-            200: OpenApiResponse(CustomerSerializer, description="Updated (found by external_id or email)."),
+            201: OpenApiResponse(CustomerUpsertResultSerializer, description="Created."),
+            200: OpenApiResponse(
+                CustomerUpsertResultSerializer, description="Updated (found by external_id or email)."
+            ),
             400: OpenApiResponse(description="Per-field validation errors."),
             429: RATE_LIMITED,
         },
@@ -44,14 +52,11 @@ class CustomerUpsertView(APIView):
         serializer = CustomerUpsertSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        if data.get("marketing_consent") and not data.get("consent_source"):
-            data["consent_source"] = Customer.ConsentSource.API  # consent given through the API is recorded as such
         try:
             customer, created = services.customer_upsert(
-                data=data, create_defaults={"source": Customer.Source.API}, by=None
+                data=data, create_defaults={"source": Customer.Source.API}, by=None, consent_frozen=True
             )
         except DjangoValidationError as exc:
             return Response(django_errors(exc), status=status.HTTP_400_BAD_REQUEST)
-        return Response(
-            CustomerSerializer(customer).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+        body = CustomerUpsertResultSerializer(customer, context={"sent": data}).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -57,6 +57,13 @@ class CustomerForm(forms.ModelForm):
             "tags": forms.CheckboxSelectMultiple,
         }
 
+    consent_change_reason = forms.CharField(
+        label=_("Why the consent changes"),
+        required=False,
+        max_length=300,
+        help_text=_("Needed when you change an existing customer's consent, e.g. “asked at the till on 3 May”."),
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk and self.instance.phone:
@@ -73,6 +80,13 @@ class CustomerForm(forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("marketing_consent") and not cleaned.get("email"):
             self.add_error("marketing_consent", _("Marketing consent needs an email address to send to."))
+        # Consent is the customer's: a staff member changing it says why, and the reason is kept (issue 16).
+        changed = self.instance.pk and any(
+            key in cleaned and cleaned[key] != getattr(self.instance, key)
+            for key in ("marketing_consent", "do_not_contact")
+        )
+        if changed and not (cleaned.get("consent_change_reason") or "").strip():
+            self.add_error("consent_change_reason", _("Say why the consent changes: the reason is kept."))
         return cleaned
 
     def _get_validation_exclusions(self):
@@ -80,7 +94,7 @@ class CustomerForm(forms.ModelForm):
         return super()._get_validation_exclusions() | {"email", "external_id"}
 
     def service_data(self) -> dict:
-        data = {k: v for k, v in self.cleaned_data.items() if k != "tags"}
+        data = {k: v for k, v in self.cleaned_data.items() if k not in ("tags", "consent_change_reason")}
         return data
 
 

@@ -49,8 +49,11 @@ CUSTOMER_FIELDS = {
     "marketing_consent",
     "consent_source",
     "consent_evidence",
+    "consent_at",
     "do_not_contact",
 }
+# What only the customer's own acts (a sign-up, an unsubscribe) or a staff member may change (issue 16).
+CONSENT_FIELDS = ("marketing_consent", "consent_source", "consent_evidence", "consent_at", "do_not_contact")
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +104,8 @@ def customer_create(
     cleaned = _clean(data)
     customer = Customer(**cleaned)
     _apply_consent(customer, was_consenting=False, now=timezone.now())
+    if customer.marketing_consent and cleaned.get("consent_at"):
+        customer.consent_at = cleaned["consent_at"]  # when the customer agreed, as the sender recorded it
     customer.full_clean(exclude=["owner", "tags"], validate_unique=False, validate_constraints=False)
     _check_unique(customer)
     try:
@@ -116,10 +121,19 @@ def customer_create(
 
 @transaction.atomic
 def customer_update(
-    *, customer: Customer, data: dict[str, Any], tags: list[Tag] | None = None, by: AbstractBaseUser | None = None
+    *,
+    customer: Customer,
+    data: dict[str, Any],
+    tags: list[Tag] | None = None,
+    by: AbstractBaseUser | None = None,
+    consent_reason: str = "",
 ) -> Customer:
+    """Update the fields in ``data``. A staff member changing consent or do-not-contact gives ``consent_reason``
+    (the form requires it), kept as a note by them on the customer's timeline: who, when, what and why."""
     cleaned = _clean(data)
-    was_consenting = Customer.objects.filter(pk=customer.pk).values_list("marketing_consent", flat=True).get()
+    was_consenting, was_dnc = (
+        Customer.objects.filter(pk=customer.pk).values_list("marketing_consent", "do_not_contact").get()
+    )
     for key, value in cleaned.items():
         setattr(customer, key, value)
     _apply_consent(customer, was_consenting=was_consenting, now=timezone.now())
@@ -128,18 +142,38 @@ def customer_update(
     customer.save()
     if tags is not None:
         customer.tags.set(tags)
+    changes = [
+        f"{label}: {_('yes') if after else _('no')}"
+        for label, before, after in (
+            (_("marketing consent"), was_consenting, customer.marketing_consent),
+            (_("do not contact"), was_dnc, customer.do_not_contact),
+        )
+        if before != after
+    ]
+    if changes and consent_reason.strip():
+        body = _("Consent changed by staff (%(changes)s). Reason: %(reason)s") % {
+            "changes": ", ".join(changes),
+            "reason": consent_reason.strip(),
+        }
+        note_create(customer=customer, body=body, author=by)
     logger.info("customer updated id=%s by=%s", customer.pk, getattr(by, "pk", None))
     return customer
 
 
 @transaction.atomic
 def customer_upsert(
-    *, data: dict[str, Any], create_defaults: dict[str, Any] | None = None, by: AbstractBaseUser | None = None
+    *,
+    data: dict[str, Any],
+    create_defaults: dict[str, Any] | None = None,
+    by: AbstractBaseUser | None = None,
+    consent_frozen: bool = False,
 ) -> tuple[Customer, bool]:
     """Find the customer by ``external_id``, else by email (ignoring case), and update them, or create one
     (with ``create_defaults`` under ``data``). Returns (customer, created).
 
-    Goes through customer_create and customer_update, so every customer rule applies.
+    Goes through customer_create and customer_update, so every customer rule applies. With ``consent_frozen`` (an
+    API key: neither the customer nor a staff member), an existing customer's consent fields are refused unless
+    they say what is recorded already: a key neither gives consent for a customer nor withdraws it.
     """
     external_id = (data.get("external_id") or "").strip()
     email = (data.get("email") or "").strip().lower()
@@ -156,6 +190,8 @@ def customer_upsert(
                 }
             )
     if customer is not None:
+        if consent_frozen:
+            _refuse_consent_change(customer, data)
         return customer_update(customer=customer, data=data, by=by), False
     if not external_id and not email:
         raise ValidationError({"external_id": _("Give an external ID or an email to find or create the customer.")})
@@ -171,7 +207,19 @@ def customer_upsert(
             twin = Customer.objects.with_email(email).first()
         if twin is None:
             raise
+        if consent_frozen:
+            _refuse_consent_change(twin, data)
         return customer_update(customer=twin, data=data, by=by), False
+
+
+def _refuse_consent_change(customer: Customer, data: dict[str, Any]) -> None:
+    changed = [key for key in CONSENT_FIELDS if key in data and data[key] != getattr(customer, key)]
+    if changed:
+        message = _(
+            "An existing customer's consent changes only by their own act (a sign-up form, an unsubscribe link) or "
+            "by a staff member: not through the API. Leave this field out."
+        )
+        raise ValidationError(dict.fromkeys(changed, message))
 
 
 @transaction.atomic

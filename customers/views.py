@@ -194,7 +194,11 @@ class CustomerUpdateView(LoginRequiredMixin, PermissionRequiredMixin, CustomerFo
 
     def save_with_service(self, form) -> Customer:
         customer = services.customer_update(
-            customer=self.object, data=form.service_data(), tags=list(form.cleaned_data["tags"]), by=self.request.user
+            customer=self.object,
+            data=form.service_data(),
+            tags=list(form.cleaned_data["tags"]),
+            by=self.request.user,
+            consent_reason=form.cleaned_data["consent_change_reason"],
         )
         messages.success(self.request, _("Changes saved."))
         return customer

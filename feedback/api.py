@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from customers.models import Customer
 from touchpoints.api_errors import TimeCursorPagination
+from touchpoints.models import ApiScope
 
 from . import services
 from .models import Ticket
@@ -29,6 +30,8 @@ def _django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
 
 
 class TicketCreateView(APIView):
+    required_scopes = (ApiScope.INGEST,)  # the website widget sends what a customer wrote, like a touchpoint
+
     @extend_schema(
         summary="Open a ticket (website widget)",
         request=TicketInSerializer,
@@ -67,6 +70,7 @@ class TicketCursorPagination(TimeCursorPagination):
 
 @extend_schema(summary="A customer's tickets, newest first")
 class CustomerTicketListView(generics.ListAPIView):
+    required_scopes = (ApiScope.READ,)
     serializer_class = TicketSerializer
     pagination_class = TicketCursorPagination
 

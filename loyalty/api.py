@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers.models import Customer
+from touchpoints.models import ApiScope
 
 from . import services
 from .models import LedgerEntry, Membership, Redemption, Reward
@@ -35,6 +36,8 @@ def _errors(exc: DjangoValidationError) -> dict[str, list[str]]:
 
 
 class CustomerMembershipListView(APIView):
+    required_scopes = (ApiScope.LOYALTY,)
+
     @extend_schema(
         summary="A customer's loyalty memberships and balances",
         responses={200: MembershipSerializer(many=True), 404: OpenApiResponse(description="No such customer.")},
@@ -56,6 +59,8 @@ class CustomerMembershipListView(APIView):
 
 
 class RedemptionCreateView(APIView):
+    required_scopes = (ApiScope.LOYALTY,)
+
     @extend_schema(
         summary="Redeem a reward (idempotent)",
         description=(

@@ -88,11 +88,12 @@ class TouchpointTypeFactory(factory.django.DjangoModelFactory):
     stage = "awareness"
 
 
-def api_key_create(name: str = "Online shop", by=None):
-    """(ApiKey, raw key), made by the service as managers make them."""
+def api_key_create(name: str = "Online shop", by=None, scopes=None):
+    """(ApiKey, raw key), made by the service as managers make them; every scope unless ``scopes`` is given."""
+    from touchpoints.models import ApiScope
     from touchpoints.services import api_key_create as create
 
-    return create(name=name, by=by)
+    return create(name=name, by=by, scopes=ApiScope.values if scopes is None else scopes)
 
 
 def touchpoint_create(customer, slug: str = "research", **kwargs):

@@ -25,7 +25,7 @@ from customers.models import Customer
 
 from . import services
 from .api_errors import TimeCursorPagination
-from .models import Touchpoint, TouchpointType
+from .models import ApiScope, Touchpoint, TouchpointType
 from .serializers import (
     TouchpointBatchInSerializer,
     TouchpointBatchSerializer,
@@ -80,6 +80,8 @@ TOUCHPOINT_ERRORS = OpenApiResponse(
 
 
 class TouchpointCreateView(APIView):
+    required_scopes = (ApiScope.INGEST,)
+
     @extend_schema(
         summary="Record a touchpoint, or a batch of up to 1,000",
         description=(
@@ -234,6 +236,7 @@ class TouchpointCursorPagination(TimeCursorPagination):
     description="Paged by cursor. Rate limited per key like every endpoint: 429 with Retry-After.",
 )
 class CustomerTouchpointListView(generics.ListAPIView):
+    required_scopes = (ApiScope.READ,)
     serializer_class = TouchpointSerializer
     pagination_class = TouchpointCursorPagination
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .catalogue import TYPE_MENU_CACHE_SECONDS, type_menu_cache_key
-from .models import ApiKey, Channel, Direction, Stage, TouchpointType
+from .models import ApiKey, ApiScope, Channel, Direction, Stage, TouchpointType
 from .querysets import API_KEY_PREFIX, RECORDED_BY_SOURCES
 
 FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
@@ -178,6 +178,13 @@ class TouchpointTypeForm(forms.ModelForm):
 
 
 class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"),
+        choices=ApiScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Only what the system needs: a key that only records touchpoints needs only “Ingest”."),
+    )
+
     class Meta:
         model = ApiKey
         fields = ["name"]

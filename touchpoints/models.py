@@ -299,10 +299,25 @@ class StageTransition(models.Model):
         return f"{self.customer_id}: {self.from_stage or '—'} → {self.to_stage}"
 
 
+class ApiScope(models.TextChoices):
+    """What an API key may do; each API view names the scopes it needs (``required_scopes``)."""
+
+    READ = "read", _("Read (customers' touchpoints, tickets, memberships)")
+    INGEST = "ingest", _("Ingest (record touchpoints, open tickets)")
+    CUSTOMERS_WRITE = "customers:write", _("Customers write (create or update customers)")
+    LOYALTY = "loyalty", _("Loyalty (redeem rewards)")
+
+
+def api_scopes_all() -> list[str]:
+    """Every scope: the default of the keys made before scopes existed, so their integrations keep working."""
+    return list(ApiScope.values)
+
+
 class ApiKey(models.Model):
     """A key for the ingest API. Only a SHA-256 of the key is stored; the key itself is shown once."""
 
     name = models.CharField(_("name"), max_length=100)
+    scopes = models.JSONField(_("scopes"), default=api_scopes_all, help_text=_("What the key may do."))
     prefix = models.CharField(_("prefix"), max_length=16, unique=True, help_text=_("The key's first characters."))
     key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
     created_by = models.ForeignKey(
@@ -323,6 +338,9 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    def get_scopes_display(self) -> list[str]:
+        return [str(ApiScope(s).label) for s in ApiScope.values if s in (self.scopes or [])]
 
 
 # ==================================================================================================

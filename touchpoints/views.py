@@ -264,7 +264,9 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
             return HttpResponse(status=403)
         if form.is_valid():
             try:
-                _api_key, new_key = services.api_key_create(name=form.cleaned_data["name"], by=request.user)
+                _api_key, new_key = services.api_key_create(
+                    name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], by=request.user
+                )
             except ValidationError as exc:
                 _apply_form_errors(form, exc)
             else:

@@ -156,7 +156,7 @@ def _api_key():
     (and two processes would queue on the key's row); outside a benchmark the write happens once a minute, committed
     at once (no ATOMIC_REQUESTS)."""
     manager = get_user_model().objects.get(username="manager")
-    api_key, raw = services.api_key_create(name="bench", by=manager)
+    api_key, raw = services.api_key_create(name="bench", by=manager, scopes=["ingest", "read"])
     services.api_key_mark_used(api_key=api_key)
     return api_key, raw
 

@@ -375,12 +375,14 @@ def test_marketing_edits_the_catalogue_but_not_slugs(marketing_client):
 
 
 def test_manager_creates_a_key_shown_once_and_revokes_it(manager_client, manager):
-    response = manager_client.post(reverse("touchpoints:api_keys"), {"name": "Online shop"})
+    response = manager_client.post(reverse("touchpoints:api_keys"), {"name": "Online shop", "scopes": ["ingest"]})
     assert response.status_code == 200
     raw = response.context["new_key"]
     assert raw.startswith("tsu_") and raw in response.content.decode()
     assert "Authorization: Bearer &lt;key&gt;" in response.content.decode()  # shown, not parsed as a tag
     api_key = ApiKey.objects.get()
+    assert api_key.scopes == ["ingest"]
+    assert "Ingest (record touchpoints" in response.content.decode()  # the keys page shows each key's scopes
     assert api_key.key_hash != raw and raw not in (api_key.prefix, api_key.key_hash)
     assert api_key_authenticate(raw) == api_key
     assert raw not in manager_client.get(reverse("touchpoints:api_keys")).content.decode()
@@ -392,11 +394,22 @@ def test_manager_creates_a_key_shown_once_and_revokes_it(manager_client, manager
 def test_create_api_key_command_prints_the_key_once(capsys):
     from django.core.management import call_command
 
-    call_command("create_api_key", "POS")
+    call_command("create_api_key", "POS", "--scope", "ingest", "--scope", "read")
     out = capsys.readouterr()
     raw = out.out.strip()
     assert api_key_authenticate(raw).name == "POS"
+    assert api_key_authenticate(raw).scopes == ["read", "ingest"]
     assert raw not in out.err
+    call_command("create_api_key", "Back office", "--scope", "all")
+    every = ["read", "ingest", "customers:write", "loyalty"]
+    assert api_key_authenticate(capsys.readouterr().out.strip()).scopes == every
+
+
+def test_a_key_needs_a_scope(manager_client):
+    response = manager_client.post(reverse("touchpoints:api_keys"), {"name": "Online shop"})
+    assert response.status_code == 200 and not response.context["new_key"]
+    assert response.context["form"].errors["scopes"]
+    assert not ApiKey.objects.exists()
 
 
 def test_api_docs_page_loads_nothing_from_a_cdn(manager_client):

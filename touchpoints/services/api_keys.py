@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -13,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from touchpoints.models import ApiKey
+from touchpoints.models import ApiKey, ApiScope
 
 logger = logging.getLogger(__name__)
 
@@ -25,16 +26,34 @@ def api_key_hash(raw: str) -> str:
 
 
 @transaction.atomic
-def api_key_create(*, name: str, by: AbstractBaseUser | None) -> tuple[ApiKey, str]:
-    """A new key from 32 random bytes. Returns the row and the key, which is shown once and never stored."""
+def api_key_create(*, name: str, scopes: Iterable[str], by: AbstractBaseUser | None) -> tuple[ApiKey, str]:
+    """A new key from 32 random bytes, allowed ``scopes`` (``ApiScope`` values, at least one: a key does only what it
+    was made for). Returns the row and the key, which is shown once and never stored."""
+    chosen = set(scopes or ())
+    if not chosen:
+        raise ValidationError({"scopes": _("Choose what the key may do.")})
+    if unknown := chosen - set(ApiScope.values):
+        raise ValidationError({"scopes": _("Unknown scope: %(s)s.") % {"s": ", ".join(sorted(unknown))}})
     name = " ".join((name or "").split())
     if not name:
         raise ValidationError({"name": _("Give the key a name, e.g. the system that will use it.")})
     if len(name) > 100:
         raise ValidationError({"name": _("Keep the name to 100 characters.")})
     raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    api_key = ApiKey.objects.create(name=name, prefix=raw[:12], key_hash=api_key_hash(raw), created_by=by)
-    logger.info("api key created id=%s prefix=%s by=%s", api_key.pk, api_key.prefix, getattr(by, "pk", None))
+    api_key = ApiKey.objects.create(
+        name=name,
+        prefix=raw[:12],
+        key_hash=api_key_hash(raw),
+        created_by=by,
+        scopes=[s for s in ApiScope.values if s in chosen],
+    )
+    logger.info(
+        "api key created id=%s prefix=%s scopes=%s by=%s",
+        api_key.pk,
+        api_key.prefix,
+        ",".join(api_key.scopes),
+        getattr(by, "pk", None),
+    )
     return api_key, raw
 
 
