@@ -1,0 +1,55 @@
+"""The access log is append-only, enforced by PostgreSQL (the embedded SQLite default has no trigger).
+
+A trigger refuses any UPDATE of an access record, and any DELETE unless the transaction has set
+``audit.purging`` (the retention purge, crm/audit/services.py; transaction-local, set_config(…, true)).
+"""
+
+from django.db import migrations
+
+GUARD = """
+CREATE OR REPLACE FUNCTION audit_access_guard() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND coalesce(current_setting('audit.purging', true), '') = 'on' THEN
+        RETURN OLD;
+    END IF;
+    IF TG_OP = 'TRUNCATE' THEN
+        RAISE EXCEPTION 'the access log cannot be truncated: it is append-only' USING ERRCODE = 'restrict_violation';
+    END IF;
+    RAISE EXCEPTION 'access record % cannot be changed or deleted: the access log is append-only', OLD.id
+        USING ERRCODE = 'restrict_violation';
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER audit_access_append_only
+    BEFORE UPDATE OR DELETE ON audit_accessrecord
+    FOR EACH ROW EXECUTE FUNCTION audit_access_guard();
+
+CREATE TRIGGER audit_access_no_truncate
+    BEFORE TRUNCATE ON audit_accessrecord
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_access_guard();
+"""
+
+DROP = """
+DROP TRIGGER IF EXISTS audit_access_append_only ON audit_accessrecord;
+DROP TRIGGER IF EXISTS audit_access_no_truncate ON audit_accessrecord;
+DROP FUNCTION IF EXISTS audit_access_guard();
+"""
+
+
+def _run(schema_editor, sql: str) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        with schema_editor.connection.cursor() as cursor:  # no parameters: the % of RAISE stay as written
+            cursor.execute(sql)
+
+
+def forwards(apps, schema_editor):
+    _run(schema_editor, GUARD)
+
+
+def backwards(apps, schema_editor):
+    _run(schema_editor, DROP)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("audit", "0001_initial")]
+    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
