@@ -12,13 +12,14 @@ from __future__ import annotations
 import pghistory
 from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, CustomerTag, Note
 from loyalty.models import LedgerEntry, Membership
+
+from .fields import CustomerIdsField
 
 
 # Both rows of an update: the row before (label "before") and after ("update"), written by the same statement,
@@ -60,7 +61,7 @@ class AccessRecord(models.Model):
     api_key_id = models.IntegerField(_("API key"), null=True, blank=True)
     how = models.CharField(_("how"), max_length=10, choices=How.choices)
     what = models.CharField(_("what"), max_length=100, blank=True)  # which export, which page
-    customer_ids = ArrayField(models.IntegerField(), verbose_name=_("customers"), default=list)
+    customer_ids = CustomerIdsField(models.IntegerField(), verbose_name=_("customers"), default=list)
     filter = models.JSONField(_("filter used"), default=dict, blank=True)
     path = models.CharField(_("path"), max_length=300, blank=True)  # without its query string (no PII in logs)
 

@@ -2,7 +2,6 @@
 
 import django.contrib.auth.models
 import django.contrib.auth.validators
-import django.contrib.postgres.fields
 import django.contrib.postgres.indexes
 import django.db.models.deletion
 import django.utils.timezone
@@ -10,6 +9,8 @@ import pgtrigger.compiler
 import pgtrigger.migrations
 from django.conf import settings
 from django.db import migrations, models
+
+import crm.audit.fields
 
 
 class Migration(migrations.Migration):
@@ -130,7 +131,7 @@ class Migration(migrations.Migration):
                 ("what", models.CharField(blank=True, max_length=100, verbose_name="what")),
                 (
                     "customer_ids",
-                    django.contrib.postgres.fields.ArrayField(
+                    crm.audit.fields.CustomerIdsField(
                         base_field=models.IntegerField(), default=list, size=None, verbose_name="customers"
                     ),
                 ),
