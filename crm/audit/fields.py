@@ -14,6 +14,9 @@ class CustomerIdsField(ArrayField):
             return json.dumps(list(value or []))
         return super().get_db_prep_value(value, connection, prepared)
 
+    def get_placeholder(self, value, compiler, connection):
+        return "%s" if connection.vendor != "postgresql" else super().get_placeholder(value, compiler, connection)
+
     def from_db_value(self, value, expression, connection):
         if isinstance(value, str):
             return json.loads(value or "[]")
