@@ -2,6 +2,7 @@
 
 A trigger refuses any UPDATE of an access record, and any DELETE unless the transaction has set
 ``audit.purging`` (the retention purge, crm/audit/services.py; transaction-local, set_config(…, true)).
+TRUNCATE stays possible, as on the ledger: it takes the table owner's rights, and the test runner's flush uses it.
 """
 
 from django.db import migrations
@@ -12,9 +13,6 @@ BEGIN
     IF TG_OP = 'DELETE' AND coalesce(current_setting('audit.purging', true), '') = 'on' THEN
         RETURN OLD;
     END IF;
-    IF TG_OP = 'TRUNCATE' THEN
-        RAISE EXCEPTION 'the access log cannot be truncated: it is append-only' USING ERRCODE = 'restrict_violation';
-    END IF;
     RAISE EXCEPTION 'access record % cannot be changed or deleted: the access log is append-only', OLD.id
         USING ERRCODE = 'restrict_violation';
 END;
@@ -23,15 +21,10 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER audit_access_append_only
     BEFORE UPDATE OR DELETE ON audit_accessrecord
     FOR EACH ROW EXECUTE FUNCTION audit_access_guard();
-
-CREATE TRIGGER audit_access_no_truncate
-    BEFORE TRUNCATE ON audit_accessrecord
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_access_guard();
 """
 
 DROP = """
 DROP TRIGGER IF EXISTS audit_access_append_only ON audit_accessrecord;
-DROP TRIGGER IF EXISTS audit_access_no_truncate ON audit_accessrecord;
 DROP FUNCTION IF EXISTS audit_access_guard();
 """
 
