@@ -116,3 +116,13 @@ def test_the_report_downloads_as_csv_and_is_itself_logged(manager_client, manage
 def test_the_report_form_posts_its_customers(manager_client):
     html = manager_client.get(reverse("audit:report")).content.decode()
     assert '<form method="post" class="card card-body shadow-sm mb-3" id="report-form">' in html  # no emails in URLs
+
+
+def test_without_postgresql_the_page_says_there_is_no_history(manager_client, monkeypatch):
+    # SQLite (the embedded default) installs no trigger: the page says so instead of showing an empty history.
+    monkeypatch.setattr("crm.audit.views.history_enabled", lambda: False)
+    monkeypatch.setattr("crm.audit.history.history_enabled", lambda: False)
+    customer = CustomerFactory()
+    response = manager_client.get(reverse("audit:customer", args=[customer.pk]))
+    assert response.status_code == 200
+    assert 'id="history-unavailable"' in response.content.decode()
