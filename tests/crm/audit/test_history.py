@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from celery import shared_task
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.urls import reverse
@@ -148,3 +149,21 @@ def test_customer_history_reads_in_the_readers_language(manager):
     assert profile.who["username"] == manager.username
     assert any(c.what == "Tag" and ("tag", "", "VIP") in c.fields for c in changes)
     assert any(c.what == "Note" and c.action == "created" for c in changes)
+
+
+@shared_task(name="tests.audit.rename_task")
+def rename_task(customer_id: int) -> None:
+    Customer.objects.filter(pk=customer_id).update(family_name="Renamed")
+
+
+def test_a_celery_task_records_its_name():
+    # given
+    customer = CustomerFactory(family_name="Sato")
+
+    # when: the task runs through Celery's tracer (its prerun and postrun signals), twice
+    rename_task.apply(args=[customer.pk])
+    rename_task.apply(args=[customer.pk])
+
+    # then: one change (the second run changed nothing), carrying the task's name
+    updates = CustomerEvent.objects.filter(pgh_obj_id=customer.pk, pgh_label="update")
+    assert [e.pgh_context.metadata for e in updates] == [{"task": "tests.audit.rename_task"}]
