@@ -9,4 +9,9 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        import sys
+
         from . import panels, receivers  # noqa: F401  (registrations)
+        from .context import command_context_enter
+
+        command_context_enter(sys.argv)

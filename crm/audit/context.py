@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pghistory
@@ -83,3 +84,20 @@ def task_context_exit(task_id: str | None = None, **kwargs) -> None:
     stack = _task_contexts.pop(task_id or "", None)
     if stack is not None:
         stack.close()
+
+
+# Commands that write personal data: their changes carry the command's name. An allow-list, not every command: the
+# context prefixes each write with SQL, which a migration's DDL (CREATE INDEX CONCURRENTLY) must not get.
+COMMANDS_WRITING_PERSONAL_DATA = frozenset({"import_customers", "seed_demo", "seed_loyalty", "seed_feedback", "shell"})
+_command_context: list[pghistory.context] = []
+
+
+def command_context_enter(argv: list[str]) -> None:
+    """``manage.py <command>``: opened when the apps are ready, for the life of the process (one command)."""
+    if _command_context or len(argv) < 2 or Path(argv[0]).name != "manage.py":
+        return
+    if argv[1] not in COMMANDS_WRITING_PERSONAL_DATA or not history_enabled():
+        return
+    context = pghistory.context(command=argv[1])
+    context.__enter__()
+    _command_context.append(context)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from celery import shared_task
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -167,3 +173,29 @@ def test_a_celery_task_records_its_name():
     # then: one change (the second run changed nothing), carrying the task's name
     updates = CustomerEvent.objects.filter(pgh_obj_id=customer.pk, pgh_label="update")
     assert [e.pgh_context.metadata for e in updates] == [{"task": "tests.audit.rename_task"}]
+
+
+def test_a_management_command_records_its_name(transactional_db):
+    # given: a customer committed where a second process sees it
+    customer = CustomerFactory(family_name="Sato")
+    database = connection.settings_dict
+    url = (
+        f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
+    )
+    script = f"from customers.models import Customer; Customer.objects.filter(pk={customer.pk}).update(family_name='X')"
+
+    # when: manage.py shell changes it
+    done = subprocess.run(  # noqa: S603 - our own manage.py
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    # then
+    assert done.returncode == 0, done.stderr[-2000:]
+    update = CustomerEvent.objects.get(pgh_obj_id=customer.pk, pgh_label="update")
+    assert (update.family_name, update.pgh_context.metadata) == ("X", {"command": "shell"})
