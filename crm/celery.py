@@ -116,6 +116,11 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=40, hour=18),  # 03:40 in Tokyo: about 2.5 minutes at a million customers
     },
     # Insights: RFM scores and segments (crm/insights/scoring.py); idempotent per day, an advisory lock stops overlaps.
+    # Audit: forget access records older than TSUNAGU_AUDIT_RETENTION_DAYS (idempotent: a second run deletes nothing).
+    "crm: purge the access log past its retention": {
+        "task": "crm.audit.tasks.access_log_purge_task",
+        "schedule": crontab(minute=20, hour=17),  # 02:20 in Tokyo
+    },
     "crm: refresh RFM scores": {
         "task": "crm.insights.tasks.scores_refresh_task",
         "schedule": crontab(minute=10, hour=17),  # 02:10 in Tokyo

@@ -403,3 +403,13 @@ if SENTRY_DSN:
         environment=env("SENTRY_ENVIRONMENT"),
         traces_sample_rate=float(env("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
     )
+
+# Audit trail (crm/audit): change history by django-pghistory's PostgreSQL triggers (none on SQLite), and the
+# access log of who opened or exported which customers, purged daily after TSUNAGU_AUDIT_RETENTION_DAYS.
+INSTALLED_APPS += ["pgtrigger", "pghistory", "crm.audit"]
+_auth = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+MIDDLEWARE[_auth + 1 : _auth + 1] = [
+    "crm.audit.context.HistoryContextMiddleware",
+    "crm.audit.access.AccessLogMiddleware",
+]
+TSUNAGU_AUDIT_RETENTION_DAYS = env_int("TSUNAGU_AUDIT_RETENTION_DAYS", 730)

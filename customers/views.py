@@ -24,6 +24,7 @@ from .querysets import (
     duplicate_groups,
     filter_choices,
 )
+from .reads import customers_exported_announce
 from .rows import customer_rows_html
 from .segments import rules_q
 
@@ -397,6 +398,7 @@ def import_apply(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("customers.export_customer", raise_exception=True)
 def customer_export(request: HttpRequest) -> StreamingHttpResponse:
     _form, qs = customer_filtered_queryset(request)
+    customers_exported_announce(request=request, queryset=qs, what="customers:export")
     response = StreamingHttpResponse(exporting.customer_csv_chunks(qs), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from customers.exporting import BOM, _cell
 from customers.models import Customer
 from customers.pagination import Ordering, count_capped, keyset_page
+from customers.reads import customers_exported_announce
 
 from . import scoring
 from .models import CustomerScore, Segment
@@ -97,6 +98,7 @@ def contact_export(request: HttpRequest) -> StreamingHttpResponse:
 
     show_spend = request.user.has_perm("insights.view_revenue")
     qs = _queryset(request).order_by(*CONTACT_ORDERING.order_by())
+    customers_exported_announce(request=request, queryset=qs, what="insights_scoring:contact_export")
 
     def chunks():
         buffer = io.StringIO()

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from customers.pagination import Ordering, keyset_page
+from customers.reads import customers_exported_announce
 from customers.rows import customer_rows_html
 from touchpoints.funnel import funnel_report
 
@@ -308,4 +309,5 @@ def figure_customers_export(request: HttpRequest, key: str) -> HttpResponse:
     today = timezone.localdate()
     period = PeriodForm(request.GET or None, today=today).period()
     queryset = metrics.customers_behind(key, period, today=today)
+    customers_exported_announce(request=request, queryset=queryset, what=f"insights:figure_customers_export:{key}")
     return exports.customers_response(queryset, stem=f"{figure.key}-{period.start}-{period.end}")
