@@ -16,17 +16,12 @@ from rest_framework.views import APIView
 from . import services
 from .models import Customer
 from .serializers import CustomerSerializer, CustomerUpsertSerializer
+from .service_errors import api_errors
 
 RATE_LIMITED = OpenApiResponse(
     description="Too many requests with this key (TSUNAGU_API_RATE_LIMIT, 600 a minute by default): wait for the "
     "seconds in the Retry-After header."
 )
-
-
-def django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return {("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()}
-    return {"non_field_errors": exc.messages}
 
 
 class CustomerUpsertView(APIView):
@@ -51,7 +46,7 @@ class CustomerUpsertView(APIView):
                 data=data, create_defaults={"source": Customer.Source.API}, by=None
             )
         except DjangoValidationError as exc:
-            return Response(django_errors(exc), status=status.HTTP_400_BAD_REQUEST)
+            return Response(api_errors(exc), status=status.HTTP_400_BAD_REQUEST)
         return Response(
             CustomerSerializer(customer).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

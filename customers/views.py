@@ -26,14 +26,7 @@ from .querysets import (
 )
 from .rows import customer_rows_html
 from .segments import rules_q
-
-
-def _apply_form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
+from .service_errors import apply_service_errors
 
 
 def customer_filtered_queryset(
@@ -173,7 +166,7 @@ class CustomerFormMixin:
         try:
             self.object = self.save_with_service(form)
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
             return self.form_invalid(form)
         return redirect(self.object)
 
@@ -222,7 +215,7 @@ def note_create(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             note = services.note_create(customer=customer, body=form.cleaned_data["body"], author=request.user)
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             if request.headers.get("HX-Request"):
                 entry = timeline.TimelineEntry(
@@ -260,7 +253,7 @@ def tag_list(request: HttpRequest) -> HttpResponse:
             try:
                 services.tag_save(**form.cleaned_data)
             except ValidationError as exc:
-                _apply_form_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 messages.success(request, _("Tag created."))
                 return redirect("customers:tags")
@@ -279,7 +272,7 @@ class TagUpdateView(LoginRequiredMixin, PermissionRequiredMixin, UpdateView):
         try:
             services.tag_save(tag=self.object, **form.cleaned_data)
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Tag saved."))
         return redirect(self.success_url)
@@ -453,7 +446,7 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 by=request.user,
             )
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("Segment saved."))
             return redirect(f"{reverse('customers:list')}?segment={segment.pk}")

@@ -13,6 +13,7 @@ from django.views.generic import CreateView, ListView, UpdateView
 
 from customers.models import Customer
 from customers.pagination import count_capped, keyset_page
+from customers.service_errors import apply_service_errors
 
 from . import services
 from .forms import (
@@ -27,14 +28,6 @@ from .forms import (
 )
 from .models import LedgerEntry, Membership, Programme, Redemption, Reward, Tier
 from .querysets import LEDGER_ORDERING, MEMBERSHIP_ORDERING
-
-
-def _apply_form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _error_text(exc: ValidationError) -> str:
@@ -118,7 +111,7 @@ def membership_join(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.user,
             )
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -158,7 +151,7 @@ def redeem(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.user,
             )
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -200,7 +193,7 @@ def adjust(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.user,
             )
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("Points adjusted."))
             return redirect(membership)
@@ -234,7 +227,7 @@ class ProgrammeFormMixin:
         try:
             self.object = services.programme_save(programme=form.instance)
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Programme saved."))
         return redirect(self.object)
@@ -283,7 +276,7 @@ class ProgrammeChildMixin:
         try:
             self.object = self.save_with_service(form.instance)
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Saved."))
         return redirect(self.programme)

@@ -15,6 +15,7 @@ from django.views.generic import CreateView, ListView, UpdateView
 
 from customers.models import Customer
 from customers.pagination import count_capped, keyset_page
+from customers.service_errors import apply_service_errors
 
 from . import services
 from .forms import (
@@ -30,14 +31,6 @@ from .models import ApiKey, CustomerJourney, Touchpoint, TouchpointType
 from .querysets import TOUCHPOINT_ORDERING
 
 User = get_user_model()
-
-
-def _apply_form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 # --- Touchpoint list ------------------------------------------------------------------------------
@@ -111,7 +104,7 @@ def touchpoint_log(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.user,
             )
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             if not request.headers.get("HX-Request"):
                 messages.success(request, _("Touchpoint recorded."))
@@ -232,7 +225,7 @@ class TouchpointTypeFormMixin:
         try:
             services.touchpoint_type_save(data=data, touchpoint_type=self.object if self.object.pk else None)
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Touchpoint type saved."))
         return redirect(self.success_url)
@@ -266,7 +259,7 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
             try:
                 _api_key, new_key = services.api_key_create(name=form.cleaned_data["name"], by=request.user)
             except ValidationError as exc:
-                _apply_form_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 form = ApiKeyForm()
     keys = ApiKey.objects.select_related("created_by")

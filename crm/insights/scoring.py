@@ -42,6 +42,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.localtime import local_datetime, local_day_start
 from touchpoints.models import Touchpoint, TouchpointType
 
 from .models import CustomerScore, Segment
@@ -95,10 +96,6 @@ class ScoringResult:
     deleted: int = 0  # stale rows removed
     skipped: bool = False  # another run held the lock
     seconds: float = 0.0
-
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_default_timezone())
 
 
 def scores_refresh(*, now: dt.datetime | None = None) -> ScoringResult:
@@ -216,7 +213,7 @@ def _scores_refresh_postgresql(now: dt.datetime) -> ScoringResult:
                   (EXCLUDED.last_purchase_at, EXCLUDED.recency_days, EXCLUDED.frequency, EXCLUDED.monetary,
                    EXCLUDED.r_score, EXCLUDED.f_score, EXCLUDED.m_score, EXCLUDED.segment)
             """,  # noqa: S608 - only the constant SEGMENT_GRID is interpolated
-            {"now": now, "day_start": _day_start(today)},
+            {"now": now, "day_start": local_day_start(today)},
         )
         written = cursor.rowcount
         # 3. Stale rows: customers who no longer qualify.
@@ -247,7 +244,7 @@ def scores_refresh_python(*, now: dt.datetime | None = None) -> ScoringResult:
     """The same scoring in Python, for databases without the SQL path (SQLite, the embedded default)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    day_start = _day_start(today)
+    day_start = local_day_start(today)
     purchase_ids, return_ids = _type_ids()
     is_purchase, is_return = Q(type_id__in=purchase_ids), Q(type_id__in=return_ids)
     rows = (
@@ -377,7 +374,7 @@ def follow_up_due(now: dt.datetime) -> dt.datetime:
         left -= working
         if left == 0:
             break
-    return timezone.make_aware(dt.datetime.combine(day, FOLLOW_UP_DUE_TIME), timezone.get_default_timezone())
+    return local_datetime(day, FOLLOW_UP_DUE_TIME)
 
 
 @transaction.atomic

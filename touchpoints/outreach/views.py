@@ -20,9 +20,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, ListView, UpdateView
 
+from customers.localtime import local_day_start
 from customers.models import Customer
 from customers.pagination import count_capped, keyset_page
-from touchpoints.querysets import day_start
+from customers.service_errors import apply_service_errors
 
 from . import broadcasts, outbox, rules
 from .forms import (
@@ -38,15 +39,6 @@ from .forms import (
 )
 from .models import Broadcast, FollowUp, FollowUpRule, MessageTemplate, OutboundMessage, StaffTask
 from .querysets import OUTBOX_ORDERING
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
 
 # --- Message templates ----------------------------------------------------------------------------
 
@@ -72,7 +64,7 @@ class TemplateFormMixin:
         try:
             self.object = outbox.message_template_save(template=form.instance, by=self.request.user)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Message template saved."))
         return redirect("outreach:template_update", pk=self.object.pk)
@@ -161,7 +153,7 @@ class RuleFormMixin:
         try:
             rules.rule_save(rule=form.instance, by=self.request.user)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Follow-up rule saved."))
         return redirect(self.success_url)
@@ -275,7 +267,7 @@ def broadcast_create(request: HttpRequest) -> HttpResponse:
                 by=request.user,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("Broadcast created."))
             return redirect(broadcast)
@@ -342,7 +334,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     scope = scope or "mine"
     now = timezone.now()
     today = timezone.localdate(now)
-    start_of_today, end_of_today = day_start(today), day_start(today + dt.timedelta(days=1))
+    start_of_today, end_of_today = local_day_start(today), local_day_start(today + dt.timedelta(days=1))
     # Overdue: due before today (as in HubSpot: a task due this morning is "due today" until the day ends);
     # upcoming: the next week's (snoozed tasks among them), so that none drops out of sight.
     open_tasks = StaffTask.objects.for_user(request.user, scope)
