@@ -7,6 +7,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from .fields import API_READ_FIELDS
 from .models import Customer
 from .phones import normalize_phone
 
@@ -63,32 +64,5 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Customer
-        fields = [
-            "id",
-            "external_id",
-            "email",
-            "family_name",
-            "given_name",
-            "family_name_kana",
-            "given_name_kana",
-            "phone",
-            "birth_date",
-            "company",
-            "postal_code",
-            "region",
-            "city",
-            "address_line1",
-            "address_line2",
-            "country",
-            "preferred_channel",
-            "preferred_language",
-            "source",
-            "marketing_consent",
-            "consent_at",
-            "consent_source",
-            "do_not_contact",
-            "created_at",
-            "updated_at",
-            "last_activity_at",
-        ]
+        fields = API_READ_FIELDS
         read_only_fields = fields

@@ -14,6 +14,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from customers.exporting import BOM, _cell
 from customers.models import Customer
-from customers.pagination import Ordering, count_capped, keyset_page
+from customers.pagination import KeysetListView, Ordering
 
 from . import scoring
 from .models import CustomerScore, Segment
@@ -61,31 +62,30 @@ def _with_keys(rows: list[CustomerScore]) -> list[CustomerScore]:
     return rows
 
 
-@login_required
-@permission_required("insights.view_customer_figures", raise_exception=True)
-def contact_list(request: HttpRequest) -> HttpResponse:
-    segment, mine = _filters(request)
-    qs = _queryset(request)
-    page = keyset_page(qs, CONTACT_ORDERING, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
-    page.count, page.count_capped = count_capped(qs)
-    _with_keys(page.rows)
-    query = request.GET.copy()
-    for key in ("after", "before"):
-        query.pop(key, None)
-    return render(
-        request,
-        "insights/scoring/contact_list.html",
-        {
-            "page": page,
-            "query": query.urlencode(),
-            "segment": segment,
-            "mine": mine,
-            "segments": Segment.choices,
-            "is_filtered": bool(segment or mine),
-            "definitions": scoring.SEGMENT_DEFINITIONS,
-            **_abilities(request),
-        },
-    )
+class ContactListView(LoginRequiredMixin, PermissionRequiredMixin, KeysetListView):
+    permission_required = "insights.view_customer_figures"
+    template_name = "insights/scoring/contact_list.html"
+    keyset_ordering = CONTACT_ORDERING
+
+    def get_queryset(self):
+        return _queryset(self.request)
+
+    def get_keyset(self, queryset):
+        return queryset, CONTACT_ORDERING  # the scores are the list's rows as they are
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        _with_keys(self.page.rows)
+        segment, mine = _filters(self.request)
+        context.update(
+            segment=segment,
+            mine=mine,
+            segments=Segment.choices,
+            is_filtered=bool(segment or mine),
+            definitions=scoring.SEGMENT_DEFINITIONS,
+            **_abilities(self.request),
+        )
+        return context
 
 
 @login_required

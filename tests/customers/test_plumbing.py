@@ -11,11 +11,19 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import Signal
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 
+from customers import fields
+from customers.forms import CustomerForm
+from customers.importing import COLUMNS
 from customers.localtime import add_months, local_date, local_day_start, local_today
+from customers.models import Customer
+from customers.pagination import KeysetListView
+from customers.querysets import CUSTOMER_ORDERINGS
+from customers.serializers import CustomerSerializer, CustomerUpsertSerializer
 from customers.service_errors import api_errors, apply_service_errors
 from customers.signals import send_after_commit
+from tests.factories import CustomerFactory
 
 
 class _NameForm(forms.Form):
@@ -124,3 +132,84 @@ def test_local_date_counts_23_30_and_00_30_on_their_local_days():
     assert local_date(dt.datetime(2026, 2, 28, 14, 30, tzinfo=dt.UTC)) == dt.date(2026, 2, 28)  # 23:30 JST
     assert local_date(dt.datetime(2026, 2, 28, 15, 30, tzinfo=dt.UTC)) == dt.date(2026, 3, 1)  # 00:30 JST
     assert isinstance(local_today(), dt.date)
+
+
+# --- the customer's fields ------------------------------------------------------------------------
+
+
+def test_the_customer_field_lists_are_the_ones_each_place_uses():
+    # the form, the services, the file and the API each read their list from customers.fields
+    assert list(CustomerForm._meta.fields) == fields.FORM_FIELDS
+    assert list(CustomerSerializer.Meta.fields) == fields.API_READ_FIELDS
+    assert list(CustomerUpsertSerializer().fields) == fields.API_WRITE_FIELDS
+    assert COLUMNS == fields.FILE_COLUMNS
+    # every field a file or the API writes is one the services accept
+    assert set(fields.API_WRITE_FIELDS) <= fields.SERVICE_FIELDS
+    assert set(fields.FILE_COLUMNS) - {"tags"} <= fields.SERVICE_FIELDS
+    # and each is a field of the model
+    model_fields = {f.name for f in Customer._meta.get_fields()}
+    assert set(fields.FORM_FIELDS) <= model_fields
+
+
+# --- KeysetListView -------------------------------------------------------------------------------
+
+_TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "OPTIONS": {
+            "loaders": [
+                (
+                    "django.template.loaders.locmem.Loader",
+                    {
+                        "page.html": "page|{{ sort }}|{% for c in page %}{{ c.family_name }},{% endfor %}|{{ query }}"
+                        "|{{ page.count }}|{{ page.next_cursor }}",
+                        "results.html": "results|{% for c in page %}{{ c.family_name }},{% endfor %}",
+                    },
+                )
+            ]
+        },
+    }
+]
+
+
+class _CustomerKeysetView(KeysetListView):
+    template_name = "page.html"
+    results_template_name = "results.html"
+    results_target = "results"
+    orderings = CUSTOMER_ORDERINGS
+    default_sort = "-created"
+
+    def get_queryset(self):
+        return Customer.objects.all()
+
+
+def _get(params=None, **headers) -> str:
+    request = RequestFactory().get("/list/", params or {}, headers=headers)
+    response = _CustomerKeysetView.as_view()(request)
+    if hasattr(response, "render"):
+        response.render()
+    return response.content.decode()
+
+
+@pytest.fixture
+def three_customers(db):
+    return [CustomerFactory(family_name=name) for name in ("Aoki", "Baba", "Chiba")]
+
+
+@override_settings(TEMPLATES=_TEMPLATES, TSUNAGU_PAGE_SIZE=2)
+def test_keyset_list_view_renders_the_full_page_with_a_whitelisted_sort_and_its_count(three_customers):
+    # when a page is asked for with a sort that is not whitelisted, and a stale cursor parameter
+    body = _get({"sort": "password", "q": "x", "after": "garbage"})
+    # then the default sort is used, the cursor is not kept in the links, and the count is there
+    kind, sort, names, query, count, next_cursor = body.split("|")
+    assert (kind, sort, query, count) == ("page", "-created", "sort=password&amp;q=x", "3")
+    assert names == "Chiba,Baba,"
+    # and the next page starts where this one ended
+    assert _get({"sort": "name", "after": _get({"sort": "name"}).split("|")[5]}).split("|")[2] == "Chiba,"
+
+
+@override_settings(TEMPLATES=_TEMPLATES, TSUNAGU_PAGE_SIZE=2)
+def test_keyset_list_view_answers_an_htmx_swap_of_its_results_with_the_partial(three_customers):
+    assert _get({"sort": "name"}, HX_Request="true", HX_Target="results") == "results|Aoki,Baba,"
+    # an htmx request aimed elsewhere (the whole page's body) gets the page
+    assert _get({"sort": "name"}, HX_Request="true", HX_Target="main").startswith("page|name|Aoki,Baba,")

@@ -22,7 +22,7 @@ from django.views.generic import CreateView, ListView, UpdateView
 
 from customers.localtime import local_day_start
 from customers.models import Customer
-from customers.pagination import count_capped, keyset_page
+from customers.pagination import KeysetListView
 from customers.service_errors import apply_service_errors
 
 from . import broadcasts, outbox, rules
@@ -170,35 +170,21 @@ class RuleUpdateView(LoginRequiredMixin, PermissionRequiredMixin, RuleFormMixin,
 # --- Outbox ---------------------------------------------------------------------------------------
 
 
-class OutboxListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
+class OutboxListView(LoginRequiredMixin, PermissionRequiredMixin, KeysetListView):
     permission_required = "outreach.view_outboundmessage"
     template_name = "outreach/outbox_list.html"
+    results_template_name = "outreach/includes/_outbox_results.html"
+    results_target = "outbox-results"
+    keyset_ordering = OUTBOX_ORDERING
 
-    def get(self, request, *args, **kwargs):
-        self.filter_form = OutboxFilterForm(request.GET or None)
-        qs = OutboundMessage.objects.filter_by(**self.filter_form.filters())
-        self.page = keyset_page(
-            qs.for_list(),
-            OUTBOX_ORDERING,
-            after=request.GET.get("after", ""),
-            before=request.GET.get("before", ""),
-        )
-        self.page.count, self.page.count_capped = count_capped(qs)
-        self.object_list = self.page.rows
-        context = self.get_context_data()
-        if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "outbox-results":
-            return render(request, "outreach/includes/_outbox_results.html", context)
-        return self.render_to_response(context)
+    def get_queryset(self):
+        self.filter_form = OutboxFilterForm(self.request.GET or None)
+        return OutboundMessage.objects.filter_by(**self.filter_form.filters())
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
-        for key in ("after", "before"):
-            query.pop(key, None)
         context.update(
-            page=self.page,
             filter_form=self.filter_form,
-            query=query.urlencode(),
             is_filtered=self.filter_form.is_filtered(),
         )
         return context
