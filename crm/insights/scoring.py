@@ -37,15 +37,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, ExpressionWrapper, F, Max, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.localtime import local_datetime, local_day_start
-from touchpoints.models import Touchpoint, TouchpointType
+from customers.models import Customer
+from feedback.sla import calendar_load
+from touchpoints.models import Channel, Direction, Touchpoint, TouchpointType
+from touchpoints.outreach.models import StaffTask
+from touchpoints.outreach.rules import task_create
+from touchpoints.services import touchpoint_record
 
-from .models import CustomerScore, Segment
+from .models import CONTACT_CONDITION, CustomerScore, Segment
 
 logger = logging.getLogger(__name__)
 
@@ -322,8 +328,6 @@ def contact_queryset(*, segment: str = "", owner=None):
     A segment that is on the list (can't lose, at risk, about to sleep; champions and loyal whose R dropped) keeps
     the list's condition; any other segment lists the whole segment (the customer page links to it).
     """
-    from .models import CONTACT_CONDITION
-
     qs = CustomerScore.objects.all()
     if segment in (*CONTACT_SEGMENTS, *SLIPPING_SEGMENTS):
         qs = qs.filter(CONTACT_CONDITION, segment=segment)
@@ -346,10 +350,6 @@ class _DecimalAsText(models.DecimalField):
 def contact_rows(queryset):
     """The columns of a contact-list row: customer and owner joined, the customer's first open task as subqueries
     (task_customer_idx), and ``id`` (the customer's) for the keyset pagination. One query for any number of rows."""
-    from django.db.models import ExpressionWrapper, F, OuterRef, Subquery
-
-    from touchpoints.outreach.models import StaffTask
-
     open_tasks = StaffTask.objects.filter(customer=OuterRef("customer_id"), status=StaffTask.Status.OPEN).order_by(
         "due_at", "id"
     )
@@ -364,8 +364,6 @@ def contact_rows(queryset):
 
 def follow_up_due(now: dt.datetime) -> dt.datetime:
     """The end of the FOLLOW_UP_BUSINESS_DAYS-th working day after today (the feedback calendar; else Mon–Fri)."""
-    from feedback.sla import calendar_load
-
     calendar = calendar_load()
     day, left = timezone.localdate(now), FOLLOW_UP_BUSINESS_DAYS
     for _step in range(366):
@@ -385,10 +383,6 @@ def contact_followup_start(*, customer, by, now: dt.datetime | None = None):
     nothing is created, so a double click or two colleagues clicking at once make one task. The customer row is
     locked while checking, so concurrent requests wait for each other.
     """
-    from customers.models import Customer
-    from touchpoints.outreach.models import StaffTask
-    from touchpoints.outreach.rules import task_create
-
     now = now or timezone.now()
     locked = Customer.objects.select_for_update().get(pk=customer.pk)
     existing = StaffTask.objects.filter(customer=locked, status=StaffTask.Status.OPEN).order_by("due_at", "id").first()
@@ -405,11 +399,6 @@ def contact_followup_start(*, customer, by, now: dt.datetime | None = None):
 
 def contact_call_log(*, customer, by, key: str, summary: str = ""):
     """Log a phone call to a customer of the contact list on their timeline; ``key`` makes a retried POST a no-op."""
-    from django.core.exceptions import ValidationError
-
-    from touchpoints.models import Channel, Direction
-    from touchpoints.services import touchpoint_record
-
     touchpoint_type = TouchpointType.objects.filter(slug=CALL_TYPE_SLUG, is_active=True).first()
     if touchpoint_type is None:
         raise ValidationError(
