@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from customers.exporting import BOM, _cell
+from customers.localtime import local_date
 from customers.models import Customer
 from customers.pagination import KeysetListView, Ordering
 
@@ -108,7 +109,7 @@ def contact_export(request: HttpRequest) -> StreamingHttpResponse:
         for count, row in enumerate(qs.iterator(chunk_size=CSV_CHUNK_SIZE), start=1):
             customer = row.customer
             values = [customer.pk, customer.display_name, customer.email, row.get_segment_display(), row.rfm]
-            values += [row.recency_days, timezone.localtime(row.last_purchase_at).date(), row.frequency]
+            values += [row.recency_days, local_date(row.last_purchase_at), row.frequency]
             values += [row.monetary] if show_spend else []
             values += [customer.owner.get_username() if customer.owner_id else ""]
             values += [timezone.localtime(row.open_task_due).isoformat(timespec="minutes") if row.open_task_due else ""]
