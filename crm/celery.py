@@ -13,6 +13,8 @@ import os
 from celery import Celery, signals
 from celery.schedules import crontab
 
+from crm.checks import require_secret_key
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
 app = Celery("tsunagu")
@@ -37,8 +39,6 @@ app.autodiscover_tasks()
 @signals.worker_init.connect
 @signals.beat_init.connect
 def _require_secret_key(**kwargs) -> None:
-    from crm.checks import require_secret_key
-
     require_secret_key()
 
 

@@ -16,17 +16,12 @@ from rest_framework.views import APIView
 from . import services
 from .models import Customer
 from .serializers import CONSENT_HELP, CustomerUpsertResultSerializer, CustomerUpsertSerializer
+from .service_errors import api_errors
 
 RATE_LIMITED = OpenApiResponse(
     description="Too many requests with this key (TSUNAGU_API_RATE_LIMIT, 600 a minute by default): wait for the "
     "seconds in the Retry-After header."
 )
-
-
-def django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return {("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()}
-    return {"non_field_errors": exc.messages}
 
 
 class CustomerUpsertView(APIView):
@@ -57,6 +52,6 @@ class CustomerUpsertView(APIView):
                 data=data, create_defaults={"source": Customer.Source.API}, by=None, consent_frozen=True
             )
         except DjangoValidationError as exc:
-            return Response(django_errors(exc), status=status.HTTP_400_BAD_REQUEST)
+            return Response(api_errors(exc), status=status.HTTP_400_BAD_REQUEST)
         body = CustomerUpsertResultSerializer(customer, context={"sent": data}).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

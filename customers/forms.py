@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from .fields import FORM_FIELDS
 from .models import Customer, Note, Tag
 from .phones import normalize_phone
 from .segments import SegmentRulesForm
@@ -26,32 +27,7 @@ class CustomerForm(forms.ModelForm):
 
     class Meta:
         model = Customer
-        fields = [
-            "family_name",
-            "given_name",
-            "family_name_kana",
-            "given_name_kana",
-            "email",
-            "phone",
-            "birth_date",
-            "company",
-            "postal_code",
-            "region",
-            "city",
-            "address_line1",
-            "address_line2",
-            "country",
-            "preferred_channel",
-            "preferred_language",
-            "source",
-            "owner",
-            "tags",
-            "external_id",
-            "marketing_consent",
-            "consent_source",
-            "consent_evidence",
-            "do_not_contact",
-        ]
+        fields = FORM_FIELDS
         widgets = {
             "birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "tags": forms.CheckboxSelectMultiple,

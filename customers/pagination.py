@@ -5,6 +5,8 @@ customers costs 20,000 times page 1. A keyset page instead starts where the prev
 ``WHERE (sort_key, id) < (last_key, last_id) ORDER BY sort_key DESC, id DESC LIMIT n``, which an index
 on ``(sort_key, id)`` answers in the same time on every page. Counting is capped (``count_capped``)
 for the same reason: an exact count of a million rows is a full scan.
+
+``KeysetListView`` is the staff list page built on them, which every app's list views configure.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ import base64
 import binascii
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db.models import F, Field, Func, Q, QuerySet, Value
 from django.db.models.lookups import GreaterThan, LessThan, Lookup
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
+from django.views.generic import ListView
 
 
 @dataclass(frozen=True)
@@ -152,3 +158,82 @@ def count_capped(queryset: QuerySet, cap: int | None = None) -> tuple[int, bool]
     cap = cap or settings.TSUNAGU_COUNT_CAP
     n = queryset.order_by()[: cap + 1].count()
     return min(n, cap), n > cap
+
+
+class KeysetListView(ListView):
+    """A staff list page read a keyset page at a time: a list view sets what differs and overrides little.
+
+    - ``get_queryset()``: the filtered rows; the count (when ``counted``) is taken on it, capped at ``count_cap``.
+    - ``keyset_ordering``, or ``orderings`` (the whitelisted sorts by the key the ``sort`` parameter names) with
+      ``default_sort``: only these reach ``order_by``. ``get_keyset()`` may narrow the rows the page is read from.
+    - ``template_name``: the full page; ``results_template_name``: the partial an htmx request whose target is the
+      element ``results_target`` gets instead (the same context).
+
+    The context has ``page`` (a ``Page``), ``query`` (the request's parameters without the cursor, for the
+    page's links) and, with ``orderings``, ``sort``.
+    """
+
+    keyset_ordering: Ordering | None = None
+    orderings: Mapping[str, Ordering] | None = None
+    default_sort: str = ""
+    counted: bool = True
+    count_cap: int | None = None
+    results_template_name: str = ""
+    results_target: str = ""
+    # Parameters left out of ``query``: the cursor, and any other one-off the page reads.
+    link_drop_params: tuple[str, ...] = ("after", "before")
+
+    def get(self, request, *args, **kwargs) -> HttpResponse:
+        self.sort = self.get_sort()
+        queryset = self.get_queryset()
+        self.page = self.get_page(queryset)
+        self.object_list = self.page.rows
+        context = self.get_context_data()
+        if self.is_results_request():
+            return render(request, self.results_template_name, context)
+        return self.render_to_response(context)
+
+    def is_results_request(self) -> bool:
+        """An htmx request for the results alone (a filter or a "more" link swapping ``results_target``)."""
+        headers = self.request.headers
+        return bool(self.results_template_name and headers.get("HX-Request")) and (
+            headers.get("HX-Target") == self.results_target
+        )
+
+    def get_sort(self) -> str:
+        """The requested sort when it is whitelisted, else the default."""
+        if not self.orderings:
+            return ""
+        sort = self.request.GET.get("sort", self.default_sort)
+        return sort if sort in self.orderings else self.default_sort
+
+    def get_keyset(self, queryset: QuerySet) -> tuple[QuerySet, Ordering]:
+        """The rows a page is read from (the queryset's ``for_list()``: what the page shows) and their ordering."""
+        ordering = self.orderings[self.sort] if self.orderings else self.keyset_ordering
+        return queryset.for_list(), ordering
+
+    def get_page(self, queryset: QuerySet) -> Page:
+        rows, ordering = self.get_keyset(queryset)
+        page = keyset_page(
+            rows,
+            ordering,
+            after=self.request.GET.get("after", ""),
+            before=self.request.GET.get("before", ""),
+        )
+        if self.counted:
+            page.count, page.count_capped = count_capped(queryset, self.count_cap)
+        return page
+
+    def link_query(self) -> QueryDict:
+        """The request's parameters without the cursor: what the page's sort, filter and "more" links keep."""
+        query = self.request.GET.copy()
+        for key in self.link_drop_params:
+            query.pop(key, None)
+        return query
+
+    def get_context_data(self, **kwargs) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(page=self.page, query=self.link_query().urlencode())
+        if self.orderings:
+            context["sort"] = self.sort
+        return context

@@ -19,45 +19,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import events
+from .fields import CONSENT_RECORD_FIELDS, SERVICE_FIELDS
 from .models import Customer, CustomerActivity, CustomerMerge, CustomerTag, ImportBatch, Note, Segment, Tag
 from .pgarray import pg_array
 from .phones import normalize_phone
 
 logger = logging.getLogger(__name__)
 
-# Fields a caller may set through customer_create / customer_update.
-CUSTOMER_FIELDS = {
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "email",
-    "phone",
-    "birth_date",
-    "company",
-    "postal_code",
-    "region",
-    "city",
-    "address_line1",
-    "address_line2",
-    "country",
-    "preferred_channel",
-    "preferred_language",
-    "source",
-    "owner",
-    "external_id",
-    "marketing_consent",
-    "consent_source",
-    "consent_evidence",
-    "consent_at",
-    "do_not_contact",
-}
-# What only the customer's own acts (a sign-up, an unsubscribe) or a staff member may change (issue 16).
-CONSENT_FIELDS = ("marketing_consent", "consent_source", "consent_evidence", "consent_at", "do_not_contact")
-
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(data) - CUSTOMER_FIELDS
+    unknown = set(data) - SERVICE_FIELDS
     if unknown:
         raise ValueError(f"unknown customer fields: {sorted(unknown)}")
     cleaned = dict(data)
@@ -213,7 +184,7 @@ def customer_upsert(
 
 
 def _refuse_consent_change(customer: Customer, data: dict[str, Any]) -> None:
-    changed = [key for key in CONSENT_FIELDS if key in data and data[key] != getattr(customer, key)]
+    changed = [key for key in CONSENT_RECORD_FIELDS if key in data and data[key] != getattr(customer, key)]
     if changed:
         message = _(
             "An existing customer's consent changes only by their own act (a sign-up form, an unsubscribe link) or "

@@ -10,12 +10,12 @@ from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django.views.generic import CreateView, DeleteView, DetailView, ListView, UpdateView
+from django.views.generic import CreateView, DeleteView, DetailView, UpdateView
 
 from . import exporting, importing, panels, services, timeline
 from .forms import CustomerFilterForm, CustomerForm, ImportUploadForm, NoteForm, SegmentForm, TagForm
 from .models import Customer, ImportBatch, Segment, Tag
-from .pagination import count_capped, keyset_page
+from .pagination import KeysetListView, count_capped
 from .querysets import (
     CUSTOMER_ORDERINGS,
     DEFAULT_CUSTOMER_ORDERING,
@@ -27,14 +27,7 @@ from .querysets import (
 from .reads import customers_exported_announce
 from .rows import customer_rows_html
 from .segments import rules_q
-
-
-def _apply_form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
+from .service_errors import apply_service_errors
 
 
 def customer_filtered_queryset(
@@ -57,32 +50,31 @@ def customer_filtered_queryset(
     return form, qs
 
 
-class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
+class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, KeysetListView):
     permission_required = "customers.view_customer"
     template_name = "customers/customer_list.html"
+    results_template_name = "customers/includes/_customer_results.html"
+    results_target = "customer-results"
+    orderings = CUSTOMER_ORDERINGS
+    default_sort = DEFAULT_CUSTOMER_ORDERING
+    counted = False  # the count follows the page (``count_response``)
+    link_drop_params = ("after", "before", "count")
 
     def get(self, request, *args, **kwargs):
         if request.GET.get("count") == "1":
             return self.count_response(request)
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
         self.choices = filter_choices()
-        self.filter_form, qs = customer_filtered_queryset(request, segment_rules=self.choices["segment_rules"])
-        sort = request.GET.get("sort", DEFAULT_CUSTOMER_ORDERING)
-        if sort not in CUSTOMER_ORDERINGS:
-            sort = DEFAULT_CUSTOMER_ORDERING
-        self.sort = sort
+        self.filter_form, qs = customer_filtered_queryset(self.request, segment_rules=self.choices["segment_rules"])
+        return qs
+
+    def get_keyset(self, queryset):
+        # A tag filter sorts through the tag's own index (``ordered_for_list``).
         tag = self.filter_form.cleaned_data.get("tag") if self.filter_form.is_valid() else None
-        qs, ordering = qs.ordered_for_list(sort, tag=tag)
-        self.page = keyset_page(
-            qs.for_list(),
-            ordering,
-            after=request.GET.get("after", ""),
-            before=request.GET.get("before", ""),
-        )
-        self.object_list = self.page.rows
-        context = self.get_context_data()
-        if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "customer-results":
-            return render(request, "customers/includes/_customer_results.html", context)
-        return self.render_to_response(context)
+        qs, ordering = queryset.ordered_for_list(self.sort, tag=tag)
+        return qs.for_list(), ordering
 
     def count_response(self, request):
         """The number of matching customers, fetched by the page after it is shown (htmx).
@@ -96,17 +88,12 @@ class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
-        for key in ("after", "before", "count"):
-            query.pop(key, None)
+        query = self.link_query()
         context.update(
-            page=self.page,
             # The rows, written in Python in one pass (a template per row cost most of the page's time).
             customer_rows=customer_rows_html(self.page.rows, show_consent=True),
             filter_form=self.filter_form,
-            sort=self.sort,
             choices=self.choices,
-            query=query.urlencode(),
             query_without_sort="&".join(f"{k}={v}" for k, v in query.items() if k != "sort"),
             sorts=[
                 ("-created", _("Newest")),
@@ -174,7 +161,7 @@ class CustomerFormMixin:
         try:
             self.object = self.save_with_service(form)
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
             return self.form_invalid(form)
         return redirect(self.object)
 
@@ -227,7 +214,7 @@ def note_create(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             note = services.note_create(customer=customer, body=form.cleaned_data["body"], author=request.user)
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             if request.headers.get("HX-Request"):
                 entry = timeline.TimelineEntry(
@@ -265,7 +252,7 @@ def tag_list(request: HttpRequest) -> HttpResponse:
             try:
                 services.tag_save(**form.cleaned_data)
             except ValidationError as exc:
-                _apply_form_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 messages.success(request, _("Tag created."))
                 return redirect("customers:tags")
@@ -284,7 +271,7 @@ class TagUpdateView(LoginRequiredMixin, PermissionRequiredMixin, UpdateView):
         try:
             services.tag_save(tag=self.object, **form.cleaned_data)
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Tag saved."))
         return redirect(self.success_url)
@@ -459,7 +446,7 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 by=request.user,
             )
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("Segment saved."))
             return redirect(f"{reverse('customers:list')}?segment={segment.pk}")

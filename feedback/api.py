@@ -15,18 +15,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers.models import Customer
+from customers.service_errors import api_errors
 from touchpoints.api_errors import TimeCursorPagination
 from touchpoints.models import ApiScope
 
 from . import services
 from .models import Ticket
 from .serializers import TicketInSerializer, TicketSerializer
-
-
-def _django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return {("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()}
-    return {"non_field_errors": exc.messages}
 
 
 class TicketCreateView(APIView):
@@ -58,7 +53,7 @@ class TicketCreateView(APIView):
                 idempotency_key=data["idempotency_key"],
             )
         except DjangoValidationError as exc:
-            return Response(_django_errors(exc), status=status.HTTP_400_BAD_REQUEST)
+            return Response(api_errors(exc), status=status.HTTP_400_BAD_REQUEST)
         code = status.HTTP_200_OK if getattr(ticket, "replayed", False) else status.HTTP_201_CREATED
         return Response(TicketSerializer(ticket).data, status=code)
 

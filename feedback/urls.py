@@ -13,7 +13,7 @@ urlpatterns = [
     path("confirm/<str:token>/", public_form.feedback_confirm, name="confirm"),
     path("s/<str:token>/", surveys.survey_answer, name="survey"),
     # Staff.
-    path("tickets/", queue.ticket_queue, name="queue"),
+    path("tickets/", queue.TicketQueueView.as_view(), name="queue"),
     path("tickets/new/", tickets.ticket_create, name="ticket_create"),
     path("tickets/bulk/", queue.tickets_bulk, name="bulk"),
     path("tickets/customers/", tickets.customer_search, name="customer_search"),

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers.models import Customer
+from customers.service_errors import api_errors
 from touchpoints.models import ApiScope
 
 from . import services
@@ -27,12 +28,6 @@ from .panels import EXPIRING_SOON_DAYS
 from .serializers import MembershipSerializer, RedemptionInSerializer, RedemptionSerializer
 
 BIGINT_MAX = 2**63 - 1
-
-
-def _errors(exc: DjangoValidationError) -> dict[str, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return {("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()}
-    return {"non_field_errors": exc.messages}
 
 
 class CustomerMembershipListView(APIView):
@@ -101,9 +96,9 @@ class RedemptionCreateView(APIView):
                 source=Redemption.Source.API,
             )
         except (services.InsufficientPoints, services.OutOfStock) as exc:
-            return Response(_errors(exc), status=status.HTTP_409_CONFLICT)
+            return Response(api_errors(exc), status=status.HTTP_409_CONFLICT)
         except DjangoValidationError as exc:
-            return Response(_errors(exc), status=status.HTTP_400_BAD_REQUEST)
+            return Response(api_errors(exc), status=status.HTTP_400_BAD_REQUEST)
         replayed = redemption.replayed
         redemption = Redemption.objects.select_related("membership", "reward").get(pk=redemption.pk)
         return Response(

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from customers.localtime import local_day_start
 from customers.models import Customer
 from customers.pagination import Ordering
 from customers.textfold import fold
@@ -27,7 +28,7 @@ def twelve_months_before(day: dt.date) -> dt.datetime:
         start = day.replace(year=day.year - 1)
     except ValueError:  # 29 February
         start = day.replace(year=day.year - 1, day=28)
-    return timezone.make_aware(dt.datetime.combine(start + dt.timedelta(days=1), dt.time.min))
+    return local_day_start(start + dt.timedelta(days=1))
 
 
 class ProgrammeQuerySet(models.QuerySet):

@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, ListView, UpdateView
 
 from customers.models import Customer
-from customers.pagination import count_capped, keyset_page
+from customers.pagination import KeysetListView, keyset_page
+from customers.service_errors import apply_service_errors
 
 from . import services
 from .forms import (
@@ -29,14 +30,6 @@ from .models import LedgerEntry, Membership, Programme, Redemption, Reward, Tier
 from .querysets import LEDGER_ORDERING, MEMBERSHIP_ORDERING
 
 
-def _apply_form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 def _error_text(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
@@ -44,29 +37,19 @@ def _error_text(exc: ValidationError) -> str:
 # --- Members --------------------------------------------------------------------------------------
 
 
-class MembershipListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
+class MembershipListView(LoginRequiredMixin, PermissionRequiredMixin, KeysetListView):
     permission_required = "loyalty.view_membership"
     template_name = "loyalty/membership_list.html"
+    keyset_ordering = MEMBERSHIP_ORDERING
 
-    def get(self, request, *args, **kwargs):
-        self.filter_form = MemberFilterForm(request.GET or None)
-        qs = Membership.objects.filter_by(**self.filter_form.filters())
-        self.page = keyset_page(
-            qs.for_list(), MEMBERSHIP_ORDERING, after=request.GET.get("after", ""), before=request.GET.get("before", "")
-        )
-        self.page.count, self.page.count_capped = count_capped(qs)
-        self.object_list = self.page.rows
-        return self.render_to_response(self.get_context_data())
+    def get_queryset(self):
+        self.filter_form = MemberFilterForm(self.request.GET or None)
+        return Membership.objects.filter_by(**self.filter_form.filters())
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
-        for key in ("after", "before"):
-            query.pop(key, None)
         context.update(
-            page=self.page,
             filter_form=self.filter_form,
-            query=query.urlencode(),
             programmes=Programme.objects.all(),
             tiers=Tier.objects.select_related("programme").order_by("programme__name", "position"),
             is_filtered=self.filter_form.is_filtered(),
@@ -118,7 +101,7 @@ def membership_join(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.user,
             )
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -158,7 +141,7 @@ def redeem(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.user,
             )
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -200,7 +183,7 @@ def adjust(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.user,
             )
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("Points adjusted."))
             return redirect(membership)
@@ -234,7 +217,7 @@ class ProgrammeFormMixin:
         try:
             self.object = services.programme_save(programme=form.instance)
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Programme saved."))
         return redirect(self.object)
@@ -283,7 +266,7 @@ class ProgrammeChildMixin:
         try:
             self.object = self.save_with_service(form.instance)
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Saved."))
         return redirect(self.programme)

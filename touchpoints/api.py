@@ -20,8 +20,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from customers.api import RATE_LIMITED, django_errors
+from customers.api import RATE_LIMITED
 from customers.models import Customer
+from customers.service_errors import api_errors
 
 from . import services
 from .api_errors import TimeCursorPagination
@@ -135,7 +136,7 @@ class TouchpointCreateView(APIView):
         except services.TouchpointBatchInvalid as exc:
             return self._invalid(exc.errors, is_batch=is_batch, total=len(raw_items))
         except DjangoValidationError as exc:
-            return Response(django_errors(exc), status=status.HTTP_400_BAD_REQUEST)
+            return Response(api_errors(exc), status=status.HTTP_400_BAD_REQUEST)
         created = sum(1 for t in touchpoints if not t.replayed)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         if not is_batch:

@@ -5,8 +5,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import models
-from django.utils import timezone
 
+from customers.localtime import local_day_start
 from customers.models import Customer
 from customers.pagination import Ordering
 
@@ -16,11 +16,6 @@ TOUCHPOINT_ORDERING = Ordering("occurred_at", descending=True)
 # "Recorded by" filter values that are not a staff user's id.
 RECORDED_BY_SOURCES = ("staff", "api", "import", "system")
 API_KEY_PREFIX = "key:"  # recorded_by="key:12": through that API key
-
-
-def day_start(day: dt.date) -> dt.datetime:
-    """Midnight at the start of ``day`` in the business time zone."""
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 class TouchpointTypeQuerySet(models.QuerySet):
@@ -67,9 +62,9 @@ class TouchpointQuerySet(models.QuerySet):
         if channel:
             qs = qs.filter(channel=channel)
         if start:
-            qs = qs.filter(occurred_at__gte=day_start(start))
+            qs = qs.filter(occurred_at__gte=local_day_start(start))
         if end:
-            qs = qs.filter(occurred_at__lt=day_start(end + dt.timedelta(days=1)))
+            qs = qs.filter(occurred_at__lt=local_day_start(end + dt.timedelta(days=1)))
         if recorded_by in RECORDED_BY_SOURCES:
             qs = qs.filter(source=recorded_by)
         elif recorded_by.startswith(API_KEY_PREFIX) and recorded_by[len(API_KEY_PREFIX) :].isdigit():
@@ -109,4 +104,4 @@ class StageTransitionQuerySet(models.QuerySet):
 
     def between(self, start: dt.date, end: dt.date) -> StageTransitionQuerySet:
         """Transitions from the start of ``start`` to the end of ``end`` (business time zone), on the funnel index."""
-        return self.filter(at__gte=day_start(start), at__lt=day_start(end + dt.timedelta(days=1)))
+        return self.filter(at__gte=local_day_start(start), at__lt=local_day_start(end + dt.timedelta(days=1)))

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .funnel import funnel_fold
+
 
 @shared_task
 def funnel_fold_task() -> int:
     """Every minute: sum the funnel's pending delta rows into its rollups (safe to run twice, or at once)."""
-    from .funnel import funnel_fold
-
     return funnel_fold()

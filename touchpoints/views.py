@@ -14,7 +14,8 @@ from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, ListView, UpdateView
 
 from customers.models import Customer
-from customers.pagination import count_capped, keyset_page
+from customers.pagination import KeysetListView
+from customers.service_errors import apply_service_errors
 
 from . import services
 from .forms import (
@@ -32,42 +33,22 @@ from .querysets import TOUCHPOINT_ORDERING
 User = get_user_model()
 
 
-def _apply_form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 # --- Touchpoint list ------------------------------------------------------------------------------
 
 
-class TouchpointListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
+class TouchpointListView(LoginRequiredMixin, PermissionRequiredMixin, KeysetListView):
     permission_required = "touchpoints.view_touchpoint"
     template_name = "touchpoints/touchpoint_list.html"
+    results_template_name = "touchpoints/includes/_touchpoint_results.html"
+    results_target = "touchpoint-results"
+    keyset_ordering = TOUCHPOINT_ORDERING
 
-    def get(self, request, *args, **kwargs):
-        self.filter_form = TouchpointFilterForm(request.GET or None)
-        qs = Touchpoint.objects.filter_by(**self.filter_form.filters())
-        self.page = keyset_page(
-            qs.for_list(),
-            TOUCHPOINT_ORDERING,
-            after=request.GET.get("after", ""),
-            before=request.GET.get("before", ""),
-        )
-        self.page.count, self.page.count_capped = count_capped(qs)
-        self.object_list = self.page.rows
-        context = self.get_context_data()
-        if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "touchpoint-results":
-            return render(request, "touchpoints/includes/_touchpoint_results.html", context)
-        return self.render_to_response(context)
+    def get_queryset(self):
+        self.filter_form = TouchpointFilterForm(self.request.GET or None)
+        return Touchpoint.objects.filter_by(**self.filter_form.filters())
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
-        for key in ("after", "before"):
-            query.pop(key, None)
         staff = User.objects.filter(is_active=True, is_staff=True).order_by("username")
         api_keys = []
         if self.request.user.has_perm("touchpoints.view_apikey"):
@@ -75,9 +56,7 @@ class TouchpointListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
             for key in api_keys:
                 key.filter_value = f"key:{key.pk}"
         context.update(
-            page=self.page,
             filter_form=self.filter_form,
-            query=query.urlencode(),
             types=TouchpointType.objects.all(),
             staff=staff,
             api_keys=api_keys,
@@ -111,7 +90,7 @@ def touchpoint_log(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.user,
             )
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             if not request.headers.get("HX-Request"):
                 messages.success(request, _("Touchpoint recorded."))
@@ -232,7 +211,7 @@ class TouchpointTypeFormMixin:
         try:
             services.touchpoint_type_save(data=data, touchpoint_type=self.object if self.object.pk else None)
         except ValidationError as exc:
-            _apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Touchpoint type saved."))
         return redirect(self.success_url)
@@ -268,7 +247,7 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
                     name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], by=request.user
                 )
             except ValidationError as exc:
-                _apply_form_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 form = ApiKeyForm()
     keys = ApiKey.objects.select_related("created_by")

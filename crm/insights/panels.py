@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from customers import panels
 from customers.models import Customer
 
 from .models import CustomerScore
@@ -24,8 +25,6 @@ def score_panel_context(request: HttpRequest, customer: Customer) -> dict[str, A
 
 
 def register() -> None:
-    from customers import panels
-
     panels.register(
         panels.Panel(
             name="crm.score",

@@ -9,28 +9,29 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.utils import timezone
+from django.db.models.signals import post_delete, pre_delete
+
+from customers import events
+from customers.localtime import local_date
+from customers.models import Customer
+from feedback.models import Survey, Ticket
+from loyalty.models import Membership
+
+from . import rollups
 
 
 def _days(*values: dt.datetime | None) -> set[dt.date]:
-    return {timezone.localtime(v).date() for v in values if v is not None}
+    return {local_date(v) for v in values if v is not None}
 
 
 def on_customer_merging(sender: Any, *, primary, duplicate, **kwargs: Any) -> None:
     """The primary's rows grow and its creation date may move to the duplicate's: recompute both."""
-    from . import rollups
-
     rollups.mark_dirty(customer_ids=[primary.pk, duplicate.pk], days=_days(primary.created_at, duplicate.created_at))
 
 
 def on_customer_pre_delete(sender: Any, *, instance, **kwargs: Any) -> None:
     """A deleted customer takes their tickets, answers and memberships along: note the days they counted on
     (their touchpoints' and points' days are in their rollup state)."""
-    from feedback.models import Survey, Ticket
-    from loyalty.models import Membership
-
-    from . import rollups
-
     days = _days(instance.created_at)
     for created, resolved in Ticket.objects.filter(customer=instance).values_list("created_at", "resolved_at"):
         days |= _days(created, resolved)
@@ -43,18 +44,10 @@ def on_customer_pre_delete(sender: Any, *, instance, **kwargs: Any) -> None:
 
 
 def on_membership_post_delete(sender: Any, *, instance, **kwargs: Any) -> None:
-    from . import rollups
-
     rollups.mark_dirty(customer_ids=[instance.customer_id], days=_days(instance.joined_at, instance.closed_at))
 
 
 def connect() -> None:
-    from django.db.models.signals import post_delete, pre_delete
-
-    from customers import events
-    from customers.models import Customer
-    from loyalty.models import Membership
-
     events.customer_merging.connect(on_customer_merging, dispatch_uid="crm.insights.rollups.merge")
     pre_delete.connect(on_customer_pre_delete, sender=Customer, dispatch_uid="crm.insights.rollups.customer_delete")
     post_delete.connect(

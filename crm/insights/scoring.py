@@ -37,14 +37,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, ExpressionWrapper, F, Max, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from touchpoints.models import Touchpoint, TouchpointType
+from customers.localtime import local_datetime, local_day_start
+from customers.models import Customer
+from feedback.sla import calendar_load
+from touchpoints.models import Channel, Direction, Touchpoint, TouchpointType
+from touchpoints.outreach.models import StaffTask
+from touchpoints.outreach.rules import task_create
+from touchpoints.services import touchpoint_record
 
-from .models import CustomerScore, Segment
+from .models import CONTACT_CONDITION, CustomerScore, Segment
 
 logger = logging.getLogger(__name__)
 
@@ -95,10 +102,6 @@ class ScoringResult:
     deleted: int = 0  # stale rows removed
     skipped: bool = False  # another run held the lock
     seconds: float = 0.0
-
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_default_timezone())
 
 
 def scores_refresh(*, now: dt.datetime | None = None) -> ScoringResult:
@@ -216,7 +219,7 @@ def _scores_refresh_postgresql(now: dt.datetime) -> ScoringResult:
                   (EXCLUDED.last_purchase_at, EXCLUDED.recency_days, EXCLUDED.frequency, EXCLUDED.monetary,
                    EXCLUDED.r_score, EXCLUDED.f_score, EXCLUDED.m_score, EXCLUDED.segment)
             """,  # noqa: S608 - only the constant SEGMENT_GRID is interpolated
-            {"now": now, "day_start": _day_start(today)},
+            {"now": now, "day_start": local_day_start(today)},
         )
         written = cursor.rowcount
         # 3. Stale rows: customers who no longer qualify.
@@ -247,7 +250,7 @@ def scores_refresh_python(*, now: dt.datetime | None = None) -> ScoringResult:
     """The same scoring in Python, for databases without the SQL path (SQLite, the embedded default)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    day_start = _day_start(today)
+    day_start = local_day_start(today)
     purchase_ids, return_ids = _type_ids()
     is_purchase, is_return = Q(type_id__in=purchase_ids), Q(type_id__in=return_ids)
     rows = (
@@ -325,8 +328,6 @@ def contact_queryset(*, segment: str = "", owner=None):
     A segment that is on the list (can't lose, at risk, about to sleep; champions and loyal whose R dropped) keeps
     the list's condition; any other segment lists the whole segment (the customer page links to it).
     """
-    from .models import CONTACT_CONDITION
-
     qs = CustomerScore.objects.all()
     if segment in (*CONTACT_SEGMENTS, *SLIPPING_SEGMENTS):
         qs = qs.filter(CONTACT_CONDITION, segment=segment)
@@ -349,10 +350,6 @@ class _DecimalAsText(models.DecimalField):
 def contact_rows(queryset):
     """The columns of a contact-list row: customer and owner joined, the customer's first open task as subqueries
     (task_customer_idx), and ``id`` (the customer's) for the keyset pagination. One query for any number of rows."""
-    from django.db.models import ExpressionWrapper, F, OuterRef, Subquery
-
-    from touchpoints.outreach.models import StaffTask
-
     open_tasks = StaffTask.objects.filter(customer=OuterRef("customer_id"), status=StaffTask.Status.OPEN).order_by(
         "due_at", "id"
     )
@@ -367,8 +364,6 @@ def contact_rows(queryset):
 
 def follow_up_due(now: dt.datetime) -> dt.datetime:
     """The end of the FOLLOW_UP_BUSINESS_DAYS-th working day after today (the feedback calendar; else Mon–Fri)."""
-    from feedback.sla import calendar_load
-
     calendar = calendar_load()
     day, left = timezone.localdate(now), FOLLOW_UP_BUSINESS_DAYS
     for _step in range(366):
@@ -377,7 +372,7 @@ def follow_up_due(now: dt.datetime) -> dt.datetime:
         left -= working
         if left == 0:
             break
-    return timezone.make_aware(dt.datetime.combine(day, FOLLOW_UP_DUE_TIME), timezone.get_default_timezone())
+    return local_datetime(day, FOLLOW_UP_DUE_TIME)
 
 
 @transaction.atomic
@@ -388,10 +383,6 @@ def contact_followup_start(*, customer, by, now: dt.datetime | None = None):
     nothing is created, so a double click or two colleagues clicking at once make one task. The customer row is
     locked while checking, so concurrent requests wait for each other.
     """
-    from customers.models import Customer
-    from touchpoints.outreach.models import StaffTask
-    from touchpoints.outreach.rules import task_create
-
     now = now or timezone.now()
     locked = Customer.objects.select_for_update().get(pk=customer.pk)
     existing = StaffTask.objects.filter(customer=locked, status=StaffTask.Status.OPEN).order_by("due_at", "id").first()
@@ -408,11 +399,6 @@ def contact_followup_start(*, customer, by, now: dt.datetime | None = None):
 
 def contact_call_log(*, customer, by, key: str, summary: str = ""):
     """Log a phone call to a customer of the contact list on their timeline; ``key`` makes a retried POST a no-op."""
-    from django.core.exceptions import ValidationError
-
-    from touchpoints.models import Channel, Direction
-    from touchpoints.services import touchpoint_record
-
     touchpoint_type = TouchpointType.objects.filter(slug=CALL_TYPE_SLUG, is_active=True).first()
     if touchpoint_type is None:
         raise ValidationError(

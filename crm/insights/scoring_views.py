@@ -14,6 +14,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,8 +24,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from customers.exporting import BOM, _cell
+from customers.localtime import local_date
 from customers.models import Customer
-from customers.pagination import Ordering, count_capped, keyset_page
+from customers.pagination import KeysetListView, Ordering
 from customers.reads import customers_exported_announce
 
 from . import scoring
@@ -62,31 +64,30 @@ def _with_keys(rows: list[CustomerScore]) -> list[CustomerScore]:
     return rows
 
 
-@login_required
-@permission_required("insights.view_customer_figures", raise_exception=True)
-def contact_list(request: HttpRequest) -> HttpResponse:
-    segment, mine = _filters(request)
-    qs = _queryset(request)
-    page = keyset_page(qs, CONTACT_ORDERING, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
-    page.count, page.count_capped = count_capped(qs)
-    _with_keys(page.rows)
-    query = request.GET.copy()
-    for key in ("after", "before"):
-        query.pop(key, None)
-    return render(
-        request,
-        "insights/scoring/contact_list.html",
-        {
-            "page": page,
-            "query": query.urlencode(),
-            "segment": segment,
-            "mine": mine,
-            "segments": Segment.choices,
-            "is_filtered": bool(segment or mine),
-            "definitions": scoring.SEGMENT_DEFINITIONS,
-            **_abilities(request),
-        },
-    )
+class ContactListView(LoginRequiredMixin, PermissionRequiredMixin, KeysetListView):
+    permission_required = "insights.view_customer_figures"
+    template_name = "insights/scoring/contact_list.html"
+    keyset_ordering = CONTACT_ORDERING
+
+    def get_queryset(self):
+        return _queryset(self.request)
+
+    def get_keyset(self, queryset):
+        return queryset, CONTACT_ORDERING  # the scores are the list's rows as they are
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        _with_keys(self.page.rows)
+        segment, mine = _filters(self.request)
+        context.update(
+            segment=segment,
+            mine=mine,
+            segments=Segment.choices,
+            is_filtered=bool(segment or mine),
+            definitions=scoring.SEGMENT_DEFINITIONS,
+            **_abilities(self.request),
+        )
+        return context
 
 
 @login_required
@@ -110,7 +111,7 @@ def contact_export(request: HttpRequest) -> StreamingHttpResponse:
         for count, row in enumerate(qs.iterator(chunk_size=CSV_CHUNK_SIZE), start=1):
             customer = row.customer
             values = [customer.pk, customer.display_name, customer.email, row.get_segment_display(), row.rfm]
-            values += [row.recency_days, timezone.localtime(row.last_purchase_at).date(), row.frequency]
+            values += [row.recency_days, local_date(row.last_purchase_at), row.frequency]
             values += [row.monetary] if show_spend else []
             values += [customer.owner.get_username() if customer.owner_id else ""]
             values += [timezone.localtime(row.open_task_due).isoformat(timespec="minutes") if row.open_task_due else ""]

@@ -2,7 +2,7 @@ from dataclasses import asdict
 
 from celery import shared_task
 
-from . import scoring
+from . import metrics, rollups, scoring
 
 
 @shared_task(time_limit=30 * 60, soft_time_limit=25 * 60)
@@ -16,8 +16,6 @@ def scores_refresh_task() -> dict[str, object]:
 def rollups_refresh_task() -> dict[str, object]:
     """Every TSUNAGU_ROLLUP_SECONDS: bring the insights rollups up to date (crm/insights/rollups/). Safe to run twice:
     the watermark row is locked for the run, so a second run waits and then finds little or nothing to do."""
-    from . import metrics, rollups
-
     result = asdict(rollups.refresh())
     metrics.warm_dashboards()  # the preset periods of the new rollups, so the morning's first visit is quick
     return result
@@ -29,8 +27,6 @@ def rollups_rebuild_task() -> dict[str, object]:
     see (a transaction that committed more than the refresh's safety margin after it wrote, a row deleted outside
     the services). The dashboard reads the old rows until the rebuild commits; the watermark lock keeps refreshes
     out meanwhile."""
-    from . import metrics, rollups
-
     result = asdict(rollups.rebuild())
     metrics.warm_dashboards()
     return result

@@ -21,34 +21,11 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.fields import FILE_COLUMNS
 from customers.models import Customer
 from customers.phones import normalize_phone
 
-COLUMNS: list[str] = [
-    "external_id",
-    "email",
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "phone",
-    "birth_date",
-    "company",
-    "postal_code",
-    "region",
-    "city",
-    "address_line1",
-    "address_line2",
-    "country",
-    "preferred_channel",
-    "preferred_language",
-    "source",
-    "tags",
-    "marketing_consent",
-    "consent_evidence",
-    "do_not_contact",
-    "owner",
-]
+COLUMNS: list[str] = FILE_COLUMNS
 # A cell starting with one of these is exported with a leading "'" (formula-injection guard); the importer
 # removes that quote again, so an exported file re-imports unchanged.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

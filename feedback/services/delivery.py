@@ -10,9 +10,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
 
 from customers.models import Customer
+from customers.signals import send_after_commit
 from touchpoints.models import TouchpointType
 from touchpoints.outreach import outbox
 from touchpoints.outreach.models import MessageTemplate
@@ -25,12 +25,8 @@ logger = logging.getLogger(__name__)
 
 
 def _after_commit(signal, **kwargs: Any) -> None:
-    def send() -> None:
-        for receiver, result in signal.send_robust(sender=Ticket, **kwargs):
-            if isinstance(result, Exception):
-                logger.error("feedback event receiver %r failed", receiver, exc_info=result)
-
-    transaction.on_commit(send)
+    """Every feedback event is sent with the ticket model as its sender."""
+    send_after_commit(signal, sender=Ticket, **kwargs)
 
 
 def site_url(path: str) -> str:

@@ -10,10 +10,11 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.generic import CreateView, DeleteView, ListView, UpdateView
 
+from customers.service_errors import apply_service_errors
+
 from .. import services
 from ..forms import CannedResponseForm
 from ..models import CannedResponse
-from .form_errors import apply_form_errors
 
 
 class CannedResponseListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
@@ -42,7 +43,7 @@ class CannedResponseFormMixin:
                 by=self.request.user,
             )
         except ValidationError as exc:
-            apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Canned response saved."))
         return redirect(self.success_url)

@@ -14,10 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
+from customers.service_errors import apply_service_errors
+
 from .. import services, throttling
 from ..forms import PublicFeedbackForm
 from ..models import Ticket
-from .form_errors import apply_form_errors
 
 
 @csrf_protect
@@ -59,7 +60,7 @@ def feedback_form(request: HttpRequest) -> HttpResponse:
                     language=translation.get_language() or "ja",
                 )
             except ValidationError as exc:
-                apply_form_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 return redirect(f"{reverse('feedback:thanks')}?{urlencode({'pending': 1})}")
         else:

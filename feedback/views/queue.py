@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from customers.pagination import count_capped, keyset_page
+from customers.pagination import KeysetListView
 
 from .. import services
 from ..forms import BulkForm, QueueFilterForm
@@ -27,55 +28,65 @@ from .tickets import staff_choices
 QUEUE_COUNT_CAP = 1_000
 
 
-@login_required
-@permission_required("feedback.view_ticket", raise_exception=True)
-def ticket_queue(request: HttpRequest) -> HttpResponse:
+class TicketQueueView(LoginRequiredMixin, PermissionRequiredMixin, KeysetListView):
     """Queues of tickets with their SLA countdowns, a page at a time by keyset (a constant number of queries)."""
-    form = QueueFilterForm(request.GET or None)
-    q = form.value("q")
-    reference = parse_reference(q) if q and (q.upper().startswith("T") or q.isdigit()) else None
-    if reference and Ticket.objects.filter(pk=reference).exists():
-        return redirect("feedback:ticket_detail", pk=reference)
-    now = timezone.now()
-    queue = form.value("queue")
-    qs = (
-        Ticket.objects.queue(queue, user=request.user, now=now)
-        .filter_by(status=form.value("status"), priority=form.value("priority"), kind=form.value("kind"))
-        .search(q if len(q) >= 2 or "@" in q else "")
-    )
-    if form.customer_id():
-        qs = qs.filter(customer_id=form.customer_id())
-    sort = form.sort_key()
-    page = keyset_page(
-        qs.for_queue(),
-        TICKET_ORDERINGS[sort],
-        after=request.GET.get("after", ""),
-        before=request.GET.get("before", ""),
-    )
-    page.count, page.count_capped = count_capped(qs, QUEUE_COUNT_CAP)
-    query = request.GET.copy()
-    for key in ("after", "before"):
-        query.pop(key, None)
-    can_bulk = request.user.has_perm("feedback.bulk_change_ticket")
-    rows = queue_rows(page.rows, now=now)
-    context = {
-        "page": page,
-        "rows": rows,
-        "rows_html": queue_rows_html(rows, can_bulk=can_bulk),
-        "form": form,
-        "queue": queue,
-        "queues": QUEUES,
-        "sort": sort,
-        "query": query.urlencode(),
-        "now": now,
-        "staff_choices": staff_choices() if can_bulk else [],
-        "short_query": bool(q) and len(q) < 3 and "@" not in q,
-        "can_bulk": can_bulk,
-    }
-    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "queue-results":
-        return render(request, "feedback/includes/_queue_results.html", context)
-    context["filter_selects"] = filter_selects_html(form, sort=sort)
-    return render(request, "feedback/ticket_queue.html", context)
+
+    permission_required = "feedback.view_ticket"
+    template_name = "feedback/ticket_queue.html"
+    results_template_name = "feedback/includes/_queue_results.html"
+    results_target = "queue-results"
+    orderings = TICKET_ORDERINGS
+    count_cap = QUEUE_COUNT_CAP
+
+    def get(self, request, *args, **kwargs):
+        self.form = QueueFilterForm(request.GET or None)
+        self.q = self.form.value("q")
+        q = self.q
+        reference = parse_reference(q) if q and (q.upper().startswith("T") or q.isdigit()) else None
+        if reference and Ticket.objects.filter(pk=reference).exists():
+            return redirect("feedback:ticket_detail", pk=reference)
+        self.now = timezone.now()
+        return super().get(request, *args, **kwargs)
+
+    def get_sort(self) -> str:
+        return self.form.sort_key()
+
+    def get_queryset(self):
+        form, q = self.form, self.q
+        qs = (
+            Ticket.objects.queue(form.value("queue"), user=self.request.user, now=self.now)
+            .filter_by(status=form.value("status"), priority=form.value("priority"), kind=form.value("kind"))
+            .search(q if len(q) >= 2 or "@" in q else "")
+        )
+        if form.customer_id():
+            qs = qs.filter(customer_id=form.customer_id())
+        return qs
+
+    def get_keyset(self, queryset):
+        return queryset.for_queue(), TICKET_ORDERINGS[self.sort]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        q = self.q
+        can_bulk = self.request.user.has_perm("feedback.bulk_change_ticket")
+        rows = queue_rows(self.page.rows, now=self.now)
+        context.update(
+            rows=rows,
+            rows_html=queue_rows_html(rows, can_bulk=can_bulk),
+            form=self.form,
+            queue=self.form.value("queue"),
+            queues=QUEUES,
+            now=self.now,
+            staff_choices=staff_choices() if can_bulk else [],
+            short_query=bool(q) and len(q) < 3 and "@" not in q,
+            can_bulk=can_bulk,
+        )
+        return context
+
+    def render_to_response(self, context, **response_kwargs):
+        # The filter menus are drawn on the full page only; an htmx swap replaces the results.
+        context["filter_selects"] = filter_selects_html(self.form, sort=self.sort)
+        return super().render_to_response(context, **response_kwargs)
 
 
 @login_required

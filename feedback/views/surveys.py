@@ -17,11 +17,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from customers.models import Customer
 from customers.pagination import Ordering, keyset_page
+from customers.service_errors import apply_service_errors
 
 from .. import services
 from ..forms import SurveyAnswerForm
 from ..models import Survey
-from .form_errors import apply_form_errors
 
 
 @never_cache
@@ -52,7 +52,7 @@ def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
                         survey=survey, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"]
                     )
                 except ValidationError as exc:
-                    apply_form_errors(form, exc)
+                    apply_service_errors(form, exc)
                 else:
                     response = render(request, "feedback/survey_done.html", {"survey": survey, "already": not recorded})
             if response is None:

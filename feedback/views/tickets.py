@@ -14,13 +14,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from customers.models import Customer
 from customers.pagination import Ordering, keyset_page
 from customers.querysets import normalize_search
+from customers.service_errors import apply_service_errors
 from touchpoints.models import Touchpoint
 
 from .. import services
 from ..conversation import messages_html
 from ..forms import AssignForm, ReplyForm, StatusForm, TicketCreateForm, TicketUpdateForm, staff_queryset
 from ..models import CannedResponse, Priority, Status, Ticket, TicketMessage
-from .form_errors import apply_form_errors, form_error_text
+from .form_errors import form_error_text
 
 MESSAGES_PER_PAGE = 30
 CUSTOMER_SEARCH_LIMIT = 10
@@ -81,7 +82,7 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
                     by=request.user,
                 )
             except ValidationError as exc:
-                apply_form_errors(form, exc)
+                apply_service_errors(form, exc)
             else:
                 messages.success(request, _("Ticket %(reference)s opened.") % {"reference": ticket.reference})
                 return redirect(ticket)
@@ -243,7 +244,7 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
                 idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except ValidationError as exc:
-            apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("Reply sent.") if public else _("Note added."))
             return redirect(ticket)
@@ -299,7 +300,7 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.ticket_update(ticket=ticket, data=dict(form.cleaned_data), by=request.user)
         except ValidationError as exc:
-            apply_form_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("Ticket saved."))
             return redirect(ticket)

@@ -6,18 +6,10 @@ import calendar
 import datetime as dt
 
 from django.conf import settings
-from django.utils import timezone
 
+from customers.localtime import add_months, local_datetime, local_today
 
-def local_today() -> dt.date:
-    """Today in the business time zone (settings.TIME_ZONE), whatever the server's clock zone."""
-    return timezone.localdate()
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+__all__ = ["add_months", "greeting_send_after", "local_today", "same_day_days"]
 
 
 def same_day_days(today: dt.date) -> list[int]:
@@ -30,4 +22,4 @@ def same_day_days(today: dt.date) -> list[int]:
 
 def greeting_send_after(day: dt.date) -> dt.datetime:
     """Greetings go out from TSUNAGU_LOYALTY_GREETING_HOUR on their day, in the business time zone."""
-    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour=settings.TSUNAGU_LOYALTY_GREETING_HOUR)))
+    return local_datetime(day, dt.time(hour=settings.TSUNAGU_LOYALTY_GREETING_HOUR))

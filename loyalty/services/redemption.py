@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.signals import send_after_commit
 from touchpoints.models import Touchpoint, TouchpointType
 from touchpoints.services import touchpoint_record
 
@@ -103,7 +104,7 @@ def points_redeem(
         raise OutOfStock(_("This reward is out of stock."))
     redemption.touchpoint = _redemption_touchpoint_record(redemption, membership=locked, reward=reward, by=by)
     redemption.replayed = False
-    transaction.on_commit(lambda: events.reward_redeemed.send_robust(sender=Redemption, redemption=redemption))
+    send_after_commit(events.reward_redeemed, sender=Redemption, redemption=redemption)
     logger.info(
         "loyalty reward redeemed redemption=%s membership=%s reward=%s points=%s",
         redemption.pk,

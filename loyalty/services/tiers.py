@@ -10,6 +10,8 @@ from django.db import transaction
 from django.db.models import Min, Sum
 from django.utils import timezone
 
+from customers.signals import send_after_commit
+
 from .. import events
 from ..models import Greeting, LedgerEntry, Membership, Programme, Tier, TierChange
 from ..querysets import twelve_months_before
@@ -93,7 +95,7 @@ def _tier_change(
             bonus=0,
             due_on=today,
         )
-    transaction.on_commit(lambda: events.tier_changed.send_robust(sender=TierChange, change=change))
+    send_after_commit(events.tier_changed, sender=TierChange, change=change)
     return change
 
 

@@ -52,7 +52,7 @@ CUSTOMER_FIELDS = (
 
 
 def _publish_prepare(broadcast_id: int) -> None:
-    from .tasks import broadcast_prepare_task
+    from .tasks import broadcast_prepare_task  # a cycle: the tasks import this module
 
     try:
         broadcast_prepare_task.apply_async(args=[broadcast_id], retry=True, retry_policy={"max_retries": 2})

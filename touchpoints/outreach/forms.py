@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.localtime import local_date, local_datetime
 from customers.models import Segment
 from touchpoints.models import Stage, TouchpointType
 
@@ -255,8 +256,7 @@ class TaskSnoozeForm(forms.Form):
         if choice == "1h":
             return now + dt.timedelta(hours=1)
         if choice == "tomorrow":
-            tomorrow = timezone.localtime(now).date() + dt.timedelta(days=1)
-            return timezone.make_aware(dt.datetime.combine(tomorrow, dt.time(9)))
+            return local_datetime(local_date(now) + dt.timedelta(days=1), dt.time(9))
         return now + dt.timedelta(days=7)
 
 

@@ -176,7 +176,7 @@ def customer_name(customer: Any, language: str) -> str:
 
 
 def _unsubscribe_url(customer: Any) -> str:
-    from .outbox import unsubscribe_url
+    from .outbox import unsubscribe_url  # a cycle: the outbox renders through this module
 
     return unsubscribe_url(customer.pk)
 

@@ -6,64 +6,52 @@ rows with a conditional UPDATE, and do nothing for rows another run already clai
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from celery import shared_task
+
+from .broadcasts import broadcast_prepare, broadcasts_advance
+from .outbox import message_send, messages_send, outbox_sweep
+from .rules import followups_dispatch, inactive_followups_schedule
 
 
 @shared_task
 def message_send_task(message_id: int) -> int:
     """Send one outbox row (queued by ``message_enqueue``). Returns how many were sent (0 or 1)."""
-    from .outbox import message_send
-
     return message_send(message_id=message_id).sent
 
 
 @shared_task
 def messages_send_task(message_ids: list[int]) -> int:
     """Send a batch of outbox rows over one mail-server connection."""
-    from .outbox import messages_send
-
     return messages_send(message_ids=message_ids).sent
 
 
 @shared_task
 def outbox_sweep_task() -> dict:
     """Every tick: recover dead send attempts, publish due and lost messages, fill in the timeline."""
-    from dataclasses import asdict
-
-    from .outbox import outbox_sweep
-
     return asdict(outbox_sweep())
 
 
 @shared_task
 def followups_dispatch_task() -> dict:
     """Every tick: claim due follow-ups (skip locked) and turn them into messages or staff tasks."""
-    from dataclasses import asdict
-
-    from .rules import followups_dispatch
-
     return asdict(followups_dispatch())
 
 
 @shared_task
 def inactive_followups_schedule_task() -> int:
     """Daily: schedule the "no touchpoint for N days" rules' follow-ups (index-driven, chunked)."""
-    from .rules import inactive_followups_schedule
-
     return inactive_followups_schedule()
 
 
 @shared_task
 def broadcasts_advance_task() -> dict:
     """Every tick: start broadcasts that are due, resume stalled preparations, close finished ones."""
-    from .broadcasts import broadcasts_advance
-
     return broadcasts_advance()
 
 
 @shared_task
 def broadcast_prepare_task(broadcast_id: int) -> int:
     """Prepare a broadcast's messages in batches; a second run resumes or does nothing."""
-    from .broadcasts import broadcast_prepare
-
     return broadcast_prepare(broadcast_id=broadcast_id)

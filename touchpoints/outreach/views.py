@@ -20,9 +20,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, ListView, UpdateView
 
+from customers.localtime import local_day_start
 from customers.models import Customer
-from customers.pagination import count_capped, keyset_page
-from touchpoints.querysets import day_start
+from customers.pagination import KeysetListView
+from customers.service_errors import apply_service_errors
 
 from . import broadcasts, outbox, rules
 from .forms import (
@@ -38,15 +39,6 @@ from .forms import (
 )
 from .models import Broadcast, FollowUp, FollowUpRule, MessageTemplate, OutboundMessage, StaffTask
 from .querysets import OUTBOX_ORDERING
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
 
 # --- Message templates ----------------------------------------------------------------------------
 
@@ -72,7 +64,7 @@ class TemplateFormMixin:
         try:
             self.object = outbox.message_template_save(template=form.instance, by=self.request.user)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Message template saved."))
         return redirect("outreach:template_update", pk=self.object.pk)
@@ -161,7 +153,7 @@ class RuleFormMixin:
         try:
             rules.rule_save(rule=form.instance, by=self.request.user)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Follow-up rule saved."))
         return redirect(self.success_url)
@@ -178,35 +170,21 @@ class RuleUpdateView(LoginRequiredMixin, PermissionRequiredMixin, RuleFormMixin,
 # --- Outbox ---------------------------------------------------------------------------------------
 
 
-class OutboxListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
+class OutboxListView(LoginRequiredMixin, PermissionRequiredMixin, KeysetListView):
     permission_required = "outreach.view_outboundmessage"
     template_name = "outreach/outbox_list.html"
+    results_template_name = "outreach/includes/_outbox_results.html"
+    results_target = "outbox-results"
+    keyset_ordering = OUTBOX_ORDERING
 
-    def get(self, request, *args, **kwargs):
-        self.filter_form = OutboxFilterForm(request.GET or None)
-        qs = OutboundMessage.objects.filter_by(**self.filter_form.filters())
-        self.page = keyset_page(
-            qs.for_list(),
-            OUTBOX_ORDERING,
-            after=request.GET.get("after", ""),
-            before=request.GET.get("before", ""),
-        )
-        self.page.count, self.page.count_capped = count_capped(qs)
-        self.object_list = self.page.rows
-        context = self.get_context_data()
-        if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "outbox-results":
-            return render(request, "outreach/includes/_outbox_results.html", context)
-        return self.render_to_response(context)
+    def get_queryset(self):
+        self.filter_form = OutboxFilterForm(self.request.GET or None)
+        return OutboundMessage.objects.filter_by(**self.filter_form.filters())
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
-        for key in ("after", "before"):
-            query.pop(key, None)
         context.update(
-            page=self.page,
             filter_form=self.filter_form,
-            query=query.urlencode(),
             is_filtered=self.filter_form.is_filtered(),
         )
         return context
@@ -275,7 +253,7 @@ def broadcast_create(request: HttpRequest) -> HttpResponse:
                 by=request.user,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("Broadcast created."))
             return redirect(broadcast)
@@ -342,7 +320,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     scope = scope or "mine"
     now = timezone.now()
     today = timezone.localdate(now)
-    start_of_today, end_of_today = day_start(today), day_start(today + dt.timedelta(days=1))
+    start_of_today, end_of_today = local_day_start(today), local_day_start(today + dt.timedelta(days=1))
     # Overdue: due before today (as in HubSpot: a task due this morning is "due today" until the day ends);
     # upcoming: the next week's (snoozed tasks among them), so that none drops out of sight.
     open_tasks = StaffTask.objects.for_user(request.user, scope)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from customers.pgarray import pg_array
+from customers.signals import send_logged
 from touchpoints import events
 from touchpoints.funnel import FunnelTracker, funnel_merge
 from touchpoints.models import CustomerJourney, Direction, Stage, StageTransition, Touchpoint, stage_rank
@@ -204,14 +205,11 @@ def _journeys_update(journeys: list[tuple[int, str, dt.datetime]], *, now: dt.da
 
 
 def announce(*, touchpoints: list[Touchpoint], transitions: list[StageTransition]) -> None:
+    """The events of a committed batch, each receiver's failure logged (run from ``transaction.on_commit``)."""
     for touchpoint in touchpoints:
-        for receiver, result in events.touchpoint_recorded.send_robust(sender=Touchpoint, touchpoint=touchpoint):
-            if isinstance(result, Exception):
-                logger.error("touchpoint_recorded receiver %r failed", receiver, exc_info=result)
+        send_logged(events.touchpoint_recorded, sender=Touchpoint, touchpoint=touchpoint)
     for transition in transitions:
-        for receiver, result in events.journey_stage_changed.send_robust(sender=StageTransition, transition=transition):
-            if isinstance(result, Exception):
-                logger.error("journey_stage_changed receiver %r failed", receiver, exc_info=result)
+        send_logged(events.journey_stage_changed, sender=StageTransition, transition=transition)
 
 
 @transaction.atomic

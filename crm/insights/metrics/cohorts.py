@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from customers.localtime import add_months
+
 from ..models import CohortCell
 from .reading import ratio
-from .series import _add_months
 
 
 @dataclass
@@ -30,7 +31,7 @@ def cohorts(*, end: dt.date | None = None, months: int = 12) -> Cohorts:
     """The ``months`` monthly cohorts (by first purchase) up to ``end``'s month, offsets 0..months-1: one query."""
     end = end or timezone.localdate()
     last = end.replace(day=1)
-    cohort_months = [_add_months(last, -i) for i in range(months - 1, -1, -1)]
+    cohort_months = [add_months(last, -i) for i in range(months - 1, -1, -1)]
     cells = {
         (c.cohort_month, c.month_offset): c.customers
         for c in CohortCell.objects.filter(

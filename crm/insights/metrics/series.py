@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from customers.localtime import add_months
 from feedback.figures import nps_score, percent
 
 from ..models import DailyRollup
@@ -33,7 +34,7 @@ def _buckets(period: Period) -> tuple[str, list[tuple[str, dt.date, dt.date]]]:
         return "week", buckets
     start = period.start.replace(day=1)
     while start <= period.end:
-        nxt = _add_months(start, 1)
+        nxt = add_months(start, 1)
         buckets.append((start.strftime("%Y-%m"), max(start, period.start), min(nxt - dt.timedelta(days=1), period.end)))
         start = nxt
     return "month", buckets
@@ -44,11 +45,6 @@ def _days(start: dt.date, end: dt.date) -> Iterable[dt.date]:
     while d <= end:
         yield d
         d += dt.timedelta(days=1)
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    month = day.month - 1 + months
-    return dt.date(day.year + month // 12, month % 12 + 1, 1)
 
 
 SERIES_SECTIONS = {"activity": "overview", "revenue": "revenue", "nps_csat": "service", "points": "loyalty"}

@@ -12,13 +12,14 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from customers.localtime import local_date
 from customers.models import Customer
 from feedback.models import Survey, Ticket
 from loyalty.models import LedgerEntry, Membership
 from touchpoints.models import Direction, Touchpoint, TouchpointType
 
 from ..models import DailyRollup, TicketResponse
-from .definitions import CHUNK, _local_day, day_bounds
+from .definitions import CHUNK, day_bounds
 
 # --- Daily rows ------------------------------------------------------------------------------------
 
@@ -205,7 +206,7 @@ def refresh_responses(days: set[dt.date] | None) -> None:
     )
     TicketResponse.objects.bulk_create(
         (
-            TicketResponse(ticket_id=pk, day=_local_day(opened), seconds=(answered - opened).total_seconds())
+            TicketResponse(ticket_id=pk, day=local_date(opened), seconds=(answered - opened).total_seconds())
             for pk, opened, answered in rows.iterator(chunk_size=CHUNK)
         ),
         batch_size=CHUNK,

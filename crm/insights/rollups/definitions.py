@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from customers.localtime import local_day_start
 from touchpoints.models import Direction, Touchpoint, TouchpointType
 
 ACTIVITY, PURCHASE, LEDGER, LAPSE = "activity", "purchase", "ledger", "lapse"
@@ -49,11 +50,7 @@ def purchase_touchpoints() -> QuerySet[Touchpoint]:
 
 def day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """[start of ``start``, start of the day after ``end``) in the business time zone."""
-    tz = timezone.get_current_timezone()
-    return (
-        dt.datetime.combine(start, dt.time(), tzinfo=tz),
-        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz),
-    )
+    return local_day_start(start), local_day_start(end + dt.timedelta(days=1))
 
 
 def _local_day(at: dt.datetime) -> dt.date:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
+from customers.localtime import local_date
 from customers.models import Customer
 from feedback.models import ACTIVE_STATUSES, Survey, Ticket
 from loyalty.models import LedgerEntry, Membership
@@ -17,7 +18,7 @@ from touchpoints.models import Touchpoint
 
 from ..models import DailyRollup, RollupDirty, RollupWatermark
 from .daily import _day_values, recompute_days, refresh_responses, tier_distribution
-from .definitions import SAFETY_MARGIN, _local_day, lapse_days
+from .definitions import SAFETY_MARGIN, lapse_days
 from .from_scratch import RunResult, _lock, _rebuild
 from .states import refresh_customers
 
@@ -51,7 +52,7 @@ def _refresh(watermark: RollupWatermark, lapse: int) -> RunResult:
         Touchpoint.objects.filter(created_at__gte=since).order_by().values_list("customer_id", "occurred_at")
     ):
         customers.add(customer_id)
-        tp_days.add(_local_day(at))
+        tp_days.add(local_date(at))
     ledger_days: set[dt.date] = set()
     for customer_id, at in (
         LedgerEntry.objects.filter(created_at__gte=since)
@@ -59,7 +60,7 @@ def _refresh(watermark: RollupWatermark, lapse: int) -> RunResult:
         .values_list("membership__customer_id", "created_at")
     ):
         customers.add(customer_id)
-        ledger_days.add(_local_day(at))
+        ledger_days.add(local_date(at))
     result.timings["find"] = time.monotonic() - started
 
     started = time.monotonic()
@@ -70,11 +71,11 @@ def _refresh(watermark: RollupWatermark, lapse: int) -> RunResult:
     started = time.monotonic()
     days = {
         "customers": {
-            _local_day(at) for at in Customer.objects.filter(created_at__gte=since).values_list("created_at", flat=True)
+            local_date(at) for at in Customer.objects.filter(created_at__gte=since).values_list("created_at", flat=True)
         },
         "touchpoints": tp_days | changed_tp_days,
         "surveys": {
-            _local_day(at)
+            local_date(at)
             for at in Survey.objects.filter(
                 Q(answered_at__gte=since) | Q(created_at__gte=since, answered_at__isnull=False)
             )
@@ -92,7 +93,7 @@ def _refresh(watermark: RollupWatermark, lapse: int) -> RunResult:
             today,
         ),
         "memberships": {
-            _local_day(at)
+            local_date(at)
             for pair in Membership.objects.filter(updated_at__gte=since).values_list("joined_at", "closed_at")
             for at in pair
             if at is not None
@@ -132,5 +133,5 @@ def _since_first(qs: QuerySet, field_name: str, today: dt.date) -> set[dt.date]:
     first = qs.aggregate(first=Min(field_name))["first"]
     if first is None:
         return set()
-    day = _local_day(first)
+    day = local_date(first)
     return {day + dt.timedelta(days=i) for i in range((today - day).days + 1)}

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from customers.localtime import local_date
 from loyalty.models import LedgerEntry
 from touchpoints.models import Direction, Touchpoint, TouchpointType
 
@@ -35,7 +36,6 @@ from .definitions import (
     SINGLE_OUT,
     YEAR,
     YEAR_KINDS,
-    _local_day,
 )
 
 # --- Per-customer state and its contributions ----------------------------------------------------------
@@ -138,7 +138,7 @@ def compute_states(customer_ids: Iterable[int]) -> dict[int, State]:
             .values_list("customer_id", "occurred_at", "source", "direction", "type__kind")
         )
         for customer_id, at, source, direction, kind in rows:
-            day = _local_day(at).toordinal()
+            day = local_date(at).toordinal()
             state = states.setdefault(customer_id, State())
             if not (source == Touchpoint.Source.SYSTEM and direction == Direction.OUTBOUND):
                 activity.setdefault(customer_id, set()).add(day)
@@ -151,7 +151,7 @@ def compute_states(customer_ids: Iterable[int]) -> dict[int, State]:
             .values_list("membership__customer_id", "created_at")
         )
         for customer_id, at in rows:
-            ledger.setdefault(customer_id, set()).add(_local_day(at).toordinal())
+            ledger.setdefault(customer_id, set()).add(local_date(at).toordinal())
         for customer_id, days in ledger.items():
             states.setdefault(customer_id, State()).ledger = sorted(days)
     for customer_id, state in states.items():

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from customers.localtime import local_datetime
 from customers.models import Customer
 
 from ..models import OutboundMessage
@@ -61,4 +62,4 @@ def quiet_until(at: dt.datetime) -> dt.datetime | None:
         day = local.date()
     else:
         return None
-    return timezone.make_aware(dt.datetime.combine(day, end))
+    return local_datetime(day, end)

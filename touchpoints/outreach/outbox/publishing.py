@@ -18,7 +18,7 @@ PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "i
 def publish(message_ids: Sequence[int]) -> int:
     """Hand send tasks to the broker, ``TSUNAGU_OUTBOX_BATCH`` ids each. Never raises: a message that
     cannot be published stays queued with ``enqueued_at`` cleared, and the sweeper publishes it later."""
-    from ..tasks import message_send_task, messages_send_task
+    from ..tasks import message_send_task, messages_send_task  # a cycle: the tasks import the outbox
 
     size = max(1, _setting("TSUNAGU_OUTBOX_BATCH", 100))
     ids = list(message_ids)
