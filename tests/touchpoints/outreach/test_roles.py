@@ -13,6 +13,7 @@ pytestmark = pytest.mark.django_db
 
 RECORDED = {
     "Manager": [
+        "audit.view_audit",
         "insights.export_reports",
         "insights.view_customer_figures",
         "insights.view_dashboard",
