@@ -26,7 +26,8 @@ def _outreach_parts(customer: Customer, user: Any) -> list[tuple[str, QuerySet]]
         parts.append(
             (
                 "message",
-                OutboundMessage.objects.filter(customer=customer)
+                OutboundMessage.objects.readable_by(user)
+                .filter(customer=customer)
                 .order_by("-created_at", "-id")
                 .values_list(kind("message"), "id", "created_at", "subject", "status", "skip_reason")[:take],
             )

@@ -8,11 +8,18 @@ from django.db import models
 
 from customers.pagination import Ordering
 
+from . import sources
+
 # The outbox page's only sort: newest first, on outbox_created_idx (outbox_status_idx when filtered by status).
 OUTBOX_ORDERING = Ordering("created_at", descending=True)
 
 
 class OutboundMessageQuerySet(models.QuerySet):
+    def readable_by(self, user) -> OutboundMessageQuerySet:
+        """Leave out the messages of apps whose correspondence ``user`` may not read (see sources.py)."""
+        hidden = sources.hidden_from(user)
+        return self.exclude(source_app__in=hidden) if hidden else self
+
     def filter_by(
         self,
         *,

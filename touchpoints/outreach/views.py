@@ -179,7 +179,7 @@ class OutboxListView(LoginRequiredMixin, PermissionRequiredMixin, KeysetListView
 
     def get_queryset(self):
         self.filter_form = OutboxFilterForm(self.request.GET or None)
-        return OutboundMessage.objects.filter_by(**self.filter_form.filters())
+        return OutboundMessage.objects.readable_by(self.request.user).filter_by(**self.filter_form.filters())
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -194,7 +194,9 @@ class OutboxListView(LoginRequiredMixin, PermissionRequiredMixin, KeysetListView
 @permission_required("outreach.view_outboundmessage", raise_exception=True)
 def outbox_detail(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(
-        OutboundMessage.objects.select_related("customer", "template", "broadcast", "followup__rule", "touchpoint"),
+        OutboundMessage.objects.readable_by(request.user).select_related(
+            "customer", "template", "broadcast", "followup__rule", "touchpoint"
+        ),
         pk=pk,
     )
     return render(request, "outreach/outbox_detail.html", {"message": message})
@@ -204,7 +206,7 @@ def outbox_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("outreach.change_outboundmessage", raise_exception=True)
 @require_POST
 def outbox_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    message = get_object_or_404(OutboundMessage, pk=pk)
+    message = get_object_or_404(OutboundMessage.objects.readable_by(request.user), pk=pk)
     if outbox.message_retry(message=message, by=request.user):
         messages.success(request, _("The message is queued again."))
     else:
@@ -216,7 +218,7 @@ def outbox_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("outreach.change_outboundmessage", raise_exception=True)
 @require_POST
 def outbox_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    message = get_object_or_404(OutboundMessage, pk=pk)
+    message = get_object_or_404(OutboundMessage.objects.readable_by(request.user), pk=pk)
     if outbox.message_cancel(message=message, by=request.user):
         messages.success(request, _("The message was cancelled."))
     else:
