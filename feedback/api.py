@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from customers.models import Customer
 from customers.service_errors import api_errors
-from touchpoints.api_errors import TimeCursorPagination
+from touchpoints.api_pagination import TimeCursorPagination
 from touchpoints.models import ApiScope
 
 from . import services

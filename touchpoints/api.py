@@ -25,7 +25,7 @@ from customers.models import Customer
 from customers.service_errors import api_errors
 
 from . import services
-from .api_errors import TimeCursorPagination
+from .api_pagination import TimeCursorPagination
 from .models import ApiScope, Touchpoint, TouchpointType
 from .serializers import (
     TouchpointBatchInSerializer,
