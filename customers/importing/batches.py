@@ -53,7 +53,7 @@ def import_batch_create(*, file_name: str, content: bytes, by: AbstractBaseUser 
 
 
 def import_size_check(*, size: int) -> None:
-    """Refuse a file above TSUNAGU_IMPORT_MAX_BYTES before reading it: its rows are held in memory to validate."""
+    """Refuse a file above TSUNAGU_IMPORT_MAX_BYTES before reading it: the file itself is held while it is read."""
     limit = settings.TSUNAGU_IMPORT_MAX_BYTES
     if size > limit:
         raise ValidationError(
