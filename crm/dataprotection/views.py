@@ -60,7 +60,7 @@ def _detail(request: HttpRequest, data_request: DataRequest, confirm_form: Erasu
         "confirm_form": confirm_form or ErasureConfirmForm(),
         "can_erase": request.user.has_perm("dataprotection.erase_customer"),
     }
-    return render(request, "dataprotection/datarequest_detail.html", context, status=400 if confirm_form else 200)
+    return render(request, "dataprotection/datarequest_detail.html", context)
 
 
 @login_required

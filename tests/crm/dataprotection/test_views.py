@@ -52,7 +52,7 @@ def test_only_managers_open_the_privacy_pages(role, manager):
         if role is None:
             assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
         elif role == "Manager":
-            assert response.status_code in (200, 302, 400), (url, response.status_code)
+            assert response.status_code in (200, 302), (url, response.status_code)
         else:
             assert response.status_code == 403, (role, url, response.status_code)
     # and: nothing was erased by anyone, and only the manager's disclosure was recorded
@@ -124,7 +124,7 @@ def test_the_erasure_needs_the_customer_number_typed(manager_client, manager):
     # when: a wrong number, then the right one
     wrong = manager_client.post(url, {"confirmation": "12345678"})
     customer.refresh_from_db()
-    assert wrong.status_code == 400 and customer.email == "suzuki@example.jp"
+    assert wrong.status_code == 200 and customer.email == "suzuki@example.jp"
     assert "Type the customer" in wrong.content.decode()
     right = manager_client.post(url, {"confirmation": str(customer.pk)})
 
