@@ -141,3 +141,19 @@ def test_an_unknown_kind_or_customer_is_not_found(manager_client):
     assert manager_client.get(reverse("dataprotection:create", args=[customer.pk, "retention"])).status_code == 404
     assert manager_client.get(reverse("dataprotection:create", args=[999999, "erasure"])).status_code == 404
     assert manager_client.get(reverse("dataprotection:detail", args=[999999])).status_code == 404
+
+
+def test_the_pages_speak_japanese(manager_client, manager):
+    customer = CustomerFactory()
+    data_request = services.data_request_record(customer=customer, kind="erasure", received_via="email", by=manager)
+    detail = manager_client.get(
+        reverse("dataprotection:detail", args=[data_request.pk]), HTTP_ACCEPT_LANGUAGE="ja"
+    ).content.decode()
+    assert "個人情報を消去" in detail and "確認のため顧客番号を入力" in detail and f"顧客番号は {customer.pk} です" in detail
+    assert "Erase the personal data" not in detail
+    listing = manager_client.get(reverse("dataprotection:list"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "個人情報の請求" in listing and "消去" in listing and "受付済み" in listing
+    form = manager_client.get(
+        reverse("dataprotection:create", args=[customer.pk, "disclosure"]), HTTP_ACCEPT_LANGUAGE="ja"
+    ).content.decode()
+    assert "請求を記録" in form and "受付方法" in form
