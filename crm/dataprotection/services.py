@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -117,29 +118,38 @@ def retention_candidates(*, now: dt.datetime | None = None):
     )
 
 
-def retention_anonymise(*, now: dt.datetime | None = None, limit: int = 500) -> int:
-    """Anonymise up to ``limit`` customers inactive for TSUNAGU_RETENTION_INACTIVE_YEARS, each in its own
-    transaction with its request record (kind retention, handled by the policy). Off when the setting is 0."""
+def retention_anonymise(*, now: dt.datetime | None = None, chunk: int = 200, seconds: float = 180) -> int:
+    """Anonymise the customers inactive for TSUNAGU_RETENTION_INACTIVE_YEARS (off when 0), chunk by chunk, each in
+    its own transaction with its request record (kind retention, handled by the policy), until none is left or
+    ``seconds`` have passed (inside the task's time limit): the next run goes on where this one stopped."""
+    started = time.monotonic()
     done = 0
-    for customer_id in list(retention_candidates(now=now).values_list("pk", flat=True)[:limit]):
-        with transaction.atomic():
-            customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
-            if customer is None or already_anonymised(customer_id):
-                continue
-            counts = customer_anonymise(customer=customer)
-            now_at = timezone.now()
-            DataRequest.objects.create(
-                kind=DataRequest.Kind.RETENTION,
-                customer=customer,
-                customer_ref=customer_id,
-                status=DataRequest.Status.COMPLETED,
-                received_via=DataRequest.Via.POLICY,
-                handled_by=None,
-                outcome=counts,
-                requested_at=now_at,
-                completed_at=now_at,
-            )
-            done += 1
+    while time.monotonic() - started < seconds:
+        ids = list(retention_candidates(now=now).values_list("pk", flat=True)[:chunk])
+        if not ids:
+            break
+        done += sum(_retention_anonymise_one(customer_id) for customer_id in ids)
     if done:
         logger.info("retention policy anonymised customers=%s", done)
     return done
+
+
+@transaction.atomic
+def _retention_anonymise_one(customer_id: int) -> int:
+    customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
+    if customer is None or already_anonymised(customer_id):
+        return 0
+    counts = customer_anonymise(customer=customer)
+    now = timezone.now()
+    DataRequest.objects.create(
+        kind=DataRequest.Kind.RETENTION,
+        customer=customer,
+        customer_ref=customer_id,
+        status=DataRequest.Status.COMPLETED,
+        received_via=DataRequest.Via.POLICY,
+        handled_by=None,
+        outcome=counts,
+        requested_at=now,
+        completed_at=now,
+    )
+    return 1

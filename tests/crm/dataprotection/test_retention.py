@@ -70,3 +70,14 @@ def test_the_command_counts_then_anonymises(old_and_recent, settings, capsys):
 def test_the_job_is_in_the_beat_schedule():
     tasks = [entry["task"] for entry in app.conf.beat_schedule.values()]
     assert "crm.dataprotection.tasks.retention_anonymise_task" in tasks
+
+
+def test_the_job_works_through_every_chunk(settings):
+    from crm.dataprotection.services import retention_anonymise
+
+    settings.TSUNAGU_RETENTION_INACTIVE_YEARS = 1
+    long_ago = timezone.now() - dt.timedelta(days=800)
+    customers = [CustomerFactory(last_activity_at=long_ago) for _ in range(3)]
+    assert retention_anonymise(chunk=2) == 3
+    assert sorted(DataRequest.objects.values_list("customer_ref", flat=True)) == sorted(c.pk for c in customers)
+    assert retention_anonymise(chunk=2) == 0
