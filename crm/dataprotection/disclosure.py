@@ -23,9 +23,9 @@ from django.utils import timezone
 from crm.audit import models as audit_models
 from crm.audit.context import history_enabled
 from crm.insights.exports import csv_text
-from customers.models import Customer, CustomerTag, Note
+from customers.models import Customer, CustomerMerge, CustomerTag, Note
 from feedback.models import Survey, Ticket, TicketMessage
-from loyalty.models import Greeting, LedgerEntry, Membership, Redemption
+from loyalty.models import Greeting, LedgerEntry, Membership, Redemption, TierChange
 from touchpoints.models import StageTransition, Touchpoint
 from touchpoints.outreach.models import OutboundMessage, StaffTask
 
@@ -74,6 +74,16 @@ def tags(customer: Customer) -> list[dict[str, Any]]:
 
 def notes(customer: Customer) -> list[dict[str, Any]]:
     return _values(Note.objects.filter(customer=customer).order_by("created_at", "id"), "created_at", "body")
+
+
+def merges(customer: Customer) -> list[dict[str, Any]]:
+    """Records merged into this one: what each held when it was folded in."""
+    return _values(
+        CustomerMerge.objects.filter(customer=customer).order_by("created_at", "id"),
+        "created_at",
+        "merged_customer_id",
+        "merged_data",
+    )
 
 
 def touchpoints(customer: Customer) -> list[dict[str, Any]]:
@@ -169,6 +179,17 @@ def memberships(customer: Customer) -> list[dict[str, Any]]:
     )
 
 
+def tier_changes(customer: Customer) -> list[dict[str, Any]]:
+    return _values(
+        TierChange.objects.filter(membership__customer=customer).order_by("at", "id"),
+        "at",
+        "membership__member_number",
+        "from_tier__name",
+        "to_tier__name",
+        "reason",
+    )
+
+
 def ledger(customer: Customer) -> list[dict[str, Any]]:
     return _values(
         LedgerEntry.objects.filter(membership__customer=customer).order_by("created_at", "id"),
@@ -223,6 +244,7 @@ SECTIONS: list[Section] = [
     Section("consent_history", history),
     Section("tags", tags),
     Section("notes", notes),
+    Section("merges", merges),
     Section("touchpoints", touchpoints),
     Section("stages", stages),
     Section("tickets", tickets),
@@ -230,6 +252,7 @@ SECTIONS: list[Section] = [
     Section("outbound_messages", outbound_messages),
     Section("staff_tasks", staff_tasks),
     Section("memberships", memberships),
+    Section("tier_changes", tier_changes),
     Section("ledger", ledger),
     Section("redemptions", redemptions),
     Section("greetings", greetings),

@@ -73,16 +73,19 @@ def _customer(customer: Customer) -> int:
 
 
 def _history(customer_id: int) -> int:
-    """The change history's copies of the same values: every version of the profile, every note's text."""
+    """The change history's copies of the same values: every version of the profile, every note's text, of this
+    customer and of the records merged into it (their rows name the merged record's id)."""
     if not history_enabled():
         return 0
-    events = audit_models.CustomerEvent.objects.filter(pgh_obj_id=customer_id)
+    merged = CustomerMerge.objects.filter(customer_id=customer_id).values_list("merged_customer_id", flat=True)
+    ids = [customer_id, *merged]
+    events = audit_models.CustomerEvent.objects.filter(pgh_obj_id__in=ids)
     still = Q()
     for name, value in CUSTOMER_ANONYMOUS.items():
         still |= ~Q(**{name: value}) if value is not None else Q(**{f"{name}__isnull": False})
     count = events.filter(still).update(**CUSTOMER_ANONYMOUS)
-    count += audit_models.NoteEvent.objects.filter(customer_id=customer_id).exclude(body=ERASED).update(body=ERASED)
-    return count
+    notes = audit_models.NoteEvent.objects.filter(customer_id__in=ids).exclude(body=ERASED)
+    return count + notes.update(body=ERASED)
 
 
 def customer_anonymise(*, customer: Customer) -> dict[str, int]:

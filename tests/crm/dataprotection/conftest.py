@@ -43,6 +43,8 @@ SECRETS = [
     "We will send a replacement lid",
     "Thank you Hanako, here is your receipt",
     "The tea was lovely",
+    "hanako.old@example.jp",
+    "Note on the old record",
 ]
 
 
@@ -74,6 +76,12 @@ def full_customer(db, manager) -> FullCustomer:
     with history_context(user=manager.pk):
         customer_services.customer_update(customer=customer, data={"company": "Yamada Tea"}, by=manager)
         customer_services.note_create(customer=customer, body="Secret note about the allergy", author=manager)
+    # a duplicate record of hers, with a note, merged into this one
+    duplicate = CustomerFactory(family_name="Yamada", given_name="Hanako", email="hanako.old@example.jp")
+    with history_context(user=manager.pk):
+        customer_services.note_create(customer=duplicate, body="Note on the old record", author=manager)
+        customer_services.customer_merge(primary=customer, duplicate=duplicate, by=manager)
+    customer.refresh_from_db()
     customer.tag_links.create(tag=TagFactory(name="VIP"))
     touchpoint_create(customer, "research", summary="Phoned about her order of green tea", metadata={"topic": "tea"})
     purchase_record(customer, Decimal(5000), order_reference="ORD-1")
