@@ -158,3 +158,11 @@ def test_the_pages_speak_japanese(manager_client, manager):
         reverse("dataprotection:create", args=[customer.pk, "disclosure"]), HTTP_ACCEPT_LANGUAGE="ja"
     ).content.decode()
     assert "請求を記録" in form and "受付方法" in form
+
+
+def test_the_list_costs_the_same_few_queries_for_many_requests(manager_client, manager, django_assert_max_num_queries):
+    for _ in range(30):
+        services.data_request_record(customer=CustomerFactory(), kind="disclosure", received_via="email", by=manager)
+    with django_assert_max_num_queries(8):
+        response = manager_client.get(reverse("dataprotection:list"))
+    assert len(response.context["requests"]) == 30
