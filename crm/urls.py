@@ -25,6 +25,7 @@ urlpatterns = [
     path("insights/contact/", include("crm.insights.scoring_urls")),
     path("insights/", include("crm.insights.urls")),
     path("audit/", include("crm.audit.urls")),
+    path("privacy/", include("crm.dataprotection.urls")),
     path("unsubscribe/", include("touchpoints.outreach.public_urls")),
     # One namespace for the ingest API's routes from two apps: a second include of "api" would hide its names.
     path("api/v1/", include((customers_api_urls.urlpatterns + touchpoints_api_urls.urlpatterns, "api"))),
