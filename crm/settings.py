@@ -68,6 +68,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from our static files (no CDN)
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "customers",
     "touchpoints",
     "touchpoints.outreach",
@@ -166,6 +169,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Two-factor authentication (crm/accounts, django-otp): roles that must use it, as a comma list of role (group)
+# names, "superuser" or "*"; empty: optional for everyone. Such a user reaches only the enrolment page until done.
+TSUNAGU_REQUIRE_2FA_FOR = env_list("TSUNAGU_REQUIRE_2FA_FOR")
+OTP_TOTP_ISSUER = env("TSUNAGU_SHOP_NAME", "Tsunagu Demo Shop")
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = env("DJANGO_LANGUAGE_CODE", "en")
@@ -415,5 +423,6 @@ _auth = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddlewar
 MIDDLEWARE[_auth + 1 : _auth + 1] = [
     "crm.audit.context.HistoryContextMiddleware",
     "crm.audit.access.AccessLogMiddleware",
+    "crm.accounts.middleware.TwoFactorRequiredMiddleware",
 ]
 TSUNAGU_AUDIT_RETENTION_DAYS = env_int("TSUNAGU_AUDIT_RETENTION_DAYS", 730)
