@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "crm.context_processors.tsunagu",
+                "crm.accounts.timeout.resume_form",
             ],
         },
     },
@@ -208,7 +209,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_COOKIE_AGE", 60 * 60 * 12)
+# A staff session ends after this many minutes without a request, and this many hours after its login
+# (crm/accounts/timeout.py).
+TSUNAGU_SESSION_IDLE_MINUTES = env_int("TSUNAGU_SESSION_IDLE_MINUTES", 60)
+TSUNAGU_SESSION_MAX_HOURS = env_int("TSUNAGU_SESSION_MAX_HOURS", 12)
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_COOKIE_AGE", 60 * 60 * TSUNAGU_SESSION_MAX_HOURS)
 CSRF_COOKIE_HTTPONLY = True
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
@@ -423,6 +428,11 @@ _auth = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddlewar
 MIDDLEWARE[_auth + 1 : _auth + 1] = [
     "crm.audit.context.HistoryContextMiddleware",
     "crm.audit.access.AccessLogMiddleware",
+]
+# Staff accounts (crm/accounts): the session's timeouts and the two-factor requirement, after the messages they add.
+_messages = MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware")
+MIDDLEWARE[_messages + 1 : _messages + 1] = [
+    "crm.accounts.timeout.SessionTimeoutMiddleware",
     "crm.accounts.middleware.TwoFactorRequiredMiddleware",
 ]
 TSUNAGU_AUDIT_RETENTION_DAYS = env_int("TSUNAGU_AUDIT_RETENTION_DAYS", 730)
