@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 
 PRIVATE_PARAMS = ("q",)
-TOKEN_PARAM = "s"
+TOKEN_PARAM = "s"  # noqa: S105 (a query parameter name, not a secret)
 MARKER = "_search"
 SESSION_KEY = "tsunagu_searches"
 TOKEN_SECONDS = 2 * 60 * 60
@@ -100,7 +100,7 @@ class SearchTokenMiddleware:
         # htmx: answer the search here, as the GET of the opaque URL would, and put that URL in the address bar.
         query = QueryDict(mutable=True)
         for name in params:
-            query.setlist(name, [v for v in params.getlist(name)])
+            query.setlist(name, list(params.getlist(name)))
         query._mutable = False
         request.method = "GET"
         request.GET, request.POST = query, QueryDict()
