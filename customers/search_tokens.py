@@ -89,6 +89,7 @@ class SearchTokenMiddleware:
         if request.method != "POST" or MARKER not in request.POST or not hasattr(request, "session"):
             return None
         params = request.POST.copy()
+        original_marker = params.get(MARKER)  # "fragment": a lookup inside a page, whose address stays
         for name in (MARKER, "csrfmiddlewaretoken"):
             params.pop(name, None)
         private = {name: [v for v in params.getlist(name) if v.strip()] for name in PRIVATE_PARAMS}
@@ -109,5 +110,6 @@ class SearchTokenMiddleware:
         response = view_func(request, *view_args, **view_kwargs)
         if hasattr(response, "render") and callable(response.render):
             response = response.render()
-        response["HX-Push-Url"] = url
+        if original_marker != "fragment":
+            response["HX-Push-Url"] = url
         return response

@@ -69,3 +69,18 @@ def test_the_ticket_and_member_searches_keep_the_text_out_of_urls(client, url_na
     assert response.status_code == 303
     assert "1234" not in response["Location"]
     assert client.get(response["Location"]).status_code == 200
+
+
+def test_the_new_ticket_customer_lookup_posts_and_leaves_the_address_alone(client, customers):
+    client.force_login(UserFactory(username="support-searcher", role="Support"))
+    response = client.post(
+        reverse("feedback:customer_search"), {"_search": "fragment", "q": "Yamada"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    assert SEARCH in response.content.decode()
+    assert "HX-Push-Url" not in response
+
+    # without JavaScript, the form's POST lands on the new-ticket page with a token
+    response = client.post(reverse("feedback:ticket_create"), {"_search": "fragment", "q": "Yamada"})
+    assert response.status_code == 303 and "Yamada" not in response["Location"]
+    assert SEARCH in client.get(response["Location"]).content.decode()
