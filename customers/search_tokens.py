@@ -45,6 +45,15 @@ def _lookup(request: HttpRequest, token: str) -> dict[str, list[str]] | None:
     return entry["values"]
 
 
+def _token_for(request: HttpRequest, values: dict[str, list[str]]) -> str:
+    """A live token already holding ``values`` (a search typed into a URL again), so as not to write the session."""
+    now = time.time()
+    for token, entry in getattr(request, "session", {}).get(SESSION_KEY, {}).items():
+        if entry["values"] == values and now - entry["at"] < TOKEN_SECONDS:
+            return token
+    return ""
+
+
 def link_query(request: HttpRequest, query: QueryDict) -> QueryDict:
     """``query`` (a page's parameters, for its links) with the private parameters replaced by a token."""
     private = {name: [v for v in query.getlist(name) if v] for name in PRIVATE_PARAMS}
@@ -53,7 +62,7 @@ def link_query(request: HttpRequest, query: QueryDict) -> QueryDict:
     for name in PRIVATE_PARAMS:
         query.pop(name, None)
     if private:
-        token = getattr(request, "search_token", "")
+        token = getattr(request, "search_token", "") or _token_for(request, private)
         if _lookup(request, token) != private:
             token = stash(request, private)
         query[TOKEN_PARAM] = token
