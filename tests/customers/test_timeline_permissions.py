@@ -83,3 +83,17 @@ def test_support_reads_the_support_touchpoints_summaries(support_client, custome
     html = timeline_html(support_client, customer)
     assert SUBJECT in html
     assert f"{ticket.reference} resolved" in html
+
+
+def test_the_touchpoint_list_leaves_ticket_subjects_out_for_marketing(
+    marketing_client, support, customer_with_a_resolved_ticket
+):
+    from django.test import Client
+
+    customer, ticket = customer_with_a_resolved_ticket
+    for_marketing = marketing_client.get(reverse("touchpoints:list")).content.decode()
+    assert SUBJECT not in for_marketing and f"{ticket.reference} resolved" not in for_marketing
+    assert "Support correspondence: not shown to your role." in for_marketing
+    support_client = Client()
+    support_client.force_login(support)
+    assert SUBJECT in support_client.get(reverse("touchpoints:list")).content.decode()
