@@ -7,4 +7,9 @@ class CrmConfig(AppConfig):
     verbose_name = _("Tsunagu")
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from . import checks  # noqa: F401 - registers the start-up checks
+        from .accounts.timeout import session_stamp
+
+        user_logged_in.connect(session_stamp, dispatch_uid="tsunagu_session_stamp")

@@ -68,6 +68,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from our static files (no CDN)
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "customers",
     "touchpoints",
     "touchpoints.outreach",
@@ -86,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "customers.search_tokens.SearchTokenMiddleware",  # search text out of URLs; after the CSRF check
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -108,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "crm.context_processors.tsunagu",
+                "crm.accounts.timeout.resume_form",
             ],
         },
     },
@@ -156,12 +161,21 @@ AXES_USERNAME_FORM_FIELD = "username"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Checked wherever a password is set: the password change page, the admin's user pages, `changepassword`.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("TSUNAGU_PASSWORD_MIN_LENGTH", 12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Two-factor authentication (crm/accounts, django-otp): roles that must use it, as a comma list of role (group)
+# names, "superuser" or "*"; empty: optional for everyone. Such a user reaches only the enrolment page until done.
+TSUNAGU_REQUIRE_2FA_FOR = env_list("TSUNAGU_REQUIRE_2FA_FOR")
+OTP_TOTP_ISSUER = env("TSUNAGU_SHOP_NAME", "Tsunagu Demo Shop")
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = env("DJANGO_LANGUAGE_CODE", "en")
@@ -196,7 +210,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_COOKIE_AGE", 60 * 60 * 12)
+# A staff session ends after this many minutes without a request, and this many hours after its login
+# (crm/accounts/timeout.py).
+TSUNAGU_SESSION_IDLE_MINUTES = env_int("TSUNAGU_SESSION_IDLE_MINUTES", 60)
+TSUNAGU_SESSION_MAX_HOURS = env_int("TSUNAGU_SESSION_MAX_HOURS", 12)
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_COOKIE_AGE", 60 * 60 * TSUNAGU_SESSION_MAX_HOURS)
 CSRF_COOKIE_HTTPONLY = True
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
@@ -411,6 +429,12 @@ _auth = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddlewar
 MIDDLEWARE[_auth + 1 : _auth + 1] = [
     "crm.audit.context.HistoryContextMiddleware",
     "crm.audit.access.AccessLogMiddleware",
+]
+# Staff accounts (crm/accounts): the session's timeouts and the two-factor requirement, after the messages they add.
+_messages = MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware")
+MIDDLEWARE[_messages + 1 : _messages + 1] = [
+    "crm.accounts.timeout.SessionTimeoutMiddleware",
+    "crm.accounts.middleware.TwoFactorRequiredMiddleware",
 ]
 TSUNAGU_AUDIT_RETENTION_DAYS = env_int("TSUNAGU_AUDIT_RETENTION_DAYS", 730)
 

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from crm.accounts import login
 from crm.insights import views as insights_views
 from customers import api_urls as customers_api_urls
 from touchpoints import api_urls as touchpoints_api_urls
@@ -14,8 +15,10 @@ from . import views
 urlpatterns = [
     path("", insights_views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", login.LoginView.as_view(), name="login"),
+    path("accounts/login/code/", login.login_verify, name="login_verify"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("crm.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("customers/", include("customers.urls")),
     path("touchpoints/outreach/", include("touchpoints.outreach.urls")),

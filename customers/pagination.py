@@ -27,6 +27,8 @@ from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
 from django.views.generic import ListView
 
+from . import search_tokens
+
 
 @dataclass(frozen=True)
 class Ordering:
@@ -229,7 +231,7 @@ class KeysetListView(ListView):
         query = self.request.GET.copy()
         for key in self.link_drop_params:
             query.pop(key, None)
-        return query
+        return search_tokens.link_query(self.request, query)  # the search text as a token, never in a link
 
     def get_context_data(self, **kwargs) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

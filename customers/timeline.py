@@ -105,6 +105,9 @@ class TimelineProvider:
     # The permission a reader needs to see this provider's entries at all (as a panel has): marketing may open a
     # customer without reading their support correspondence.
     permission: str = ""
+    # Optional: ``for_reader(queryset, user)`` marks what of each entry this reader may not read (the summary of a
+    # support touchpoint a ticket logged); its ``render`` then leaves that out.
+    for_reader: Callable[[QuerySet, Any], QuerySet] | None = None
 
 
 _providers: dict[str, TimelineProvider] = {}
@@ -154,6 +157,8 @@ def timeline_page(
         qs = provider.queryset(customer, filters)
         if qs is None:  # the provider has nothing matching these filters
             continue
+        if user is not None and provider.for_reader is not None:
+            qs = provider.for_reader(qs, user)
         if position is not None:
             qs = qs.filter(position.before_q(provider.kind, provider.at_field))
         rows = qs.order_by(f"-{provider.at_field}", "-pk")[: limit + 1]

@@ -8,6 +8,7 @@ class FeedbackConfig(AppConfig):
 
     def ready(self) -> None:
         from customers import panels, timeline
+        from touchpoints import timeline_entries as journey_timeline
         from touchpoints.outreach import placeholders, sources
 
         from . import checks, timeline_entries  # noqa: F401 (checks registers itself)
@@ -15,6 +16,8 @@ class FeedbackConfig(AppConfig):
 
         # Ticket replies and survey mail in the outbox are support correspondence, as the tickets are.
         sources.register(source_app="feedback", permission="feedback.view_ticket")
+        # The support touchpoints a ticket logs carry its subject: support correspondence too.
+        journey_timeline.private_summaries_register(key_prefix="feedback:ticket:", permission="feedback.view_ticket")
         timeline.register(
             timeline.TimelineProvider(
                 kind="ticket",

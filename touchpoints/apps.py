@@ -21,6 +21,7 @@ class TouchpointsConfig(AppConfig):
                 template="touchpoints/includes/_timeline_touchpoint.html",
                 queryset=timeline_entries.touchpoint_rows,
                 render=timeline_entries.touchpoint_entries,
+                for_reader=timeline_entries.touchpoints_for_reader,
                 at_field="occurred_at",
                 icon="signpost-split",
                 filters_template="touchpoints/includes/_timeline_filters.html",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.template.defaultfilters import floatformat
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -60,6 +60,7 @@ INBOUND_HTML = '<i class="bi bi-arrow-down-left" aria-hidden="true"></i> {}'
 AMOUNT_HTML = '<div class="touchpoint-amount">{} {}{}</div>\n'
 ORDER_HTML = " · {} <code>{}</code>"
 SUMMARY_HTML = '<div class="timeline-body">{}</div>\n'
+HIDDEN_SUMMARY_HTML = '<div class="timeline-body text-body-secondary fst-italic">{}</div>\n'
 CAMPAIGN_HTML = '<div class="small text-body-secondary">{}{}</div>\n'
 CAMPAIGN_NAME_HTML = "{}: {}"
 UTM_SOURCE_HTML = " · utm_source: {}"
@@ -74,6 +75,26 @@ TRANSITION_HTML = """
 {reason}"""
 HOW_HTML = '<span class="text-body-secondary">· {}</span>'
 REASON_HTML = '<div class="timeline-body small">{}</div>\n'
+
+
+# Touchpoints a higher app records whose summaries are its own correspondence (feedback: a ticket's subject), by the
+# prefix of their idempotency key, and the permission a reader needs to read those summaries.
+_private_summaries: dict[str, str] = {}
+
+
+def private_summaries_register(*, key_prefix: str, permission: str) -> None:
+    _private_summaries[key_prefix] = permission
+
+
+def touchpoints_for_reader(touchpoints: QuerySet, user: Any) -> QuerySet:
+    """Marks (``summary_hidden``) the touchpoints whose summary ``user`` may not read."""
+    hidden = [prefix for prefix, permission in _private_summaries.items() if not user.has_perm(permission)]
+    if not hidden:
+        return touchpoints
+    private = Q()
+    for prefix in hidden:
+        private |= Q(idempotency_key__startswith=prefix)
+    return touchpoints.annotate(summary_hidden=ExpressionWrapper(private, output_field=BooleanField()))
 
 
 def touchpoint_rows(customer: Any, filters: dict[str, str]) -> QuerySet:
@@ -113,6 +134,7 @@ def touchpoint_entries(touchpoints: Sequence[Touchpoint]) -> list[SafeString]:
     via_api = timeline.Message(_("via API (%(key)s)"))
     order = _("order")
     campaign = _("Campaign")
+    hidden_summary = format_html(HIDDEN_SUMMARY_HTML, _("Support correspondence: not shown to your role."))
 
     def html(tp: Touchpoint) -> SafeString:
         if tp.recorded_by_user is not None:
@@ -142,7 +164,13 @@ def touchpoint_entries(touchpoints: Sequence[Touchpoint]) -> list[SafeString]:
             time=timeline.time_html(tp.occurred_at),
             recorded=recorded,
             amount=amount,
-            summary=format_html(SUMMARY_HTML, tp.summary) if tp.summary else "",
+            summary=(
+                hidden_summary
+                if getattr(tp, "summary_hidden", False)
+                else format_html(SUMMARY_HTML, tp.summary)
+                if tp.summary
+                else ""
+            ),
             campaign=campaign_html,
         )
 

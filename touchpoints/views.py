@@ -29,6 +29,7 @@ from .forms import (
 from .funnel import funnel_report
 from .models import ApiKey, CustomerJourney, Touchpoint, TouchpointType
 from .querysets import TOUCHPOINT_ORDERING
+from .timeline_entries import touchpoints_for_reader
 
 User = get_user_model()
 
@@ -45,7 +46,8 @@ class TouchpointListView(LoginRequiredMixin, PermissionRequiredMixin, KeysetList
 
     def get_queryset(self):
         self.filter_form = TouchpointFilterForm(self.request.GET or None)
-        return Touchpoint.objects.filter_by(**self.filter_form.filters())
+        # A ticket's touchpoints carry its subject: support correspondence, left out for a reader without tickets.
+        return touchpoints_for_reader(Touchpoint.objects.filter_by(**self.filter_form.filters()), self.request.user)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

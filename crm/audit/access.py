@@ -14,6 +14,10 @@ LOGGED_VIEWS: dict[str, str] = {
     "customers:detail": AccessRecord.How.PAGE,
     "customers:timeline": AccessRecord.How.TIMELINE,
     "api:customer_upsert": AccessRecord.How.API,
+    # A customer's touchpoints, memberships and tickets read by an API key (the customer in the URL).
+    "api:customer_touchpoints": AccessRecord.How.API,
+    "loyalty_api:customer_memberships": AccessRecord.How.API,
+    "feedback_api:customer_tickets": AccessRecord.How.API,
 }
 
 
@@ -53,10 +57,9 @@ class AccessLogMiddleware:
         how = LOGGED_VIEWS.get(match.view_name) if match else None
         if how is None or response.status_code not in (200, 201):
             return response
-        if how == AccessRecord.How.API:
+        customer_id = match.kwargs.get("pk")
+        if customer_id is None and how == AccessRecord.How.API:  # the upsert: the customer in the answer
             customer_id = (getattr(response, "data", None) or {}).get("id")
-        else:
-            customer_id = match.kwargs.get("pk")
         if customer_id is not None:
             access_record(request=request, how=how, customer_ids=[int(customer_id)], what=match.view_name)
         return response

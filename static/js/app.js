@@ -20,4 +20,30 @@
       form.reset();
     }
   });
+  // A form sent after the session ended: its fields, kept by the server (crm/accounts/timeout.py), are filled in
+  // again on the page it came from, in the form that has most of them.
+  var resume = document.getElementById("resume-form");
+  if (resume) {
+    var fields = JSON.parse(resume.textContent);
+    var best = null, bestCount = 0;
+    document.querySelectorAll("main form").forEach(function (form) {
+      var count = Object.keys(fields).filter(function (name) { return form.elements.namedItem(name); }).length;
+      if (count > bestCount) { best = form; bestCount = count; }
+    });
+    if (best) {
+      Object.keys(fields).forEach(function (name) {
+        var values = fields[name];
+        Array.prototype.forEach.call(best.querySelectorAll("[name]"), function (el) {
+          if (el.name !== name || el.type === "hidden" || el.type === "file" || el.type === "password") { return; }
+          if (el.type === "checkbox" || el.type === "radio") {
+            el.checked = values.indexOf(el.value) !== -1;
+          } else if (el.multiple) {
+            Array.prototype.forEach.call(el.options, function (opt) { opt.selected = values.indexOf(opt.value) !== -1; });
+          } else {
+            el.value = values[0];
+          }
+        });
+      });
+    }
+  }
 })();

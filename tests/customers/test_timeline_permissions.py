@@ -45,3 +45,55 @@ def test_marketing_cannot_ask_for_ticket_entries_by_kind(marketing_client, custo
 def test_support_reads_them(support_client, customer_with_a_ticket):
     html = timeline_html(support_client, customer_with_a_ticket)
     assert REPLY in html
+
+
+SUBJECT = "Kettle lid will not stay shut"
+
+
+@pytest.fixture
+def customer_with_a_resolved_ticket(support):
+    from feedback.services import ticket_status_change
+
+    customer = CustomerFactory(email="ren@example.com")
+    ticket = ticket_create(customer, subject=SUBJECT, body=CUSTOMER_WROTE)
+    ticket_status_change(ticket=ticket, status="resolved", by=support)
+    return customer, ticket
+
+
+def test_marketing_does_not_read_the_support_touchpoints_a_ticket_logs(
+    marketing_client, customer_with_a_resolved_ticket
+):
+    # given: a ticket opened and resolved, each logged as a support touchpoint on the journey
+    customer, ticket = customer_with_a_resolved_ticket
+
+    # when: marketing reads the timeline, and the customer page
+    html = timeline_html(marketing_client, customer)
+    page = marketing_client.get(customer.get_absolute_url()).content.decode()
+
+    # then: the touchpoints are there (the journey is marketing's), their summaries are not
+    assert html.count('data-kind="touchpoint"') >= 2
+    assert html.count("Support correspondence: not shown to your role.") == 2
+    for text in (html, page):
+        assert SUBJECT not in text
+        assert f"{ticket.reference} resolved" not in text
+
+
+def test_support_reads_the_support_touchpoints_summaries(support_client, customer_with_a_resolved_ticket):
+    customer, ticket = customer_with_a_resolved_ticket
+    html = timeline_html(support_client, customer)
+    assert SUBJECT in html
+    assert f"{ticket.reference} resolved" in html
+
+
+def test_the_touchpoint_list_leaves_ticket_subjects_out_for_marketing(
+    marketing_client, support, customer_with_a_resolved_ticket
+):
+    from django.test import Client
+
+    customer, ticket = customer_with_a_resolved_ticket
+    for_marketing = marketing_client.get(reverse("touchpoints:list")).content.decode()
+    assert SUBJECT not in for_marketing and f"{ticket.reference} resolved" not in for_marketing
+    assert "Support correspondence: not shown to your role." in for_marketing
+    support_client = Client()
+    support_client.force_login(support)
+    assert SUBJECT in support_client.get(reverse("touchpoints:list")).content.decode()

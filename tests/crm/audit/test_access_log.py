@@ -118,3 +118,29 @@ def test_the_retention_purge_runs_twice_safely(settings, manager_client):
     assert access_log_purge_task() == 0
     assert list(AccessRecord.objects.values_list("how", flat=True)) == ["timeline"]
     assert access_log_purge(now=timezone.now()) == 0
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    ["loyalty_api:customer_memberships", "feedback_api:customer_tickets", "api:customer_touchpoints"],
+)
+def test_an_api_read_of_a_customer_s_loyalty_tickets_or_touchpoints_records_the_key(url_name):
+    # given: a key that may read, and a customer
+    key, raw = api_key_create()
+    customer = CustomerFactory()
+    api = Client(headers={"Authorization": f"Bearer {raw}"})
+
+    # when: it reads the customer's memberships, tickets or touchpoints
+    response = api.get(reverse(url_name, args=[customer.pk]))
+
+    # then: the read is in the access log, under the key
+    assert response.status_code == 200
+    record = only_record()
+    assert (record.how, record.customer_ids, record.api_key_id, record.what) == ("api", [customer.pk], key.pk, url_name)
+
+
+def test_an_api_read_of_a_missing_customer_records_nothing():
+    _key, raw = api_key_create()
+    api = Client(headers={"Authorization": f"Bearer {raw}"})
+    assert api.get(reverse("loyalty_api:customer_memberships", args=[999999])).status_code == 404
+    assert not AccessRecord.objects.exists()
