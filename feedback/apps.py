@@ -8,13 +8,17 @@ class FeedbackConfig(AppConfig):
 
     def ready(self) -> None:
         from customers import panels, timeline
+        from touchpoints import timeline_entries as journey_timeline
         from touchpoints.outreach import placeholders, sources
 
         from . import checks, timeline_entries  # noqa: F401 (checks registers itself)
         from . import panels as feedback_panels
 
-        # Ticket replies and survey mail in the outbox are support correspondence, as the tickets are.
-        sources.register(source_app="feedback", permission="feedback.view_ticket")
+        # Ticket replies and survey mail in the outbox are support correspondence, as the tickets are. They are on
+        # the timeline as the ticket's own entries (and a survey's "feedback request"), not as "Follow-up email"s.
+        sources.register(source_app="feedback", permission="feedback.view_ticket", on_timeline=False)
+        # A touchpoint recorded about a ticket (its opening, its CSAT request) is shown by the ticket's entry.
+        journey_timeline.fold_touchpoints(metadata_key="ticket")
         timeline.register(
             timeline.TimelineProvider(
                 kind="ticket",

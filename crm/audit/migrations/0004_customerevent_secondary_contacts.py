@@ -6,52 +6,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0003_roles'),
+        ("audit", "0003_roles"),
+        ("customers", "0015_customer_secondary_contacts_merge_choices"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='trackedcustomer',
-            name='insert_insert',
+            model_name="trackedcustomer",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='trackedcustomer',
-            name='before_update',
+            model_name="trackedcustomer",
+            name="before_update",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='trackedcustomer',
-            name='update_update',
+            model_name="trackedcustomer",
+            name="update_update",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='trackedcustomer',
-            name='delete_delete',
+            model_name="trackedcustomer",
+            name="delete_delete",
         ),
         migrations.AddField(
-            model_name='customerevent',
-            name='secondary_email',
-            field=models.EmailField(blank=True, max_length=254, verbose_name='other email'),
+            model_name="customerevent",
+            name="secondary_email",
+            field=models.EmailField(blank=True, max_length=254, verbose_name="other email"),
         ),
         migrations.AddField(
-            model_name='customerevent',
-            name='secondary_phone',
-            field=models.CharField(blank=True, max_length=32, verbose_name='other phone'),
+            model_name="customerevent",
+            name="secondary_phone",
+            field=models.CharField(blank=True, max_length=32, verbose_name="other phone"),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='trackedcustomer',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "audit_customerevent" ("address_line1", "address_line2", "birth_date", "city", "company", "consent_at", "consent_evidence", "consent_source", "country", "created_at", "do_not_contact", "email", "external_id", "family_name", "family_name_kana", "given_name", "given_name_kana", "id", "marketing_consent", "owner_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "postal_code", "preferred_channel", "preferred_language", "region", "secondary_email", "secondary_phone", "source") VALUES (NEW."address_line1", NEW."address_line2", NEW."birth_date", NEW."city", NEW."company", NEW."consent_at", NEW."consent_evidence", NEW."consent_source", NEW."country", NEW."created_at", NEW."do_not_contact", NEW."email", NEW."external_id", NEW."family_name", NEW."family_name_kana", NEW."given_name", NEW."given_name_kana", NEW."id", NEW."marketing_consent", NEW."owner_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."phone", NEW."postal_code", NEW."preferred_channel", NEW."preferred_language", NEW."region", NEW."secondary_email", NEW."secondary_phone", NEW."source"); RETURN NULL;', hash='750beba2da7d62cec72aea3e054b8ba0106597cb', operation='INSERT', pgid='pgtrigger_insert_insert_ff0a8', table='customers_customer', when='AFTER')),
+            model_name="trackedcustomer",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "audit_customerevent" ("address_line1", "address_line2", "birth_date", "city", "company", "consent_at", "consent_evidence", "consent_source", "country", "created_at", "do_not_contact", "email", "external_id", "family_name", "family_name_kana", "given_name", "given_name_kana", "id", "marketing_consent", "owner_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "postal_code", "preferred_channel", "preferred_language", "region", "secondary_email", "secondary_phone", "source") VALUES (NEW."address_line1", NEW."address_line2", NEW."birth_date", NEW."city", NEW."company", NEW."consent_at", NEW."consent_evidence", NEW."consent_source", NEW."country", NEW."created_at", NEW."do_not_contact", NEW."email", NEW."external_id", NEW."family_name", NEW."family_name_kana", NEW."given_name", NEW."given_name_kana", NEW."id", NEW."marketing_consent", NEW."owner_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."phone", NEW."postal_code", NEW."preferred_channel", NEW."preferred_language", NEW."region", NEW."secondary_email", NEW."secondary_phone", NEW."source"); RETURN NULL;',
+                    hash="750beba2da7d62cec72aea3e054b8ba0106597cb",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_ff0a8",
+                    table="customers_customer",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='trackedcustomer',
-            trigger=pgtrigger.compiler.Trigger(name='before_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD."address_line1" IS DISTINCT FROM (NEW."address_line1") OR OLD."address_line2" IS DISTINCT FROM (NEW."address_line2") OR OLD."birth_date" IS DISTINCT FROM (NEW."birth_date") OR OLD."city" IS DISTINCT FROM (NEW."city") OR OLD."company" IS DISTINCT FROM (NEW."company") OR OLD."consent_at" IS DISTINCT FROM (NEW."consent_at") OR OLD."consent_evidence" IS DISTINCT FROM (NEW."consent_evidence") OR OLD."consent_source" IS DISTINCT FROM (NEW."consent_source") OR OLD."country" IS DISTINCT FROM (NEW."country") OR OLD."created_at" IS DISTINCT FROM (NEW."created_at") OR OLD."do_not_contact" IS DISTINCT FROM (NEW."do_not_contact") OR OLD."email" IS DISTINCT FROM (NEW."email") OR OLD."external_id" IS DISTINCT FROM (NEW."external_id") OR OLD."family_name" IS DISTINCT FROM (NEW."family_name") OR OLD."family_name_kana" IS DISTINCT FROM (NEW."family_name_kana") OR OLD."given_name" IS DISTINCT FROM (NEW."given_name") OR OLD."given_name_kana" IS DISTINCT FROM (NEW."given_name_kana") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."marketing_consent" IS DISTINCT FROM (NEW."marketing_consent") OR OLD."owner_id" IS DISTINCT FROM (NEW."owner_id") OR OLD."phone" IS DISTINCT FROM (NEW."phone") OR OLD."postal_code" IS DISTINCT FROM (NEW."postal_code") OR OLD."preferred_channel" IS DISTINCT FROM (NEW."preferred_channel") OR OLD."preferred_language" IS DISTINCT FROM (NEW."preferred_language") OR OLD."region" IS DISTINCT FROM (NEW."region") OR OLD."secondary_email" IS DISTINCT FROM (NEW."secondary_email") OR OLD."secondary_phone" IS DISTINCT FROM (NEW."secondary_phone") OR OLD."source" IS DISTINCT FROM (NEW."source"))', func='INSERT INTO "audit_customerevent" ("address_line1", "address_line2", "birth_date", "city", "company", "consent_at", "consent_evidence", "consent_source", "country", "created_at", "do_not_contact", "email", "external_id", "family_name", "family_name_kana", "given_name", "given_name_kana", "id", "marketing_consent", "owner_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "postal_code", "preferred_channel", "preferred_language", "region", "secondary_email", "secondary_phone", "source") VALUES (OLD."address_line1", OLD."address_line2", OLD."birth_date", OLD."city", OLD."company", OLD."consent_at", OLD."consent_evidence", OLD."consent_source", OLD."country", OLD."created_at", OLD."do_not_contact", OLD."email", OLD."external_id", OLD."family_name", OLD."family_name_kana", OLD."given_name", OLD."given_name_kana", OLD."id", OLD."marketing_consent", OLD."owner_id", _pgh_attach_context(), NOW(), \'before\', OLD."id", OLD."phone", OLD."postal_code", OLD."preferred_channel", OLD."preferred_language", OLD."region", OLD."secondary_email", OLD."secondary_phone", OLD."source"); RETURN NULL;', hash='db23e983f9788dbec971c327a5b69e02a0798027', operation='UPDATE', pgid='pgtrigger_before_update_79e94', table='customers_customer', when='AFTER')),
+            model_name="trackedcustomer",
+            trigger=pgtrigger.compiler.Trigger(
+                name="before_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition='WHEN (OLD."address_line1" IS DISTINCT FROM (NEW."address_line1") OR OLD."address_line2" IS DISTINCT FROM (NEW."address_line2") OR OLD."birth_date" IS DISTINCT FROM (NEW."birth_date") OR OLD."city" IS DISTINCT FROM (NEW."city") OR OLD."company" IS DISTINCT FROM (NEW."company") OR OLD."consent_at" IS DISTINCT FROM (NEW."consent_at") OR OLD."consent_evidence" IS DISTINCT FROM (NEW."consent_evidence") OR OLD."consent_source" IS DISTINCT FROM (NEW."consent_source") OR OLD."country" IS DISTINCT FROM (NEW."country") OR OLD."created_at" IS DISTINCT FROM (NEW."created_at") OR OLD."do_not_contact" IS DISTINCT FROM (NEW."do_not_contact") OR OLD."email" IS DISTINCT FROM (NEW."email") OR OLD."external_id" IS DISTINCT FROM (NEW."external_id") OR OLD."family_name" IS DISTINCT FROM (NEW."family_name") OR OLD."family_name_kana" IS DISTINCT FROM (NEW."family_name_kana") OR OLD."given_name" IS DISTINCT FROM (NEW."given_name") OR OLD."given_name_kana" IS DISTINCT FROM (NEW."given_name_kana") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."marketing_consent" IS DISTINCT FROM (NEW."marketing_consent") OR OLD."owner_id" IS DISTINCT FROM (NEW."owner_id") OR OLD."phone" IS DISTINCT FROM (NEW."phone") OR OLD."postal_code" IS DISTINCT FROM (NEW."postal_code") OR OLD."preferred_channel" IS DISTINCT FROM (NEW."preferred_channel") OR OLD."preferred_language" IS DISTINCT FROM (NEW."preferred_language") OR OLD."region" IS DISTINCT FROM (NEW."region") OR OLD."secondary_email" IS DISTINCT FROM (NEW."secondary_email") OR OLD."secondary_phone" IS DISTINCT FROM (NEW."secondary_phone") OR OLD."source" IS DISTINCT FROM (NEW."source"))',
+                    func='INSERT INTO "audit_customerevent" ("address_line1", "address_line2", "birth_date", "city", "company", "consent_at", "consent_evidence", "consent_source", "country", "created_at", "do_not_contact", "email", "external_id", "family_name", "family_name_kana", "given_name", "given_name_kana", "id", "marketing_consent", "owner_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "postal_code", "preferred_channel", "preferred_language", "region", "secondary_email", "secondary_phone", "source") VALUES (OLD."address_line1", OLD."address_line2", OLD."birth_date", OLD."city", OLD."company", OLD."consent_at", OLD."consent_evidence", OLD."consent_source", OLD."country", OLD."created_at", OLD."do_not_contact", OLD."email", OLD."external_id", OLD."family_name", OLD."family_name_kana", OLD."given_name", OLD."given_name_kana", OLD."id", OLD."marketing_consent", OLD."owner_id", _pgh_attach_context(), NOW(), \'before\', OLD."id", OLD."phone", OLD."postal_code", OLD."preferred_channel", OLD."preferred_language", OLD."region", OLD."secondary_email", OLD."secondary_phone", OLD."source"); RETURN NULL;',
+                    hash="db23e983f9788dbec971c327a5b69e02a0798027",
+                    operation="UPDATE",
+                    pgid="pgtrigger_before_update_79e94",
+                    table="customers_customer",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='trackedcustomer',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD."address_line1" IS DISTINCT FROM (NEW."address_line1") OR OLD."address_line2" IS DISTINCT FROM (NEW."address_line2") OR OLD."birth_date" IS DISTINCT FROM (NEW."birth_date") OR OLD."city" IS DISTINCT FROM (NEW."city") OR OLD."company" IS DISTINCT FROM (NEW."company") OR OLD."consent_at" IS DISTINCT FROM (NEW."consent_at") OR OLD."consent_evidence" IS DISTINCT FROM (NEW."consent_evidence") OR OLD."consent_source" IS DISTINCT FROM (NEW."consent_source") OR OLD."country" IS DISTINCT FROM (NEW."country") OR OLD."created_at" IS DISTINCT FROM (NEW."created_at") OR OLD."do_not_contact" IS DISTINCT FROM (NEW."do_not_contact") OR OLD."email" IS DISTINCT FROM (NEW."email") OR OLD."external_id" IS DISTINCT FROM (NEW."external_id") OR OLD."family_name" IS DISTINCT FROM (NEW."family_name") OR OLD."family_name_kana" IS DISTINCT FROM (NEW."family_name_kana") OR OLD."given_name" IS DISTINCT FROM (NEW."given_name") OR OLD."given_name_kana" IS DISTINCT FROM (NEW."given_name_kana") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."marketing_consent" IS DISTINCT FROM (NEW."marketing_consent") OR OLD."owner_id" IS DISTINCT FROM (NEW."owner_id") OR OLD."phone" IS DISTINCT FROM (NEW."phone") OR OLD."postal_code" IS DISTINCT FROM (NEW."postal_code") OR OLD."preferred_channel" IS DISTINCT FROM (NEW."preferred_channel") OR OLD."preferred_language" IS DISTINCT FROM (NEW."preferred_language") OR OLD."region" IS DISTINCT FROM (NEW."region") OR OLD."secondary_email" IS DISTINCT FROM (NEW."secondary_email") OR OLD."secondary_phone" IS DISTINCT FROM (NEW."secondary_phone") OR OLD."source" IS DISTINCT FROM (NEW."source"))', func='INSERT INTO "audit_customerevent" ("address_line1", "address_line2", "birth_date", "city", "company", "consent_at", "consent_evidence", "consent_source", "country", "created_at", "do_not_contact", "email", "external_id", "family_name", "family_name_kana", "given_name", "given_name_kana", "id", "marketing_consent", "owner_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "postal_code", "preferred_channel", "preferred_language", "region", "secondary_email", "secondary_phone", "source") VALUES (NEW."address_line1", NEW."address_line2", NEW."birth_date", NEW."city", NEW."company", NEW."consent_at", NEW."consent_evidence", NEW."consent_source", NEW."country", NEW."created_at", NEW."do_not_contact", NEW."email", NEW."external_id", NEW."family_name", NEW."family_name_kana", NEW."given_name", NEW."given_name_kana", NEW."id", NEW."marketing_consent", NEW."owner_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."phone", NEW."postal_code", NEW."preferred_channel", NEW."preferred_language", NEW."region", NEW."secondary_email", NEW."secondary_phone", NEW."source"); RETURN NULL;', hash='bafbeb9bf9df4e50747cb38fff71b2f608a64a6a', operation='UPDATE', pgid='pgtrigger_update_update_51480', table='customers_customer', when='AFTER')),
+            model_name="trackedcustomer",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition='WHEN (OLD."address_line1" IS DISTINCT FROM (NEW."address_line1") OR OLD."address_line2" IS DISTINCT FROM (NEW."address_line2") OR OLD."birth_date" IS DISTINCT FROM (NEW."birth_date") OR OLD."city" IS DISTINCT FROM (NEW."city") OR OLD."company" IS DISTINCT FROM (NEW."company") OR OLD."consent_at" IS DISTINCT FROM (NEW."consent_at") OR OLD."consent_evidence" IS DISTINCT FROM (NEW."consent_evidence") OR OLD."consent_source" IS DISTINCT FROM (NEW."consent_source") OR OLD."country" IS DISTINCT FROM (NEW."country") OR OLD."created_at" IS DISTINCT FROM (NEW."created_at") OR OLD."do_not_contact" IS DISTINCT FROM (NEW."do_not_contact") OR OLD."email" IS DISTINCT FROM (NEW."email") OR OLD."external_id" IS DISTINCT FROM (NEW."external_id") OR OLD."family_name" IS DISTINCT FROM (NEW."family_name") OR OLD."family_name_kana" IS DISTINCT FROM (NEW."family_name_kana") OR OLD."given_name" IS DISTINCT FROM (NEW."given_name") OR OLD."given_name_kana" IS DISTINCT FROM (NEW."given_name_kana") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."marketing_consent" IS DISTINCT FROM (NEW."marketing_consent") OR OLD."owner_id" IS DISTINCT FROM (NEW."owner_id") OR OLD."phone" IS DISTINCT FROM (NEW."phone") OR OLD."postal_code" IS DISTINCT FROM (NEW."postal_code") OR OLD."preferred_channel" IS DISTINCT FROM (NEW."preferred_channel") OR OLD."preferred_language" IS DISTINCT FROM (NEW."preferred_language") OR OLD."region" IS DISTINCT FROM (NEW."region") OR OLD."secondary_email" IS DISTINCT FROM (NEW."secondary_email") OR OLD."secondary_phone" IS DISTINCT FROM (NEW."secondary_phone") OR OLD."source" IS DISTINCT FROM (NEW."source"))',
+                    func='INSERT INTO "audit_customerevent" ("address_line1", "address_line2", "birth_date", "city", "company", "consent_at", "consent_evidence", "consent_source", "country", "created_at", "do_not_contact", "email", "external_id", "family_name", "family_name_kana", "given_name", "given_name_kana", "id", "marketing_consent", "owner_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "postal_code", "preferred_channel", "preferred_language", "region", "secondary_email", "secondary_phone", "source") VALUES (NEW."address_line1", NEW."address_line2", NEW."birth_date", NEW."city", NEW."company", NEW."consent_at", NEW."consent_evidence", NEW."consent_source", NEW."country", NEW."created_at", NEW."do_not_contact", NEW."email", NEW."external_id", NEW."family_name", NEW."family_name_kana", NEW."given_name", NEW."given_name_kana", NEW."id", NEW."marketing_consent", NEW."owner_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."phone", NEW."postal_code", NEW."preferred_channel", NEW."preferred_language", NEW."region", NEW."secondary_email", NEW."secondary_phone", NEW."source"); RETURN NULL;',
+                    hash="bafbeb9bf9df4e50747cb38fff71b2f608a64a6a",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_51480",
+                    table="customers_customer",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='trackedcustomer',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "audit_customerevent" ("address_line1", "address_line2", "birth_date", "city", "company", "consent_at", "consent_evidence", "consent_source", "country", "created_at", "do_not_contact", "email", "external_id", "family_name", "family_name_kana", "given_name", "given_name_kana", "id", "marketing_consent", "owner_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "postal_code", "preferred_channel", "preferred_language", "region", "secondary_email", "secondary_phone", "source") VALUES (OLD."address_line1", OLD."address_line2", OLD."birth_date", OLD."city", OLD."company", OLD."consent_at", OLD."consent_evidence", OLD."consent_source", OLD."country", OLD."created_at", OLD."do_not_contact", OLD."email", OLD."external_id", OLD."family_name", OLD."family_name_kana", OLD."given_name", OLD."given_name_kana", OLD."id", OLD."marketing_consent", OLD."owner_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."phone", OLD."postal_code", OLD."preferred_channel", OLD."preferred_language", OLD."region", OLD."secondary_email", OLD."secondary_phone", OLD."source"); RETURN NULL;', hash='c80acf13558b330365cb5285744ac34cfc24930e', operation='DELETE', pgid='pgtrigger_delete_delete_fb86c', table='customers_customer', when='AFTER')),
+            model_name="trackedcustomer",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "audit_customerevent" ("address_line1", "address_line2", "birth_date", "city", "company", "consent_at", "consent_evidence", "consent_source", "country", "created_at", "do_not_contact", "email", "external_id", "family_name", "family_name_kana", "given_name", "given_name_kana", "id", "marketing_consent", "owner_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "phone", "postal_code", "preferred_channel", "preferred_language", "region", "secondary_email", "secondary_phone", "source") VALUES (OLD."address_line1", OLD."address_line2", OLD."birth_date", OLD."city", OLD."company", OLD."consent_at", OLD."consent_evidence", OLD."consent_source", OLD."country", OLD."created_at", OLD."do_not_contact", OLD."email", OLD."external_id", OLD."family_name", OLD."family_name_kana", OLD."given_name", OLD."given_name_kana", OLD."id", OLD."marketing_consent", OLD."owner_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."phone", OLD."postal_code", OLD."preferred_channel", OLD."preferred_language", OLD."region", OLD."secondary_email", OLD."secondary_phone", OLD."source"); RETURN NULL;',
+                    hash="c80acf13558b330365cb5285744ac34cfc24930e",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_fb86c",
+                    table="customers_customer",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]
