@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from .addresses import PREFECTURE_NAMES, PREFECTURES
 from .fields import FORM_FIELDS
 from .models import Customer, Note, Tag
 from .phones import normalize_phone
@@ -55,6 +56,12 @@ class CustomerForm(forms.ModelForm):
         if self.instance.pk and self.instance.secondary_phone:
             self.initial["secondary_phone"] = self.instance.secondary_phone_display
         self.fields["phone"].help_text = _("Any format: 090-1234-5678, or +44 20 7946 0958 for other countries.")
+        # The 47 prefectures, stored in Japanese and shown in the reader's language; a region outside Japan
+        # already on the record (from an import or the API) stays a choice.
+        region = self.instance.region if self.instance.pk else ""
+        extra = [(region, region)] if region and region not in PREFECTURE_NAMES else []
+        self.fields["region"].widget = forms.Select(choices=[("", "—"), *PREFECTURES, *extra])
+        self.fields["postal_code"].help_text = _("Typing a postal code fills in the prefecture, city and town.")
 
     def clean_phone(self) -> str:
         return normalize_phone(self.cleaned_data.get("phone", ""))

@@ -4,15 +4,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import CreateView, DeleteView, DetailView, UpdateView
 
-from . import exporting, importing, merge_compare, panels, services, timeline
+from . import addresses, exporting, importing, merge_compare, panels, services, timeline
 from .forms import CustomerFilterForm, CustomerForm, ImportUploadForm, NoteForm, SegmentForm, TagForm
 from .models import Customer, ImportBatch, Segment, Tag
 from .pagination import KeysetListView, count_capped
@@ -287,6 +287,22 @@ def note_create(request: HttpRequest, pk: int) -> HttpResponse:
         )
     messages.error(request, _("The note was not saved: %(errors)s") % {"errors": " ".join(form.errors.get("body", []))})
     return redirect(customer)
+
+
+@login_required
+@require_GET
+def postal_lookup(request: HttpRequest) -> JsonResponse:
+    """``?code=1000001`` → ``{"postal_code", "prefecture", "city", "town"}`` from Japan Post's data, for the
+    customer form (staff who may add or change customers); 404 with a message for an unknown code."""
+    if not (request.user.has_perm("customers.add_customer") or request.user.has_perm("customers.change_customer")):
+        return JsonResponse({"detail": _("You may not look up addresses.")}, status=403)
+    code = request.GET.get("code", "")[:20]
+    if addresses.normalize_postal_code(code) is None:
+        return JsonResponse({"detail": _("Enter a postal code of seven digits, e.g. 100-0001.")}, status=400)
+    found = addresses.postal_lookup(code)
+    if found is None:
+        return JsonResponse({"detail": _("No address has this postal code.")}, status=404)
+    return JsonResponse(found)
 
 
 # --- Tags -----------------------------------------------------------------------------------------
