@@ -6,8 +6,10 @@ import unicodedata
 import uuid
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from customers.phones import normalize_phone
@@ -63,9 +65,14 @@ class PublicFeedbackForm(forms.Form):
     photo = forms.FileField(
         label=_("Photo (optional)"),
         required=False,
-        help_text=_("One photo, e.g. of a damaged item: JPEG, PNG, WebP or HEIC, at most 5 MB."),
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["photo"].help_text = _(
+            "One photo, e.g. of a damaged item: JPEG, PNG, WebP or HEIC, at most %(mb)s MB."
+        ) % {"mb": formats.number_format(round(settings.TSUNAGU_FEEDBACK_PHOTO_MAX_BYTES / 1024 / 1024, 1))}
 
     def _clean_fields(self):
         # Japanese phone keyboards type a full-width ＠ (and letters): the address is the same (NFKC).
