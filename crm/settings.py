@@ -287,10 +287,15 @@ TSUNAGU_IMPORT_MAX_BYTES = env_int("TSUNAGU_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 TSUNAGU_IMPORT_RETENTION_DAYS = env_int("TSUNAGU_IMPORT_RETENTION_DAYS", 7)
 # A public-form message from an address is attached to its customer only once the address is confirmed.
 TSUNAGU_FEEDBACK_CONFIRM_HOURS = env_int("TSUNAGU_FEEDBACK_CONFIRM_HOURS", 48)
+# A photo sent with the public form: at most this many bytes (JPEG, PNG, WebP, HEIC), kept in this private
+# directory (outside MEDIA_ROOT, never served by URL: staff download it through a permission-checked view).
+TSUNAGU_FEEDBACK_PHOTO_MAX_BYTES = env_int("TSUNAGU_FEEDBACK_PHOTO_MAX_BYTES", 5 * 1024 * 1024)
+TSUNAGU_PRIVATE_MEDIA_ROOT = Path(env("TSUNAGU_PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private")))
 # Loyalty: greetings go out from this hour (0-23) of their day, in the business time zone.
 TSUNAGU_LOYALTY_GREETING_HOUR = env_int("TSUNAGU_LOYALTY_GREETING_HOUR", 9)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_PERMISSIONS = 0o600  # uploads hold personal data (feedback photos): readable by the app alone
 
 # --- Outreach (touchpoints/outreach/outbox/) ------------------------------------------------------
 # Absolute address of the site, for links in mail (the unsubscribe link must work outside the app).

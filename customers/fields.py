@@ -29,8 +29,21 @@ CONSENT_FIELDS = ("marketing_consent", "consent_source", "consent_evidence", "do
 # a reason change it; an API key records it for a customer it creates, never for an existing one.
 CONSENT_RECORD_FIELDS = ("marketing_consent", "consent_source", "consent_evidence", "consent_at", "do_not_contact")
 
+# A second email and phone (where a merge keeps the contact it did not choose): the staff form's, not the file's.
+SECONDARY_CONTACT_FIELDS = ("secondary_email", "secondary_phone")
+
 # The staff form's fields.
-FORM_FIELDS = [*NAME_FIELDS, "email", "phone", *DETAIL_FIELDS, "owner", "tags", "external_id", *CONSENT_FIELDS]
+FORM_FIELDS = [
+    *NAME_FIELDS,
+    "email",
+    "phone",
+    *SECONDARY_CONTACT_FIELDS,
+    *DETAIL_FIELDS,
+    "owner",
+    "tags",
+    "external_id",
+    *CONSENT_FIELDS,
+]
 
 # What customer_create / customer_update accept (tags are set by customer_tags_set; consent_at comes with the
 # proof of a consent an API key records for a new customer).

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import unicodedata
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from .addresses import PREFECTURE_NAMES, PREFECTURES
 from .fields import FORM_FIELDS
 from .models import Customer, Note, Tag
 from .phones import normalize_phone
@@ -40,17 +43,47 @@ class CustomerForm(forms.ModelForm):
         help_text=_("Needed when you change an existing customer's consent, e.g. “asked at the till on 3 May”."),
     )
 
+    save_anyway = forms.BooleanField(
+        label=_("Save anyway: this is a different customer"),
+        required=False,
+        help_text=_("Tick only after checking the record(s) listed above."),
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk and self.instance.phone:
             self.initial["phone"] = self.instance.phone_display
+        if self.instance.pk and self.instance.secondary_phone:
+            self.initial["secondary_phone"] = self.instance.secondary_phone_display
         self.fields["phone"].help_text = _("Any format: 090-1234-5678, or +44 20 7946 0958 for other countries.")
+        # The 47 prefectures, stored in Japanese and shown in the reader's language; a region outside Japan
+        # already on the record (from an import or the API) stays a choice.
+        region = self.instance.region if self.instance.pk else ""
+        extra = [(region, region)] if region and region not in PREFECTURE_NAMES else []
+        self.fields["region"].widget = forms.Select(choices=[("", "—"), *PREFECTURES, *extra])
+        self.fields["postal_code"].help_text = _("Typing a postal code fills in the prefecture, city and town.")
 
     def clean_phone(self) -> str:
         return normalize_phone(self.cleaned_data.get("phone", ""))
 
+    def clean_secondary_phone(self) -> str:
+        return normalize_phone(self.cleaned_data.get("secondary_phone", ""))
+
     def clean_email(self) -> str:
         return (self.cleaned_data.get("email") or "").strip().lower()
+
+    def clean_secondary_email(self) -> str:
+        return (self.cleaned_data.get("secondary_email") or "").strip().lower()
+
+    def _clean_fields(self):
+        # A full-width address typed on a Japanese keyboard (ｈａｎａ＠ｅｘａｍｐｌｅ．ｊｐ) is the ASCII one.
+        if self.is_bound:
+            self.data = self.data.copy()
+            for key in ("email", "secondary_email"):
+                name = self.add_prefix(key)
+                if name in self.data:
+                    self.data[name] = unicodedata.normalize("NFKC", self.data[name] or "")
+        super()._clean_fields()
 
     def clean(self):
         cleaned = super().clean()
@@ -70,7 +103,8 @@ class CustomerForm(forms.ModelForm):
         return super()._get_validation_exclusions() | {"email", "external_id"}
 
     def service_data(self) -> dict:
-        data = {k: v for k, v in self.cleaned_data.items() if k not in ("tags", "consent_change_reason")}
+        skip = ("tags", "consent_change_reason", "save_anyway")
+        data = {k: v for k, v in self.cleaned_data.items() if k not in skip}
         return data
 
 

@@ -88,6 +88,9 @@ class Customer(models.Model):
     given_name_kana = models.CharField(_("given name (kana)"), max_length=100, blank=True)
     email = models.EmailField(_("email"), max_length=254, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True, help_text=_("Stored in E.164 form."))
+    # A second address or number the customer also uses: where a merge keeps the one it did not choose.
+    secondary_email = models.EmailField(_("other email"), max_length=254, blank=True)
+    secondary_phone = models.CharField(_("other phone"), max_length=32, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     company = models.CharField(_("company"), max_length=200, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=16, blank=True)
@@ -165,6 +168,9 @@ class Customer(models.Model):
             models.Index(fields=["-created_at", "-id"], name="customer_created_idx"),
             models.Index(fields=["name_sort", "id"], name="customer_name_sort_idx"),
             models.Index(fields=["phone"], name="customer_phone_idx", condition=~Q(phone="")),
+            # The duplicate check on saving (``sharing_contact``) looks up the other contacts too.
+            models.Index(fields=["secondary_phone"], name="customer_phone2_idx", condition=~Q(secondary_phone="")),
+            models.Index(Lower("secondary_email"), name="customer_email2_idx", condition=~Q(secondary_email="")),
             models.Index(fields=["owner", "-created_at", "-id"], name="customer_owner_idx"),
             models.Index(fields=["source", "-created_at", "-id"], name="customer_source_idx"),
             models.Index(
@@ -225,6 +231,10 @@ class Customer(models.Model):
         return format_phone(self.phone)
 
     @property
+    def secondary_phone_display(self) -> str:
+        return format_phone(self.secondary_phone)
+
+    @property
     def can_receive_marketing(self) -> bool:
         return self.marketing_consent and not self.do_not_contact and bool(self.email)
 
@@ -233,8 +243,11 @@ class Customer(models.Model):
         family = self.family_name_kana or self.family_name
         given = self.given_name_kana or self.given_name
         self.name_sort = fold(f"{family} {given}".strip())[:210]
-        digits = "".join(ch for ch in self.phone if ch.isdigit())
-        national = "0" + digits[2:] if self.phone.startswith("+81") else ""
+        phone_keys = []
+        for phone in (self.phone, self.secondary_phone):
+            digits = "".join(ch for ch in phone if ch.isdigit())
+            national = "0" + digits[2:] if phone.startswith("+81") else ""
+            phone_keys += [phone, digits, national]
         parts = [
             self.family_name,
             self.given_name,
@@ -244,9 +257,8 @@ class Customer(models.Model):
             self.given_name_kana,
             f"{self.family_name_kana}{self.given_name_kana}",
             self.email,
-            self.phone,
-            digits,
-            national,
+            self.secondary_email,
+            *phone_keys,
             self.company,
             self.external_id,
         ]
@@ -333,6 +345,8 @@ class CustomerMerge(models.Model):
     merged_customer_id = models.BigIntegerField(_("merged customer ID"))
     merged_data = models.JSONField(_("merged record"), default=dict)
     moved = models.JSONField(_("rows moved"), default=dict)
+    # Whose value the kept record took, field by field ("primary" or "duplicate"), as chosen on the merge page.
+    choices = models.JSONField(_("values chosen"), default=dict, blank=True)
     merged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("merged by"), on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -99,6 +99,29 @@ class CustomerQuerySet(models.QuerySet):
         # ``exclude(email="")`` matches the partial unique index on LOWER(email), which otherwise goes unused.
         return self.exclude(email="").annotate(email_lower=Lower("email")).filter(email_lower=email.strip().lower())
 
+    def sharing_contact(self, *, email: str = "", phone: str = "") -> CustomerQuerySet:
+        """Customers reachable at this email (ignoring case) or this phone (E.164), as their main or other contact:
+        the records a new or edited one may duplicate. Each match says which (``same_email``, ``same_phone``)."""
+        email, q = (email or "").strip().lower(), Q()
+        if email:
+            q |= Q(email_lower=email) | Q(secondary_email_lower=email)
+        if phone:
+            q |= Q(phone=phone) | Q(secondary_phone=phone)
+        if not q:
+            return self.none()
+        return self.annotate(
+            email_lower=Lower("email"),
+            secondary_email_lower=Lower("secondary_email"),
+            same_email=models.ExpressionWrapper(
+                Q(email_lower=email) | Q(secondary_email_lower=email) if email else Q(pk__in=[]),
+                output_field=models.BooleanField(),
+            ),
+            same_phone=models.ExpressionWrapper(
+                Q(phone=phone) | Q(secondary_phone=phone) if phone else Q(pk__in=[]),
+                output_field=models.BooleanField(),
+            ),
+        ).filter(q)
+
     def filter_by(
         self,
         *,
@@ -221,13 +244,18 @@ MERGE_COMPARE_FIELDS = [
     "given_name_kana",
     "email",
     "phone",
+    "secondary_email",
+    "secondary_phone",
     "birth_date",
     "company",
     "postal_code",
     "region",
     "city",
     "address_line1",
+    "address_line2",
     "external_id",
+    "preferred_channel",
+    "preferred_language",
     "source",
     "owner",
     "marketing_consent",

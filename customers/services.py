@@ -32,16 +32,26 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown customer fields: {sorted(unknown)}")
     cleaned = dict(data)
-    for key in ("email", "external_id", "family_name", "given_name", "family_name_kana", "given_name_kana"):
+    for key in (
+        "email",
+        "secondary_email",
+        "external_id",
+        "family_name",
+        "given_name",
+        "family_name_kana",
+        "given_name_kana",
+    ):
         if key in cleaned and cleaned[key] is not None:
             cleaned[key] = str(cleaned[key]).strip()
-    if "email" in cleaned:
-        cleaned["email"] = cleaned["email"].lower()
-    if "phone" in cleaned:
-        try:
-            cleaned["phone"] = normalize_phone(cleaned["phone"] or "")
-        except ValidationError as exc:
-            raise ValidationError({"phone": exc.messages}) from exc
+    for key in ("email", "secondary_email"):
+        if key in cleaned:
+            cleaned[key] = (cleaned[key] or "").lower()
+    for key in ("phone", "secondary_phone"):
+        if key in cleaned:
+            try:
+                cleaned[key] = normalize_phone(cleaned[key] or "")
+            except ValidationError as exc:
+                raise ValidationError({key: exc.messages}) from exc
     if "country" in cleaned and cleaned["country"]:
         cleaned["country"] = cleaned["country"].upper()
     return cleaned
@@ -285,6 +295,8 @@ MERGE_FILL_FIELDS = [
     "given_name_kana",
     "email",
     "phone",
+    "secondary_email",
+    "secondary_phone",
     "birth_date",
     "company",
     "postal_code",
@@ -295,11 +307,69 @@ MERGE_FILL_FIELDS = [
     "owner_id",
     "external_id",
 ]
+# The fields whose value staff choose, one by one, on the merge page ("owner" is the owner_id column). Consent is
+# not chosen: the most recent recorded decision wins and do-not-contact on either side is kept.
+MERGE_CHOICE_FIELDS = [
+    "family_name",
+    *MERGE_FILL_FIELDS,
+    "preferred_channel",
+    "preferred_language",
+    "source",
+]
+# A contact the kept record does not take stays on it as its other email/phone rather than being dropped.
+_SECONDARY_OF = {"email": "secondary_email", "phone": "secondary_phone"}
+
+
+class MergeSide:
+    PRIMARY = "primary"
+    DUPLICATE = "duplicate"
+
+
+def _merge_values(primary: Customer, duplicate: Customer, choices: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """The kept record's new values: each chosen field from the side chosen, an empty field filled from the other
+    side, and an email and phone of either side not chosen kept as the other contact. Returns the values and the
+    contacts that found no room (a third email), which the merge's note keeps."""
+    unknown = set(choices) - set(MERGE_CHOICE_FIELDS)
+    if unknown or set(choices.values()) - {MergeSide.PRIMARY, MergeSide.DUPLICATE}:
+        raise ValidationError(_("Unknown field or side in the merge choices."))
+    values = {f: getattr(primary, f) for f in MERGE_CHOICE_FIELDS}
+    for f in MERGE_CHOICE_FIELDS:
+        theirs = getattr(duplicate, f)
+        if choices.get(f) == MergeSide.DUPLICATE or (f not in choices and not values[f] and theirs):
+            values[f] = theirs
+    if not values["family_name"]:
+        raise ValidationError(_("The kept record needs a family name."))
+    leftovers: list[str] = []
+    for main, other in _SECONDARY_OF.items():
+        contacts: list[str] = []
+        for value in (
+            getattr(primary, main),
+            getattr(duplicate, main),
+            getattr(primary, other),
+            getattr(duplicate, other),
+        ):
+            if value and value.lower() != (values[main] or "").lower() and value.lower() not in contacts:
+                contacts.append(value.lower() if main == "email" else value)
+        if not values[main] and contacts:
+            values[main] = contacts.pop(0)
+        values[other] = contacts[0] if contacts else ""
+        leftovers += contacts[1:]
+    return values, leftovers
 
 
 @transaction.atomic
-def customer_merge(*, primary: Customer, duplicate: Customer, by: AbstractBaseUser | None = None) -> CustomerMerge:
-    """Fold ``duplicate`` into ``primary``: every related row moves, empty fields are filled, the merge is kept.
+def customer_merge(
+    *,
+    primary: Customer,
+    duplicate: Customer,
+    by: AbstractBaseUser | None = None,
+    choices: dict[str, str] | None = None,
+) -> CustomerMerge:
+    """Fold ``duplicate`` into ``primary``: every related row moves, the merge is kept.
+
+    ``choices`` (field -> ``"primary"``/``"duplicate"``, fields of ``MERGE_CHOICE_FIELDS``) says whose value the kept
+    record takes, field by field; a field not chosen keeps the primary's value, or the duplicate's where the
+    primary has none. The email and phone not taken become the kept record's other email and phone.
 
     Related rows are found through Django's model registry, so the apps above ``customers``
     (touchpoints, loyalty, feedback) are covered without being imported here. An app whose rows can
@@ -315,6 +385,7 @@ def customer_merge(*, primary: Customer, duplicate: Customer, by: AbstractBaseUs
     if len(locked) != 2:
         raise ValidationError(_("One of these customers no longer exists."))
     primary, duplicate = locked[primary.pk], locked[duplicate.pk]
+    fill, leftovers = _merge_values(primary, duplicate, choices or {})
 
     snapshot = model_to_dict(duplicate, exclude=["tags"])
     snapshot["tags"] = list(duplicate.tags.values_list("name", flat=True))
@@ -338,7 +409,6 @@ def customer_merge(*, primary: Customer, duplicate: Customer, by: AbstractBaseUs
         primary.tags.add(*duplicate_tags)
         moved["customers.Tag"] = len(duplicate_tags)
 
-    fill = {f: getattr(duplicate, f) for f in MERGE_FILL_FIELDS if not getattr(primary, f) and getattr(duplicate, f)}
     # Consent: the most recent recorded decision wins; do-not-contact on either side is kept.
     if duplicate.consent_at and (not primary.consent_at or duplicate.consent_at > primary.consent_at):
         for f in ("marketing_consent", "consent_at", "consent_source", "consent_evidence"):
@@ -353,17 +423,24 @@ def customer_merge(*, primary: Customer, duplicate: Customer, by: AbstractBaseUs
         merged_data=_jsonable(snapshot),
         moved=moved,
         merged_by=by,
+        choices=dict(choices or {}),
     )
     CustomerMerge.objects.filter(customer=duplicate).update(customer=primary)
     Note.objects.create(
         customer=primary,
         author=by,
         body=_("Merged record #%(id)s (%(name)s, %(email)s) into this customer.")
-        % {"id": duplicate.pk, "name": duplicate.display_name, "email": duplicate.email or "—"},
+        % {"id": duplicate.pk, "name": duplicate.display_name, "email": duplicate.email or "—"}
+        + (
+            " " + _("Contacts not kept on the record: %(contacts)s.") % {"contacts": ", ".join(leftovers)}
+            if leftovers
+            else ""
+        ),
     )
     duplicate.delete()  # frees its email and external ID for the kept record
     for key, value in fill.items():
         setattr(primary, key, value)
+    _check_unique(primary)
     primary.save()
     customer_touch(customer_id=primary.pk, at=last_activity_at)
     events.customer_merged.send(sender=Customer, primary=primary, merged_customer_id=merge.merged_customer_id)

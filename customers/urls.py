@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/delete/", views.CustomerDeleteView.as_view(), name="delete"),
     path("<int:pk>/notes/", views.note_create, name="note_create"),
     path("<int:pk>/timeline/", views.customer_timeline, name="timeline"),
+    path("postal-code/", views.postal_lookup, name="postal_lookup"),
     path("tags/", views.tag_list, name="tags"),
     path("tags/<int:pk>/edit/", views.TagUpdateView.as_view(), name="tag_update"),
     path("tags/<int:pk>/delete/", views.TagDeleteView.as_view(), name="tag_delete"),

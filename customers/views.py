@@ -4,15 +4,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import CreateView, DeleteView, DetailView, UpdateView
 
-from . import exporting, importing, panels, services, timeline
+from . import addresses, exporting, importing, merge_compare, panels, services, timeline
 from .forms import CustomerFilterForm, CustomerForm, ImportUploadForm, NoteForm, SegmentForm, TagForm
 from .models import Customer, ImportBatch, Segment, Tag
 from .pagination import KeysetListView, count_capped
@@ -20,7 +20,6 @@ from .querysets import (
     CUSTOMER_ORDERINGS,
     DEFAULT_CUSTOMER_ORDERING,
     DUPLICATE_RULES,
-    MERGE_COMPARE_FIELDS,
     duplicate_groups,
     filter_choices,
 )
@@ -108,7 +107,31 @@ class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, KeysetListVi
         return context
 
 
-class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, DetailView):
+def merged_redirect(request: HttpRequest, pk: int) -> HttpResponse | None:
+    """The same page of the record ``pk`` was merged into (a link kept from before the merge), or None."""
+    target = Customer.objects.surviving(pk).values_list("pk", flat=True).first() if pk < 2**63 else None
+    if target is None or target == pk:
+        return None
+    match = request.resolver_match
+    url = reverse(f"{match.namespace}:{match.url_name}", kwargs={**match.kwargs, "pk": target})
+    query = request.GET.urlencode()
+    return redirect(f"{url}?{query}" if query else url, permanent=True)
+
+
+class MergedRedirectMixin:
+    """A page of a record merged away redirects (301) to the kept record's page instead of answering 404."""
+
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            moved = merged_redirect(request, kwargs["pk"])
+            if moved is None:
+                raise
+            return moved
+
+
+class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, MergedRedirectMixin, DetailView):
     permission_required = "customers.view_customer"
     template_name = "customers/customer_detail.html"
 
@@ -140,7 +163,9 @@ def customer_timeline(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.has_perm("customers.view_customer"):
         return HttpResponse(status=403)
     # The one-to-ones the providers read are joined here (a customer in no loyalty programme costs no loyalty query).
-    customer = get_object_or_404(Customer.objects.select_related(*timeline.select_related()), pk=pk)
+    customer = Customer.objects.select_related(*timeline.select_related()).filter(pk=pk).first()
+    if customer is None:
+        return merged_redirect(request, pk) or HttpResponse(status=404)
     kinds = [k for k in request.GET.getlist("kind") if k in {p.kind for p in timeline.providers(request.user)}]
     page = timeline.timeline_page(
         customer, cursor=request.GET.get("cursor", ""), kinds=kinds, filters=request.GET, user=request.user
@@ -158,12 +183,36 @@ class CustomerFormMixin:
     template_name = "customers/customer_form.html"
 
     def form_valid(self, form):
+        # A phone or email already on file: warn, with a link to that record, until "save anyway" is ticked.
+        duplicates = self.contact_duplicates(form)
+        email = form.cleaned_data.get("email")
+        # Another customer's main email cannot be saved twice (a database constraint): the service says so.
+        email_taken = bool(email) and any(other.email.lower() == email for other in duplicates)
+        if duplicates and not email_taken and not form.cleaned_data.get("save_anyway"):
+            return self.render_to_response(self.get_context_data(form=form, duplicates=duplicates))
         try:
             self.object = self.save_with_service(form)
         except ValidationError as exc:
             apply_service_errors(form, exc)
-            return self.form_invalid(form)
+            context = self.get_context_data(form=form, duplicates=duplicates, email_taken=email_taken)
+            return self.render_to_response(context)
         return redirect(self.object)
+
+    def contact_duplicates(self, form) -> list[Customer]:
+        """Other customers with the email or phone typed (either as their main or their other contact); on an
+        edit, only for a value that changed, so a known pair does not warn at every save."""
+        stored = {}
+        if self.object is not None and self.object.pk:
+            stored = Customer.objects.filter(pk=self.object.pk).values("email", "phone").first() or {}
+        wanted = {
+            key: form.cleaned_data.get(key) or ""
+            for key in ("email", "phone")
+            if (form.cleaned_data.get(key) or "").lower() != (stored.get(key) or "").lower()
+        }
+        if not any(wanted.values()):
+            return []
+        others = Customer.objects.exclude(pk=self.object.pk) if self.object and self.object.pk else Customer.objects
+        return list(others.sharing_contact(**wanted).order_by("created_at", "id")[:5])
 
 
 class CustomerCreateView(LoginRequiredMixin, PermissionRequiredMixin, CustomerFormMixin, CreateView):
@@ -177,7 +226,9 @@ class CustomerCreateView(LoginRequiredMixin, PermissionRequiredMixin, CustomerFo
         return customer
 
 
-class CustomerUpdateView(LoginRequiredMixin, PermissionRequiredMixin, CustomerFormMixin, UpdateView):
+class CustomerUpdateView(
+    LoginRequiredMixin, PermissionRequiredMixin, MergedRedirectMixin, CustomerFormMixin, UpdateView
+):
     permission_required = "customers.change_customer"
 
     def save_with_service(self, form) -> Customer:
@@ -236,6 +287,22 @@ def note_create(request: HttpRequest, pk: int) -> HttpResponse:
         )
     messages.error(request, _("The note was not saved: %(errors)s") % {"errors": " ".join(form.errors.get("body", []))})
     return redirect(customer)
+
+
+@login_required
+@require_GET
+def postal_lookup(request: HttpRequest) -> JsonResponse:
+    """``?code=1000001`` → ``{"postal_code", "prefecture", "city", "town"}`` from Japan Post's data, for the
+    customer form (staff who may add or change customers); 404 with a message for an unknown code."""
+    if not (request.user.has_perm("customers.add_customer") or request.user.has_perm("customers.change_customer")):
+        return JsonResponse({"detail": _("You may not look up addresses.")}, status=403)
+    code = request.GET.get("code", "")[:20]
+    if addresses.normalize_postal_code(code) is None:
+        return JsonResponse({"detail": _("Enter a postal code of seven digits, e.g. 100-0001.")}, status=400)
+    found = addresses.postal_lookup(code)
+    if found is None:
+        return JsonResponse({"detail": _("No address has this postal code.")}, status=404)
+    return JsonResponse(found)
 
 
 # --- Tags -----------------------------------------------------------------------------------------
@@ -304,7 +371,7 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("customers.merge_customer", raise_exception=True)
 def customer_merge(request: HttpRequest) -> HttpResponse:
-    """GET: compare two records and choose the one to keep. POST: merge (one service call)."""
+    """GET: compare two records, differences highlighted, a value to choose per differing field. POST: merge."""
     source = request.POST if request.method == "POST" else request.GET
     try:
         ids = [int(i) for i in source.getlist("ids")][:2]
@@ -315,6 +382,7 @@ def customer_merge(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Choose two existing customers to merge."))
         return redirect("customers:duplicates")
     customers.sort(key=lambda c: c.created_at)
+    rows = merge_compare.compare_rows(customers)
     if request.method == "POST":
         try:
             keep = int(request.POST.get("keep", ""))
@@ -324,16 +392,21 @@ def customer_merge(request: HttpRequest) -> HttpResponse:
         if keep not in by_pk:
             messages.error(request, _("Choose the record to keep."))
         else:
+            choices = merge_compare.posted_choices(request.POST, rows=rows, keep=keep, pks=set(by_pk))
             primary = by_pk.pop(keep)
             (duplicate,) = by_pk.values()
             try:
-                services.customer_merge(primary=primary, duplicate=duplicate, by=request.user)
+                services.customer_merge(primary=primary, duplicate=duplicate, by=request.user, choices=choices)
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
                 return redirect("customers:duplicates")
             messages.success(request, _("Customers merged. The merged record is kept in the history."))
             return redirect(primary)
-    return render(request, "customers/customer_merge.html", {"customers": customers, "fields": MERGE_COMPARE_FIELDS})
+    return render(
+        request,
+        "customers/customer_merge.html",
+        {"customers": customers, "rows": rows, "differences": sum(r.differs for r in rows)},
+    )
 
 
 # --- CSV import and export ------------------------------------------------------------------------

@@ -72,6 +72,14 @@ class TicketAdmin(ReadOnlyAdmin):
     list_select_related = ["customer", "assignee"]
     search_fields = ["=id", "subject", "order_reference", "customer__email"]
     raw_id_fields = ["customer", "touchpoint", "source_survey"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # 「T-000123」 is that ticket: its subject search found the follow-up ticket quoting it first.
+        exact = queryset.by_reference(search_term)
+        if exact is not None:
+            return exact, False
+        return super().get_search_results(request, queryset, search_term)
+
     date_hierarchy = "created_at"
     show_full_result_count = False
     list_per_page = 50

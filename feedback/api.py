@@ -7,14 +7,13 @@ The touchpoints API's authentication (``Authorization: Bearer <API key>``) and p
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from customers.models import Customer
+from customers.api import customer_for_api
 from customers.service_errors import api_errors
 from touchpoints.api_pagination import TimeCursorPagination
 from touchpoints.models import ApiScope
@@ -70,8 +69,5 @@ class CustomerTicketListView(generics.ListAPIView):
     pagination_class = TicketCursorPagination
 
     def get_queryset(self):
-        pk = self.kwargs["pk"]
-        if pk > 2**63 - 1:
-            pk = 0
-        customer = get_object_or_404(Customer.objects.only("pk"), pk=pk)
+        customer = customer_for_api(self.request, self.kwargs["pk"])
         return Ticket.objects.for_customer(customer).for_api()

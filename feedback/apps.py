@@ -14,10 +14,13 @@ class FeedbackConfig(AppConfig):
         from . import checks, timeline_entries  # noqa: F401 (checks registers itself)
         from . import panels as feedback_panels
 
-        # Ticket replies and survey mail in the outbox are support correspondence, as the tickets are.
-        sources.register(source_app="feedback", permission="feedback.view_ticket")
+        # Ticket replies and survey mail in the outbox are support correspondence, as the tickets are. They are on
+        # the timeline as the ticket's own entries (and a survey's "feedback request"), not as "Follow-up email"s.
+        sources.register(source_app="feedback", permission="feedback.view_ticket", on_timeline=False)
         # The support touchpoints a ticket logs carry its subject: support correspondence too.
         journey_timeline.private_summaries_register(key_prefix="feedback:ticket:", permission="feedback.view_ticket")
+        # A touchpoint recorded about a ticket (its opening, its CSAT request) is shown by the ticket's entry.
+        journey_timeline.fold_touchpoints(metadata_key="ticket")
         timeline.register(
             timeline.TimelineProvider(
                 kind="ticket",

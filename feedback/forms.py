@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
+
+from customers.phones import normalize_phone
 
 from .models import CannedResponse, Priority, Status, Survey, Ticket
 from .querysets import DEFAULT_QUEUE, DEFAULT_TICKET_ORDERING, QUEUES, TICKET_ORDERINGS
@@ -40,11 +45,56 @@ class PublicFeedbackForm(forms.Form):
     """The public form at /feedback/. ``website`` is a honeypot: hidden from people, filled in by bots."""
 
     name = forms.CharField(label=_("Your name"), max_length=NAME_MAX, validators=[_no_nul])
-    email = forms.EmailField(label=_("Your email"), max_length=254)
+    email = forms.EmailField(
+        label=_("Your email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     kind = forms.ChoiceField(label=_("What is it about?"), choices=Ticket.Kind.choices, initial=Ticket.Kind.QUESTION)
     message = forms.CharField(
         label=_("Your message"), max_length=BODY_MAX, widget=forms.Textarea(attrs={"rows": 6}), validators=[_no_nul]
     )
+    order_reference = forms.CharField(
+        label=_("Order number (optional)"), max_length=ORDER_REFERENCE_MAX, required=False, validators=[_no_nul]
+    )
+    phone = forms.CharField(
+        label=_("Phone (optional)"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+        validators=[_no_nul],
+    )
+    photo = forms.FileField(
+        label=_("Photo (optional)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["photo"].help_text = _(
+            "One photo, e.g. of a damaged item: JPEG, PNG, WebP or HEIC, at most %(mb)s MB."
+        ) % {"mb": formats.number_format(round(settings.TSUNAGU_FEEDBACK_PHOTO_MAX_BYTES / 1024 / 1024, 1))}
+
+    def _clean_fields(self):
+        # Japanese phone keyboards type a full-width ＠ (and letters): the address is the same (NFKC).
+        if self.is_bound and "email" in self.data:
+            self.data = self.data.copy()
+            self.data["email"] = unicodedata.normalize("NFKC", self.data.get("email") or "").strip()
+        super()._clean_fields()
+
+    def clean_phone(self) -> str:
+        return normalize_phone(self.cleaned_data.get("phone", ""))
+
+    def clean_photo(self):
+        photo = self.cleaned_data.get("photo")
+        if photo:
+            from .services.photos import photo_check
+
+            try:
+                photo_check(photo)
+            except ValidationError as exc:
+                raise ValidationError(exc.message_dict["photo"]) from exc
+        return photo
+
     website = forms.CharField(
         label=_("Leave this field empty"),
         required=False,

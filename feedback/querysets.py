@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
 
 from django.db import models
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import Customer
 from customers.pagination import Ordering
 
+from .references import parse_reference
 from .statuses import ACTIVE_STATUSES, CLOCK_STATUSES
 
 # The queues staff pick from; each is a whitelisted filter (nothing from the query string reaches filter()).
@@ -87,6 +89,17 @@ class TicketQuerySet(models.QuerySet):
             qs = qs.filter(kind=kind)
         return qs
 
+    def by_reference(self, q: str) -> TicketQuerySet | None:
+        """A reference typed as staff read it (``T-000123``, ``t123``, full width too): that ticket alone when it
+        exists, else None (search on). Its subject search found first a follow-up ticket quoting the reference."""
+        text = unicodedata.normalize("NFKC", q or "").strip()
+        if text[:1] not in ("T", "t"):
+            return None
+        pk = parse_reference(text)
+        if pk is None or not self.filter(pk=pk).exists():
+            return None
+        return self.filter(pk=pk)
+
     def search(self, q: str) -> TicketQuerySet:
         """A customer's email (exact, ignoring case); else words of the subject (a trigram index on PostgreSQL, from
         three characters) or the customer's name, kana, phone or company (the customers' own search, up to
@@ -94,6 +107,9 @@ class TicketQuerySet(models.QuerySet):
         q = " ".join((q or "").replace("\x00", " ").split())
         if not q:
             return self
+        exact = self.by_reference(q)
+        if exact is not None:
+            return exact
         if "@" in q:
             return self.filter(customer__in=Customer.objects.with_email(q).values("pk"))
         customers = Customer.objects.search_ids(q)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("tickets/customers/", tickets.customer_search, name="customer_search"),
     path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket_detail"),
     path("tickets/<int:pk>/messages/", tickets.ticket_messages, name="ticket_messages"),
+    path("tickets/<int:pk>/photos/<int:photo_pk>/", tickets.ticket_photo, name="ticket_photo"),
     path("tickets/<int:pk>/reply/", tickets.ticket_reply, name="ticket_reply"),
     path("tickets/<int:pk>/status/", tickets.ticket_status, name="ticket_status"),
     path("tickets/<int:pk>/assign/", tickets.ticket_assign, name="ticket_assign"),

@@ -10,7 +10,6 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, Sum
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -18,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from customers.models import Customer
+from customers.api import customer_for_api
 from customers.service_errors import api_errors
 from touchpoints.models import ApiScope
 
@@ -38,7 +37,7 @@ class CustomerMembershipListView(APIView):
         responses={200: MembershipSerializer(many=True), 404: OpenApiResponse(description="No such customer.")},
     )
     def get(self, request: Request, pk: int) -> Response:
-        customer = get_object_or_404(Customer.objects.only("pk"), pk=pk if pk <= BIGINT_MAX else 0)
+        customer = customer_for_api(request, pk)
         memberships = list(Membership.objects.for_customer(customer).select_related("programme", "tier"))
         soon = services.local_today() + dt.timedelta(days=EXPIRING_SOON_DAYS)
         expiring = dict(

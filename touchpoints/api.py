@@ -11,7 +11,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models.functions import Lower
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
@@ -20,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from customers.api import RATE_LIMITED
+from customers.api import RATE_LIMITED, customer_for_api
 from customers.models import Customer
 from customers.service_errors import api_errors
 
@@ -242,8 +241,5 @@ class CustomerTouchpointListView(generics.ListAPIView):
     pagination_class = TouchpointCursorPagination
 
     def get_queryset(self):
-        pk = self.kwargs["pk"]
-        if pk > 2**63 - 1:
-            pk = 0
-        customer = get_object_or_404(Customer.objects.only("pk"), pk=pk)
+        customer = customer_for_api(self.request, self.kwargs["pk"])
         return Touchpoint.objects.for_customer(customer).for_api()

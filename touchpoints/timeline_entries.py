@@ -97,22 +97,35 @@ def touchpoints_for_reader(touchpoints: QuerySet, user: Any) -> QuerySet:
     return touchpoints.annotate(summary_hidden=ExpressionWrapper(private, output_field=BooleanField()))
 
 
+# Touchpoints another app's timeline entry stands for, by a key of their metadata (feedback: "ticket" — a ticket's
+# opening touchpoint and its survey request are the ticket's entry). They, and the stage moves they caused, stay
+# out of the timeline: one phone complaint made eight entries (issue 20). They still count in the journey.
+_folded_metadata_keys: set[str] = set()
+
+
+def fold_touchpoints(*, metadata_key: str) -> None:
+    _folded_metadata_keys.add(metadata_key)
+
+
+def _folded(prefix: str = "") -> Q:
+    q = Q()
+    for key in sorted(_folded_metadata_keys):
+        q |= Q(**{f"{prefix}metadata__has_key": key})
+    return q
+
+
 def touchpoint_rows(customer: Any, filters: dict[str, str]) -> QuerySet:
-    return (
-        Touchpoint.objects.for_customer(customer)
-        .with_stage_and_channel(filters)
-        .for_timeline()
-        .only(*TOUCHPOINT_FIELDS)
-    )
+    qs = Touchpoint.objects.for_customer(customer).with_stage_and_channel(filters)
+    if _folded_metadata_keys:
+        qs = qs.exclude(_folded())
+    return qs.for_timeline().only(*TOUCHPOINT_FIELDS)
 
 
 def transition_rows(customer: Any, filters: dict[str, str]) -> QuerySet:
-    return (
-        StageTransition.objects.for_customer(customer)
-        .with_stage_and_channel(filters)
-        .for_timeline()
-        .only(*TRANSITION_FIELDS)
-    )
+    qs = StageTransition.objects.for_customer(customer).with_stage_and_channel(filters)
+    if _folded_metadata_keys:
+        qs = qs.exclude(_folded("touchpoint__"))
+    return qs.for_timeline().only(*TRANSITION_FIELDS)
 
 
 class _TypeLabels(dict):

@@ -23,7 +23,7 @@ from crm.audit.context import history_enabled
 from customers.models import Customer, CustomerMerge, Note
 from customers.services import import_batches_forget_customer
 from feedback.models import Survey, Ticket, TicketMessage
-from feedback.submissions import PendingSubmission
+from feedback.submissions import FeedbackPhoto, PendingSubmission
 from loyalty.models import Redemption
 from touchpoints.models import StageTransition, Touchpoint
 from touchpoints.outreach.models import OutboundMessage, StaffTask
@@ -38,6 +38,8 @@ CUSTOMER_ANONYMOUS: dict[str, Any] = {
     "given_name_kana": "",
     "email": "",
     "phone": "",
+    "secondary_email": "",
+    "secondary_phone": "",
     "birth_date": None,
     "company": "",
     "postal_code": "",
@@ -118,8 +120,19 @@ def customer_anonymise(*, customer: Customer) -> dict[str, int]:
         .exclude(cancel_reason="")
         .update(cancel_reason=""),
         "merges": CustomerMerge.objects.filter(customer_id=pk).exclude(merged_data={}).update(merged_data={}),
+        "photos": _photos(pk),  # before the form messages: a held message's photo names it
         "form_messages": PendingSubmission.objects.filter(customer_id=pk).delete()[0],
         "uploads": import_batches_forget_customer(customer_id=pk),
     }
     counts["history"] = _history(pk)  # last: the updates above wrote "before" rows holding the old values
     return {name: n for name, n in counts.items() if n}
+
+
+def _photos(pk: int) -> int:
+    """The photos sent with the customer's form messages, on their tickets or still held: files and rows."""
+    erased = 0
+    for photo in FeedbackPhoto.objects.filter(Q(ticket__customer_id=pk) | Q(pending__customer_id=pk)):
+        photo.file.delete(save=False)
+        photo.delete()
+        erased += 1
+    return erased

@@ -273,6 +273,7 @@ def customer_make(r: random.Random, ctx: SeedContext, seq: int, slot: tuple[int,
     elif email and roll < 0.69:  # opted in once, withdrew later: consent_at records the withdrawal
         row.consent_at = created_at + (last_activity_at - created_at) * r.random()
     row.birth_date = _birth_date(r, birth_year) if r.random() < 0.7 else None
+    row.secondary_email = row.secondary_phone = ""
     Customer.derive_fields(row)  # the model's own rule for name_sort and search_text
     return row
 

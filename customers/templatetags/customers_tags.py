@@ -23,8 +23,8 @@ def field_value(obj: Model, name: str) -> str:
         return _("Yes") if value else _("No")
     if value is None or value == "":
         return "—"
-    if name == "phone":
-        return obj.phone_display
+    if name in ("phone", "secondary_phone"):
+        return obj.phone_display if name == "phone" else obj.secondary_phone_display
     if field.get_internal_type() in {"DateField", "DateTimeField"}:
         return date_filter(value, "SHORT_DATE_FORMAT")
     if name == "owner":

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import unicodedata
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -16,12 +18,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
+from customers.phones import normalize_phone
+from customers.services import customer_update
 
 from ..models import PendingSubmission, Ticket
+from . import photos
 from .delivery import _message_enqueue, site_url
 from .public_form import _customer_for_email, subject_from_message
 from .tickets import ticket_open
-from .validation import BODY_MAX, NAME_MAX, _choice, _text
+from .validation import BODY_MAX, NAME_MAX, ORDER_REFERENCE_MAX, _choice, _text
 
 logger = logging.getLogger(__name__)
 CONFIRM_SALT = "feedback.form.confirm"
@@ -33,15 +38,32 @@ def confirm_token(pending: PendingSubmission) -> str:
 
 @transaction.atomic
 def feedback_submit_pending(
-    *, name: str, email: str, kind: str, message: str, language: str = "ja"
+    *,
+    name: str,
+    email: str,
+    kind: str,
+    message: str,
+    language: str = "ja",
+    order_reference: str = "",
+    phone: str = "",
+    photo: Any = None,
 ) -> PendingSubmission:
-    """Hold a public-form message and mail the confirmation link to the address given. The customer is found
-    by email, or created without marketing consent (as before), so that the outbox can mail them."""
+    """Hold a public-form message (with its optional order number, phone and photo) and mail the confirmation
+    link to the address given. The customer is found by email, or created without marketing consent (as before),
+    so that the outbox can mail them. The email may be typed full width (ｈａｎａ＠…): it is NFKC-normalised."""
     name = _text(name, name="name", limit=NAME_MAX, single_line=True)
     message = _text(message, name="message", limit=BODY_MAX, required=True)
+    order_reference = _text(order_reference, name="order_reference", limit=ORDER_REFERENCE_MAX, single_line=True)
     _choice(kind, Ticket.Kind.values, name="kind")
-    if not (email or "").strip():
+    email = unicodedata.normalize("NFKC", email or "").strip()
+    if not email:
         raise ValidationError({"email": _("This field is required.")})
+    try:
+        phone = normalize_phone(phone or "")
+    except ValidationError as exc:
+        raise ValidationError({"phone": exc.messages}) from exc
+    if photo is not None:
+        photos.photo_check(photo)  # before anything is written
     customer = _customer_for_email(email=email, name=name, language=language, source=Customer.Source.WEB)
     pending = PendingSubmission.objects.create(
         customer=customer,
@@ -49,7 +71,11 @@ def feedback_submit_pending(
         kind=kind,
         subject=(subject_from_message(message) or Ticket.Kind(kind).label)[:200],
         message=message,
+        order_reference=order_reference,
+        phone=phone,
     )
+    if photo is not None:
+        photos.photo_attach_pending(pending=pending, upload=photo)
     link = site_url(reverse("feedback:confirm", args=[confirm_token(pending)]))
     hours = settings.TSUNAGU_FEEDBACK_CONFIRM_HOURS
     _message_enqueue(
@@ -109,16 +135,32 @@ def feedback_confirm(*, token: str) -> Ticket:
         kind=pending.kind,
         channel=Ticket.Channel.WEB_FORM,
         idempotency_key=f"form-confirm:{pending.pk}",
+        order_reference=pending.order_reference,
         confirm=True,
     )
     PendingSubmission.objects.filter(pk=pending.pk).update(ticket=ticket)
+    photos.photos_move_to_ticket(pending=pending, ticket=ticket)
+    _phone_keep(pending)
     logger.info("feedback form message confirmed pending=%s ticket=%s", pending.pk, ticket.pk)
     return ticket
 
 
+def _phone_keep(pending: PendingSubmission) -> None:
+    """The phone given on a confirmed message goes on the customer: their number if they had none, else their
+    other number if that is free; a number already on file changes nothing."""
+    customer = Customer.objects.get(pk=pending.customer_id)
+    if not pending.phone or pending.phone in (customer.phone, customer.secondary_phone):
+        return
+    field = "phone" if not customer.phone else "secondary_phone" if not customer.secondary_phone else ""
+    if field:
+        customer_update(customer=customer, data={field: pending.phone})
+
+
 def pending_submissions_purge() -> int:
     """Forget held messages once their link has expired (they hold what a stranger may have typed under
-    someone's address); a confirmed one's text is on its ticket. Safe to run twice."""
+    someone's address), and their photos; a confirmed one's text and photo are on its ticket. Safe to run twice."""
     cutoff = timezone.now() - dt.timedelta(hours=settings.TSUNAGU_FEEDBACK_CONFIRM_HOURS)
-    deleted, _rows = PendingSubmission.objects.filter(created_at__lt=cutoff).delete()
+    expired = PendingSubmission.objects.filter(created_at__lt=cutoff)
+    photos.photos_forget_pending(list(expired.values_list("pk", flat=True)))
+    deleted, _rows = expired.delete()
     return deleted

@@ -141,7 +141,12 @@ def survey_invite_enqueue(*, survey: Survey, purpose: str = "", send_after: dt.d
             summary=_("%(kind)s survey sent") % {"kind": survey.get_kind_display()},
             channel="email",
             direction="outbound",
-            metadata={"survey": survey.pk, "kind": survey.kind},
+            # A ticket's CSAT request names the ticket: the ticket's timeline entry stands for it.
+            metadata={
+                "survey": survey.pk,
+                "kind": survey.kind,
+                **({"ticket": survey.ticket_id} if survey.ticket_id else {}),
+            },
         )
     return message
 

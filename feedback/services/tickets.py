@@ -220,17 +220,8 @@ def _apply_status(ticket: Ticket, to_status: str, *, now: dt.datetime, by: Abstr
 
 
 def _after_resolve(ticket: Ticket, *, now: dt.datetime, by: AbstractBaseUser | None) -> None:
-    _touchpoint_record(
-        customer=ticket.customer,
-        slug="support",
-        key=f"feedback:ticket:{ticket.pk}:resolved:{int(now.timestamp())}",
-        summary=_("%(reference)s resolved") % {"reference": ticket.reference},
-        channel=TOUCHPOINT_CHANNELS.get(ticket.channel, "other"),
-        direction="outbound",
-        metadata={"ticket": ticket.pk, "status": "resolved"},
-        by=by,
-        at=now,
-    )
+    # No touchpoint: resolving is no contact with the customer (it was logged as an outbound call on the ticket's
+    # channel that never happened, issue 20). The reply that resolved it is the ticket's own timeline entry.
     # Follow-up tickets close a loop opened by a survey answer: no survey about the survey.
     if not ticket.is_follow_up:
         surveys.survey_create(customer=ticket.customer, kind=Survey.Kind.CSAT, ticket=ticket, source="ticket", by=by)

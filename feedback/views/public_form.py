@@ -26,7 +26,7 @@ from ..models import Ticket
 def feedback_form(request: HttpRequest) -> HttpResponse:
     """Anyone may write to us. CSRF, a honeypot and a rate limit per address keep robots out; a person over
     the limit is told when to come back and sees what they typed, so nothing is lost."""
-    form = PublicFeedbackForm(request.POST or None)
+    form = PublicFeedbackForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST":
         rate = settings.TSUNAGU_FEEDBACK_RATE_LIMIT
@@ -58,6 +58,9 @@ def feedback_form(request: HttpRequest) -> HttpResponse:
                     kind=data["kind"],
                     message=data["message"],
                     language=translation.get_language() or "ja",
+                    order_reference=data["order_reference"],
+                    phone=data["phone"],
+                    photo=data["photo"] or None,
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,13 +14,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from customers.models import Customer
 from customers.pagination import Ordering, keyset_page
 from customers.querysets import normalize_search
+from customers.reads import customers_exported_announce
 from customers.service_errors import apply_service_errors
 from touchpoints.models import Touchpoint
 
 from .. import services
 from ..conversation import messages_html
 from ..forms import AssignForm, ReplyForm, StatusForm, TicketCreateForm, TicketUpdateForm, staff_queryset
-from ..models import CannedResponse, Priority, Status, Ticket, TicketMessage
+from ..models import CannedResponse, FeedbackPhoto, Priority, Status, Ticket, TicketMessage
 from .form_errors import form_error_text
 
 MESSAGES_PER_PAGE = 30
@@ -157,6 +158,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
     transitions = services.allowed_transitions(ticket.status) if can_change else []
     context = {
         "ticket": ticket,
+        "photos": list(FeedbackPhoto.objects.filter(ticket=ticket).only("pk", "size", "content_type")),
         "customer": ticket.customer,
         "conversation": conversation,
         "conversation_html": messages_html(conversation),
@@ -323,3 +325,26 @@ def ticket_canned(request: HttpRequest, pk: int) -> HttpResponse:
     )
     text = services.canned_response_render(canned=canned, ticket=ticket, agent=request.user) if canned else ""
     return render(request, "feedback/includes/_reply_body.html", {"body": text})
+
+
+@login_required
+@permission_required("feedback.view_ticket", raise_exception=True)
+@require_GET
+def ticket_photo(request: HttpRequest, pk: int, photo_pk: int) -> FileResponse:
+    """A photo sent with the ticket's form message: a download (never shown inline, so a file that is not what it
+    claims runs nothing), recorded in the access log as an export of the customer's data."""
+    photo = get_object_or_404(FeedbackPhoto.objects.select_related("ticket"), pk=photo_pk, ticket_id=pk)
+    customers_exported_announce(
+        request=request, queryset=Customer.objects.filter(pk=photo.ticket.customer_id), what="feedback:ticket_photo"
+    )
+    ext = photo.file.name.rsplit(".", 1)[-1]
+    response = FileResponse(
+        photo.file.open("rb"),
+        as_attachment=True,
+        filename=f"{photo.ticket.reference}-photo-{photo.pk}.{ext}",
+        content_type=photo.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -61,6 +61,8 @@ PAGES = [
     StaffUrl("customers:import_detail", ("customers.import_customer",)),
     StaffUrl("customers:import_apply", ("customers.import_customer",), method="post", allowed_status=302),
     StaffUrl("customers:export", ("customers.export_customer",)),
+    # The customer form's address lookup: for whoever may add (or change) customers.
+    StaffUrl("customers:postal_lookup", ("customers.add_customer",)),
 ]
 
 
@@ -90,6 +92,7 @@ def request_for(staff_url: StaffUrl, records: dict) -> tuple[str, dict]:
     data = {
         "customers:note_create": {"body": "Asked about opening hours."},
         "customers:merge": {"ids": [customer.pk, records["other"].pk]},
+        "customers:postal_lookup": {"code": "100-0001"},
     }.get(staff_url.url_name, {})
     if staff_url.url_name == "customers:tags" and staff_url.method == "post":
         data = {"name": "Newsletter", "color": "primary", "description": ""}

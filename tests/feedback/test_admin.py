@@ -71,3 +71,27 @@ def test_a_canned_response_saved_in_the_admin_is_validated(admin_client):
         reverse("admin:feedback_cannedresponse_add"), {"title": "Good", "body": "Hi {customer_name}", "is_active": "on"}
     )
     assert CannedResponse.objects.get().created_by.username == "root"
+
+
+def test_searching_a_reference_finds_that_ticket_first(admin_client):
+    """Issue 20, point 14: 「T-000123」 found first the follow-up ticket quoting it in its subject."""
+    ticket = ticket_create(subject="The lid is broken")
+    follow_up = ticket_create(subject=f"Follow up: CSAT score 2 ({ticket.reference})")
+
+    response = admin_client.get("/admin/feedback/ticket/", {"q": ticket.reference})
+
+    assert [t.pk for t in response.context["cl"].result_list] == [ticket.pk]
+    # a reference search finds nothing else; a plain subject word still finds both
+    words = admin_client.get("/admin/feedback/ticket/", {"q": "Follow up"}).context["cl"].result_list
+    assert [t.pk for t in words] == [follow_up.pk]
+
+
+def test_the_ticket_queue_search_for_a_reference_finds_that_ticket(admin_client):
+    from feedback.models import Ticket
+
+    ticket = ticket_create(subject="The lid is broken")
+    ticket_create(subject=f"Follow up ({ticket.reference})")
+
+    assert list(Ticket.objects.search(ticket.reference)) == [ticket]
+    assert list(Ticket.objects.search("ｔ－" + ticket.reference[2:])) == [ticket]  # typed full width
+    assert Ticket.objects.search("T-999999").count() == 0  # no such ticket: the subject search, which finds none

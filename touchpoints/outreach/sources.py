@@ -3,6 +3,10 @@
 The outbox holds every app's mail; a ticket reply is support correspondence that marketing may not read, though
 marketing reads the outbox. An app that sends through the outbox names here the permission a reader needs for its
 messages (feedback: ``feedback.view_ticket``); the outbox's pages and the customer page leave out the rest.
+
+An app whose messages are on the customer's timeline already, as its own entries (a ticket's reply is the ticket's
+"Reply sent"), says ``on_timeline=False``: the outbox then records no "Follow-up email" touchpoint for them, which
+put a support reply in the retention stage and doubled every entry (issue 20).
 """
 
 from __future__ import annotations
@@ -10,10 +14,20 @@ from __future__ import annotations
 from typing import Any
 
 _permissions: dict[str, str] = {}
+_off_timeline: set[str] = set()
 
 
-def register(*, source_app: str, permission: str) -> None:
+def register(*, source_app: str, permission: str, on_timeline: bool = True) -> None:
     _permissions[source_app] = permission
+    if on_timeline:
+        _off_timeline.discard(source_app)
+    else:
+        _off_timeline.add(source_app)
+
+
+def off_timeline() -> list[str]:
+    """The source apps whose sent messages the outbox does not record on the timeline (their app shows them)."""
+    return sorted(_off_timeline)
 
 
 def hidden_from(user: Any) -> list[str]:

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -161,3 +162,24 @@ def test_a_disclosure_request_cannot_erase(full_customer, manager):
     data_request = services.data_request_record(customer=customer, kind="disclosure", received_via="email", by=manager)
     with pytest.raises(ValidationError):
         services.customer_erase(data_request=data_request, confirmation=str(customer.pk), by=manager)
+
+
+def test_erasure_deletes_the_photos_sent_with_the_customers_form_messages(full_customer, manager, settings, tmp_path):
+    # given: a photo on her ticket (sent with a confirmed form message), its file in private storage
+    from django.core.files.base import ContentFile
+
+    from feedback.submissions import FeedbackPhoto
+
+    settings.TSUNAGU_PRIVATE_MEDIA_ROOT = str(tmp_path)
+    photo = FeedbackPhoto(ticket=full_customer.ticket, content_type="image/png", size=4)
+    photo.file.save("lid.png", ContentFile(b"\x89PNG"), save=True)
+    path = photo.file.path
+    data_request = services.data_request_record(
+        customer=full_customer.customer, kind="erasure", received_via="letter", by=manager
+    )
+    # when
+    done = services.customer_erase(data_request=data_request, confirmation=str(full_customer.customer.pk), by=manager)
+    # then: the row and the file are gone
+    assert done.outcome["photos"] == 1
+    assert not FeedbackPhoto.objects.exists()
+    assert not Path(path).exists()

@@ -12,7 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import channels
+from .. import channels, sources
 from ..models import OutboundMessage
 from . import publishing
 from .policy import SWEEP_CHUNK, SWEEP_MAX, TIMELINE_REPAIR_AFTER, TIMELINE_REPAIR_WINDOW, Status, _setting
@@ -112,6 +112,7 @@ def outbox_repair_timeline(*, now: dt.datetime | None = None) -> int:
             sent_at__gte=now - TIMELINE_REPAIR_WINDOW,
         )
         .exclude(channel__in=channels.by_staff_codes())
+        .exclude(source_app__in=sources.off_timeline())  # their app shows them: never recorded, not missing
         .order_by("sent_at")[:SWEEP_CHUNK]
     )
     return messages_record_timeline(messages)

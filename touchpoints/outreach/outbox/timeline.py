@@ -13,6 +13,7 @@ from django.utils import timezone
 from touchpoints.models import Channel, Direction, TouchpointType
 from touchpoints.services import TouchpointBatchInvalid, TouchpointData, touchpoint_record_batch
 
+from .. import sources
 from ..models import OutboundMessage
 from .policy import TIMELINE_TYPE_SLUG
 
@@ -22,6 +23,8 @@ logger = logging.getLogger(__name__)
 def messages_record_timeline(messages: Sequence[OutboundMessage]) -> int:
     """Record each sent message on its customer's timeline (a retention touchpoint, outbound), once:
     the touchpoint's idempotency key derives from the outbox key. Returns how many were linked."""
+    hidden = set(sources.off_timeline())
+    messages = [m for m in messages if m.source_app not in hidden]
     if not messages:
         return 0
     touchpoint_type = TouchpointType.objects.filter(slug=TIMELINE_TYPE_SLUG, is_active=True).first()
