@@ -271,6 +271,12 @@ TSUNAGU_IMPORT_RETENTION_DAYS = env_int("TSUNAGU_IMPORT_RETENTION_DAYS", 7)
 TSUNAGU_FEEDBACK_CONFIRM_HOURS = env_int("TSUNAGU_FEEDBACK_CONFIRM_HOURS", 48)
 # Loyalty: greetings go out from this hour (0-23) of their day, in the business time zone.
 TSUNAGU_LOYALTY_GREETING_HOUR = env_int("TSUNAGU_LOYALTY_GREETING_HOUR", 9)
+# The member card (/m/): days a mailed card link works; minutes a one-time code works; days a phone stays
+# signed in to its card; one-time codes a client address may ask for ("<n>/minute|hour|day").
+TSUNAGU_CARD_LINK_DAYS = env_int("TSUNAGU_CARD_LINK_DAYS", 7)
+TSUNAGU_CARD_CODE_MINUTES = env_int("TSUNAGU_CARD_CODE_MINUTES", 15)
+TSUNAGU_CARD_SESSION_DAYS = env_int("TSUNAGU_CARD_SESSION_DAYS", 90)
+TSUNAGU_CARD_CODE_RATE_LIMIT = env("TSUNAGU_CARD_CODE_RATE_LIMIT", "5/hour")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
