@@ -286,6 +286,8 @@ TSUNAGU_BASE_URL = env("TSUNAGU_BASE_URL", "http://localhost:8000").rstrip("/")
 # A mailbox offered in List-Unsubscribe as mailto: — only if someone reads it (Tsunagu does not). Empty
 # (default): only the RFC 8058 one-click link.
 TSUNAGU_UNSUBSCRIBE_MAILTO = env("TSUNAGU_UNSUBSCRIBE_MAILTO")
+# Days a link to the preference centre works (the unsubscribe page and the member card sign a fresh one each time).
+TSUNAGU_PREFERENCES_LINK_DAYS = env_int("TSUNAGU_PREFERENCES_LINK_DAYS", 30)
 # No marketing mail in these local hours (business time zone); messages wait until the end. Empty: none.
 TSUNAGU_QUIET_HOURS = env("TSUNAGU_QUIET_HOURS", "21:00-08:00")
 _HH_MM = r"([01]\d|2[0-3]):[0-5]\d"

@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from touchpoints.outreach.preferences import preferences_url
+
 from .. import services
 from ..models import MemberCard, Redemption, Reward
 from ..services import cards
@@ -141,6 +143,7 @@ def _card_context(request: HttpRequest, card: MemberCard, membership) -> dict:
         "token": token,
         "redeem_key": uuid.uuid4().hex,
         "referral_url": settings.TSUNAGU_BASE_URL + reverse("member:referral", args=[membership.referral_code]),
+        "preferences_url": preferences_url(membership.customer_id, came_from="card"),
     }
 
 
