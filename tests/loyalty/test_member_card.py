@@ -240,3 +240,14 @@ def test_staff_send_a_card_link_and_reissue_a_card(support_client, member):
 def test_marketing_may_not_send_or_reissue_cards(marketing_client, member):
     assert marketing_client.post(reverse("loyalty:card_send", args=[member.pk])).status_code == 403
     assert marketing_client.post(reverse("loyalty:card_reissue", args=[member.pk])).status_code == 403
+
+
+def test_merging_customers_keeps_the_kept_card_and_drops_the_other(club, django_capture_on_commit_callbacks):
+    from customers.services import customer_merge
+
+    keep, gone = member_join(CustomerFactory(), club), member_join(CustomerFactory(), club)
+    kept_token, gone_token = cards.card_token(cards.card_for(keep)), cards.card_token(cards.card_for(gone))
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_merge(primary=keep.customer, duplicate=gone.customer)
+    assert cards.card_find(kept_token).is_active and cards.card_find(gone_token) is None
+    assert MemberCard.objects.filter(revoked_at__isnull=True).count() == 1
