@@ -121,6 +121,11 @@ app.conf.beat_schedule = {
         "task": "crm.audit.tasks.access_log_purge_task",
         "schedule": crontab(minute=20, hour=17),  # 02:20 in Tokyo
     },
+    # Privacy: anonymise customers inactive for TSUNAGU_RETENTION_INACTIVE_YEARS (0: off); idempotent per customer.
+    "crm: anonymise customers past the retention period": {
+        "task": "crm.dataprotection.tasks.retention_anonymise_task",
+        "schedule": crontab(minute=30, hour=17),  # 02:30 in Tokyo
+    },
     "crm: refresh RFM scores": {
         "task": "crm.insights.tasks.scores_refresh_task",
         "schedule": crontab(minute=10, hour=17),  # 02:10 in Tokyo

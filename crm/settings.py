@@ -421,3 +421,8 @@ MIDDLEWARE[_auth + 1 : _auth + 1] = [
     "crm.audit.access.AccessLogMiddleware",
 ]
 TSUNAGU_AUDIT_RETENTION_DAYS = env_int("TSUNAGU_AUDIT_RETENTION_DAYS", 730)
+
+# Privacy requests (crm/dataprotection): disclosure archives, erasure, and the retention policy, which anonymises
+# customers inactive for this many years every night (0, the default: off).
+INSTALLED_APPS += ["crm.dataprotection"]
+TSUNAGU_RETENTION_INACTIVE_YEARS = env_int("TSUNAGU_RETENTION_INACTIVE_YEARS", 0)

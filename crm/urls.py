@@ -26,6 +26,7 @@ urlpatterns = [
     path("insights/contact/", include("crm.insights.scoring_urls")),
     path("insights/", include("crm.insights.urls")),
     path("audit/", include("crm.audit.urls")),
+    path("privacy/", include("crm.dataprotection.urls")),
     path("unsubscribe/", include("touchpoints.outreach.public_urls")),
     path("preferences/<str:token>/", preferences.preferences, name="preferences"),
     path("m/", include("loyalty.member.urls")),

@@ -365,7 +365,7 @@ class ImportBatch(models.Model):
     created_count = models.PositiveIntegerField(_("created"), default=0)
     updated_count = models.PositiveIntegerField(_("updated"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)
-    # What the preview showed would happen (see importing.batches.plan_fingerprint): applying checks it again.
+    # What the preview showed would happen (see importing.streaming.row_target): applying checks it again.
     fingerprint = models.CharField(_("plan fingerprint"), max_length=64, blank=True)
     # The customers whose rows the file holds: erasing one of them erases the file (customer_delete).
     customer_ids = models.JSONField(_("customers in the file"), default=list, blank=True)

@@ -27,6 +27,7 @@ MESSAGE_HTML = """
 """
 NOTE_LABEL = '<i class="bi bi-lock" aria-hidden="true"></i> {}'
 REPLY_LABEL = '<i class="bi bi-reply" aria-hidden="true"></i> {}'
+INBOUND_LABEL = '<i class="bi bi-chat-left-text" aria-hidden="true"></i> {}'
 # The badges of templates/feedback/includes/_delivery.html (the survey card still includes it), then a space.
 SENT_HTML = '<span class="badge text-bg-light border" data-delivery="sent"><i class="bi bi-envelope-check" \
 aria-hidden="true"></i> {}</span>\n '
@@ -73,6 +74,8 @@ def messages_html(messages: Sequence[Any]) -> SafeString:
     esc = escape_value
     note = NOTE_LABEL.format(esc(_("Internal note")))
     reply = REPLY_LABEL.format(esc(_("Reply to the customer")))
+    inbound = INBOUND_LABEL.format(esc(_("Message from the customer")))
+    labels = {"note": note, "inbound": inbound}
     system = esc(_("System"))
     delivery = DeliveryFormat()
     date_format = DateTimeFormat(formats.get_format("DATETIME_FORMAT"))
@@ -81,7 +84,9 @@ def messages_html(messages: Sequence[Any]) -> SafeString:
     parts = []
     for m in messages:
         author = system
-        if m.author_id is not None and m.author is not None:
+        if m.kind == "inbound":
+            author = esc(m.sender or _("Customer"))
+        elif m.author_id is not None and m.author is not None:
             author = authors.get(m.author_id)
             if author is None:
                 author = authors[m.author_id] = esc(m.author.get_full_name() or m.author.get_username())
@@ -90,7 +95,7 @@ def messages_html(messages: Sequence[Any]) -> SafeString:
             MESSAGE_HTML.format(
                 kind=esc(m.kind),
                 pk=m.pk,
-                label=note if m.kind == "note" else reply,
+                label=labels.get(m.kind, reply),
                 author=author,
                 delivery=delivery(m.outbound) if m.outbound_id is not None and m.outbound is not None else "",
                 created_iso=created.isoformat(),

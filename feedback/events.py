@@ -16,5 +16,9 @@ ticket_status_changed = Signal()
 # A public reply was written. kwargs: ticket (Ticket), message (TicketMessage)
 ticket_replied = Signal()
 
+# The customer wrote on a ticket (an email answering a reply, a LINE message). kwargs: ticket (Ticket),
+# message (TicketMessage), from_status (str: the status before the message moved it)
+ticket_customer_replied = Signal()
+
 # A survey was answered (the first and only answer). kwargs: survey (Survey)
 survey_answered = Signal()

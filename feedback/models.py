@@ -351,8 +351,9 @@ class Ticket(models.Model):
 
 
 class TicketMessage(models.Model):
-    """One entry of a ticket's history: a public reply (mailed to the customer), an internal note, or the
-    ticket's opening (a marker without text: the customer's message is the ticket's body).
+    """One entry of a ticket's history: a public reply (mailed to the customer), an internal note, the ticket's
+    opening (a marker without text: the customer's message is the ticket's body), or a message the customer sent
+    afterwards on any channel (an email answering a reply, a LINE message).
 
     The customer's timeline reads openings and replies from this one table, so the tickets cost the customer
     page one query whatever their number.
@@ -362,6 +363,7 @@ class TicketMessage(models.Model):
         REPLY = "reply", _("Reply to the customer")
         NOTE = "note", _("Internal note")
         OPENED = "opened", _("Ticket opened")
+        INBOUND = "inbound", _("Message from the customer")
 
     ticket = models.ForeignKey(
         Ticket,
@@ -394,6 +396,11 @@ class TicketMessage(models.Model):
         editable=False,
         help_text=_("The outbox row of a public reply: queued, sent, or skipped and why."),
     )
+    # Where a customer's message came from (and where the ticket's opening came from), and the channel's own id
+    # for it (an email's Message-ID, a LINE message id): a message fetched or delivered twice is stored once.
+    channel = models.CharField(_("channel"), max_length=10, blank=True, default="", editable=False)
+    external_id = models.CharField(_("channel's message id"), max_length=255, blank=True, default="", editable=False)
+    sender = models.CharField(_("sent by"), max_length=320, blank=True, default="", editable=False)
     created_at = models.DateTimeField(_("written at"), default=timezone.now, editable=False)
     # Drawn when the reply form is shown: a double click or a resent page writes (and mails) the reply once.
     idempotency_key = models.CharField(_("idempotency key"), max_length=64, blank=True, default="", editable=False)
@@ -409,14 +416,19 @@ class TicketMessage(models.Model):
                 fields=["ticket", "idempotency_key"],
                 condition=~Q(idempotency_key=""),
                 name="ticket_message_once",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "external_id"],
+                condition=~Q(external_id=""),
+                name="ticket_message_external_once",
+            ),
         ]
         indexes = [
             models.Index(fields=["ticket", "-created_at", "-id"], name="ticket_message_idx"),
             models.Index(
                 fields=["customer", "-created_at", "-id"],
                 name="ticket_message_customer_idx",
-                condition=Q(kind__in=["reply", "opened"]),
+                condition=Q(kind__in=["reply", "opened", "inbound"]),
             ),
         ]
 
@@ -426,6 +438,10 @@ class TicketMessage(models.Model):
     @property
     def is_public(self) -> bool:
         return self.kind == self.Kind.REPLY
+
+    @property
+    def is_from_customer(self) -> bool:
+        return self.kind == self.Kind.INBOUND
 
 
 class CannedResponse(models.Model):

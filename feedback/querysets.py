@@ -146,6 +146,7 @@ class TicketMessageQuerySet(models.QuerySet):
                 "kind",
                 "body",
                 "created_at",
+                "sender",
                 "author__username",
                 "author__first_name",
                 "author__last_name",
@@ -158,9 +159,10 @@ class TicketMessageQuerySet(models.QuerySet):
         return self.filter(kind="reply")
 
     def for_timeline(self, customer: Customer | int) -> TicketMessageQuerySet:
-        """The customer's tickets (their openings) and the replies they got, on ticket_message_customer_idx."""
+        """The customer's tickets (their openings), the replies they got and what they wrote back, on
+        ticket_message_customer_idx."""
         return (
-            self.filter(customer=customer, kind__in=["reply", "opened"])
+            self.filter(customer=customer, kind__in=["reply", "opened", "inbound"])
             .select_related("author", "ticket__assignee")
             .defer("ticket__body")
         )

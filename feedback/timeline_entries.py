@@ -21,6 +21,7 @@ from .templatetags.feedback_tags import status_class
 MESSAGE_FIELDS = (
     "kind",
     "body",
+    "channel",
     "created_at",
     "author__username",
     "author__first_name",
@@ -87,6 +88,7 @@ def message_entries(messages: Sequence[TicketMessage]) -> list[SafeString]:
     ticket_prefix = reverse("feedback:ticket_detail", args=[1]).removesuffix("1/")
     opened = _("Ticket opened")
     reply_sent = _("Reply sent")
+    customer_wrote = _("Message from the customer")
     assigned_to = timeline.Message(_("assigned to %(who)s"))
     by = timeline.Message(_("by %(who)s"))
 
@@ -110,14 +112,19 @@ def message_entries(messages: Sequence[TicketMessage]) -> list[SafeString]:
                 else "",
                 subject=ticket.subject,
             )
+        inbound = m.kind == TicketMessage.Kind.INBOUND
         return format_html(
             REPLY_HTML,
-            title=reply_sent,
+            title=customer_wrote if inbound else reply_sent,
             url=url,
             pk=m.pk,
             reference=format_reference(ticket.pk),
             time=timeline.time_html(m.created_at),
-            author=format_html(WHO_HTML, by(who=timeline.user_name(m.author))) if m.author is not None else "",
+            author=format_html(WHO_HTML, channels.get(m.channel, m.channel))
+            if inbound and m.channel
+            else format_html(WHO_HTML, by(who=timeline.user_name(m.author)))
+            if m.author is not None
+            else "",
             body=Truncator(m.body).chars(500),
         )
 

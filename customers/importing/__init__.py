@@ -5,8 +5,9 @@ without BOM), else Shift_JIS (cp932) for a file that is not UTF-8 at all; a UTF-
 refused, naming the line and byte. The preview is streamed (``streaming``): rows are read and matched a chunk
 at a time, and only counts, errors and the plan's fingerprint are kept. The uploaded file is kept on an
 ``ImportBatch`` for TSUNAGU_IMPORT_RETENTION_DAYS, and forgotten sooner when a customer in it is erased.
-Applying validates the stored content again against the database as it is then, inside the transaction, and
-refuses (leaving the new preview) when the plan's fingerprint changed: which rows create, which update which
+Applying validates the stored content again against the database as it is then, inside one transaction, and
+writes it a chunk at a time as it goes (memory holds one chunk, never the file); it rolls everything back
+(leaving the new preview) when the plan's fingerprint changed: which rows create, which update which
 customer, as last changed. Rows are matched to existing customers by ``external_id`` when the row has one,
 else by email (ignoring case), with a few bulk queries.
 

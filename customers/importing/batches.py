@@ -14,9 +14,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.importing.matching import resolve, validate
-from customers.importing.parsing import Plan, parse
-from customers.importing.streaming import preview, row_target
+from customers.importing.matching import resolve
+from customers.importing.parsing import Plan, Row, parse, parse_stream
+from customers.importing.streaming import CHUNK_ROWS, preview, row_target
 from customers.importing.writing import write
 from customers.models import ImportBatch
 
@@ -53,7 +53,7 @@ def import_batch_create(*, file_name: str, content: bytes, by: AbstractBaseUser 
 
 
 def import_size_check(*, size: int) -> None:
-    """Refuse a file above TSUNAGU_IMPORT_MAX_BYTES before reading it: its rows are held in memory to validate."""
+    """Refuse a file above TSUNAGU_IMPORT_MAX_BYTES before reading it: the file itself is held while it is read."""
     limit = settings.TSUNAGU_IMPORT_MAX_BYTES
     if size > limit:
         raise ValidationError(
@@ -61,20 +61,6 @@ def import_size_check(*, size: int) -> None:
             % {"size": f"{size / 1_048_576:.1f}", "limit": f"{limit / 1_048_576:.1f}"},
             code="too_large",
         )
-
-
-def plan_fingerprint(plan: Plan) -> str:
-    """What applying would do: each row's line, whether it creates or updates, and which customer as last
-    changed. Applying recomputes it, so a plan changed since the preview is never applied unseen."""
-    digest = hashlib.sha256()
-    for row in plan.rows:
-        digest.update(row_target(row).encode())
-    return digest.hexdigest()
-
-
-def _customer_ids(plan: Plan) -> list[int]:
-    """The customers whose rows the upload holds, so that erasing one of them erases the upload too."""
-    return sorted({row.customer.pk for row in plan.rows if row.customer is not None})
 
 
 def import_preview_rows(*, batch: ImportBatch, limit: int = 20) -> list[dict[str, Any]]:
@@ -103,44 +89,88 @@ def _display(value: Any) -> str:
     return str(value)
 
 
-def import_batch_apply(*, batch: ImportBatch, by: AbstractBaseUser | None) -> ImportBatch:
-    """Write every row of a previewed batch in one transaction, or nothing (ValidationError)."""
-    changed = False
+class _PlanChanged(Exception):
+    """Raised inside the apply's transaction to roll every chunk back."""
+
+
+def _apply_chunks(batch: ImportBatch, *, chunk_rows: int) -> tuple[list[int], list[int]]:
+    """Match and write the batch's rows a chunk at a time in the caller's transaction, so memory holds one chunk,
+    not the file: the ids created and the ids updated. The checks of ``resolve`` run per chunk, the file-wide one
+    (one customer updated by two rows) across chunks; the plan's fingerprint is recomputed as the rows are matched,
+    before each is written. Any difference from the preview raises _PlanChanged: the caller rolls it all back."""
+    plan, rows = parse_stream(bytes(batch.content))
+    digest = hashlib.sha256()
+    claimed: dict[int, Row] = {}
+    created_ids: list[int] = []
+    customer_ids: set[int] = set()
+
+    def settle(chunk: list[Row]) -> None:
+        chunk_plan = Plan(columns=plan.columns, rows=chunk)
+        resolve(chunk_plan, for_update=True, check_duplicates=False, claimed=claimed)
+        for row in chunk:
+            digest.update(row_target(row).encode())
+            if row.customer is not None:
+                customer_ids.add(row.customer.pk)
+                if claimed.get(row.customer.pk) is row:  # keep its line and (shared) errors, not its cells
+                    claimed[row.customer.pk] = Row(line=row.line, values={}, errors=row.errors, customer=row.customer)
+        if any(row.errors for row in chunk):
+            raise _PlanChanged
+        created_ids.extend(write(chunk_plan, file_name=batch.file_name))
+
+    chunk: list[Row] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= chunk_rows:
+            settle(chunk)
+            chunk = []
+    settle(chunk)
+    if plan.file_errors or any(first.errors for first in claimed.values()) or digest.hexdigest() != batch.fingerprint:
+        raise _PlanChanged
+    return created_ids, sorted(customer_ids)
+
+
+def _preview_again(batch: ImportBatch) -> None:
+    """The customers changed since the preview: the batch becomes the new preview (nothing was written)."""
+    summary = preview(bytes(batch.content))
+    batch.errors = summary.errors
+    batch.status = ImportBatch.Status.INVALID if summary.errors else ImportBatch.Status.PREVIEWED
+    batch.row_count = summary.row_count
+    batch.created_count = summary.created_count
+    batch.updated_count = summary.updated_count
+    batch.fingerprint = summary.fingerprint
+    batch.customer_ids = summary.customer_ids
+    batch.save(update_fields=[*_PREVIEW_FIELDS, "customer_ids"])
+
+
+def import_batch_apply(*, batch: ImportBatch, by: AbstractBaseUser | None, chunk_rows: int = CHUNK_ROWS) -> ImportBatch:
+    """Write every row of a previewed batch in one transaction, or nothing (ValidationError). The rows are matched
+    and written a chunk at a time (bounded memory); a plan that differs from the preview rolls all of it back and
+    becomes the new preview."""
+    pk = batch.pk
     try:
         with transaction.atomic():
-            batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+            batch = ImportBatch.objects.select_for_update().get(pk=pk)
             if batch.status == ImportBatch.Status.APPLIED:
                 raise ValidationError(_("This import has already been applied."), code="applied")
             if batch.status != ImportBatch.Status.PREVIEWED:
                 raise ValidationError(_("This file has errors: correct them and upload it again."), code="invalid")
-            plan = validate(bytes(batch.content), for_update=True)
-            if plan_fingerprint(plan) != batch.fingerprint or plan.errors:
-                # The customers changed since the preview: this batch becomes the new preview, nothing is written.
-                changed = True
-                batch.errors = plan.errors
-                batch.status = ImportBatch.Status.INVALID if plan.errors else ImportBatch.Status.PREVIEWED
-                batch.row_count = len(plan.rows)
-                batch.created_count = len(plan.created)
-                batch.updated_count = len(plan.updated)
-                batch.fingerprint = plan_fingerprint(plan)
-                batch.customer_ids = _customer_ids(plan)
-                batch.save(update_fields=[*_PREVIEW_FIELDS, "customer_ids"])
-            else:
-                created_ids = write(plan, file_name=batch.file_name)
-                batch.status = ImportBatch.Status.APPLIED
-                batch.applied_at = timezone.now()
-                batch.customer_ids = sorted({*_customer_ids(plan), *created_ids})
-                batch.save(update_fields=["status", "applied_at", "customer_ids"])
+            created_ids, updated_ids = _apply_chunks(batch, chunk_rows=chunk_rows)
+            batch.status = ImportBatch.Status.APPLIED
+            batch.applied_at = timezone.now()
+            batch.customer_ids = sorted({*updated_ids, *created_ids})
+            batch.save(update_fields=["status", "applied_at", "customer_ids"])
     except IntegrityError as exc:  # a concurrent write took an email or external ID of this file meanwhile
         raise ValidationError(
             _("Another customer took an email address or external ID of this file meanwhile: nothing was imported."),
             code="conflict",
         ) from exc
-    if changed:
+    except _PlanChanged:
+        with transaction.atomic():
+            _preview_again(ImportBatch.objects.select_for_update().get(pk=pk))
         raise ValidationError(
             _("The data changed since the preview: nothing was imported. Check the new preview and apply it again."),
             code="changed",
-        )
+        ) from None
     logger.info(
         "customer import applied batch=%s created=%s updated=%s by=%s",
         batch.pk,

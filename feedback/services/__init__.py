@@ -16,6 +16,7 @@ from .form_confirmation import (
     pending_from_token,
     pending_submissions_purge,
 )
+from .inbound import ticket_receive
 from .public_form import feedback_submit, thanks_token, ticket_from_thanks_token
 from .sla_job import SlaCheckResult, sla_check, sla_warnings_notify
 from .surveys import (
@@ -74,6 +75,7 @@ __all__ = [
     "ticket_assign",
     "ticket_from_thanks_token",
     "ticket_open",
+    "ticket_receive",
     "ticket_reply",
     "ticket_status_change",
     "ticket_update",

@@ -78,6 +78,8 @@ class Measurement:
     cpu_ms: float | None = None  # median CPU time of this process per request: the Python share of the time
     queries: int | None = None
     raw_sql_ms: float | None = None
+    # The framework floor (tests/benchmarks/floor.py): a bare view rendering the main query's rows, median ms.
+    floor_ms: float | None = None
     value: float | None = None
     unit: str = ""
     note: str = ""
@@ -94,6 +96,13 @@ class Measurement:
             return None
         return self.median_ms / self.raw_sql_ms
 
+    @property
+    def floor_ratio(self) -> float | None:
+        """The page's median time over its framework floor's: 1.0 is as fast as Django can show those rows."""
+        if self.median_ms is None or not self.floor_ms:
+            return None
+        return self.median_ms / self.floor_ms
+
     def check(self, *checks: Check) -> Measurement:
         self.checks.extend(checks)
         return self
@@ -101,6 +110,7 @@ class Measurement:
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["ratio"] = self.ratio
+        data["floor_ratio"] = self.floor_ratio
         data["checks"] = [{"target": c.target, "status": c.status} for c in self.checks]
         return data
 
@@ -123,14 +133,7 @@ class Context:
     results: dict[str, Measurement] = field(default_factory=dict)  # by name, for relative targets
     data: dict[str, Any] = field(default_factory=dict)  # anything sections want to share
 
-    def time_page(
-        self, name: str, url: str, *, main_query: Callable[[str], bool] | None = None, headers: dict | None = None
-    ) -> Measurement:
-        """Median and p95 server time of GET ``url``; its query count; its main query timed raw."""
-        from django.db import connection
-        from django.test.utils import CaptureQueriesContext
-
-        headers = headers or {}
+    def _time_get(self, name: str, url: str, headers: dict) -> tuple[list[float], list[float]]:
         samples, cpu = [], []
         for i in range(self.warmup + self.repeats):
             started, cpu_started = time.perf_counter(), time.process_time()
@@ -141,6 +144,27 @@ class Context:
             if i >= self.warmup:
                 samples.append(elapsed)
                 cpu.append(cpu_elapsed)
+        return samples, cpu
+
+    def time_floor(self, sql: str) -> float | None:
+        """Median time of the framework floor for ``sql`` (tests/benchmarks/floor.py), or None without one."""
+        from tests.benchmarks import floor
+
+        if floor.model_of(sql) is None:
+            return None
+        samples, _ = self._time_get("framework floor", f"/__floor__/{floor.register(sql)}/", {})
+        return statistics.median(samples)
+
+    def time_page(
+        self, name: str, url: str, *, main_query: Callable[[str], bool] | None = None, headers: dict | None = None
+    ) -> Measurement:
+        """Median and p95 server time of GET ``url``; its query count; its main query timed raw, and the framework
+        floor of its rows."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        headers = headers or {}
+        samples, cpu = self._time_get(name, url, headers)
         with CaptureQueriesContext(connection) as captured:
             self.client.get(url, headers=headers)
         m = Measurement(
@@ -155,6 +179,7 @@ class Context:
             if sqls:
                 m.sql = sqls[0]
                 m.raw_sql_ms = self.time_sql(m.sql)
+                m.floor_ms = self.time_floor(m.sql)
             else:
                 m.note = "main query not found"
         timed = [
@@ -217,6 +242,26 @@ def run_all(ctx: Context, *, only: set[str] | None = None, log: Callable[[str], 
     return measurements
 
 
+LOOP_ITERATIONS = 10_000_000
+
+
+def machine_speed() -> float:
+    """Seconds a fixed pure-Python loop takes here (best of three): printed with every run, so figures from two
+    machines can be compared (the issue's reference machine: 1.26 s)."""
+    best = math.inf
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(LOOP_ITERATIONS):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def floor_target(m: Measurement, limit: float) -> Check:
+    return target(f"<= {limit}x framework floor", m.floor_ratio, lambda v: v <= limit)
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory (``ru_maxrss``: kilobytes on Linux, bytes on macOS)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -253,7 +298,7 @@ def render_table(measurements: list[Measurement]) -> str:
     out = []
     if pages:
         header = ["section", "page", "median ms", "p95 ms", "CPU ms", "queries", "all SQL ms", "raw SQL ms"]
-        header += ["page/raw", "targets"]
+        header += ["floor ms", "page/floor", "page/raw", "targets"]
         rows = [
             [
                 m.section,
@@ -264,12 +309,14 @@ def render_table(measurements: list[Measurement]) -> str:
                 _fmt(m.queries, "d"),
                 _fmt(m.all_sql_ms, ".2f"),
                 _fmt(m.raw_sql_ms, ".2f"),
+                _fmt(m.floor_ms, ".2f"),
+                _fmt(m.floor_ratio, ".2f", "x"),
                 _fmt(m.ratio, ".1f", "x"),
                 _targets(m),
             ]
             for m in pages
         ]
-        out.append(_table(header, rows, numeric={2, 3, 4, 5, 6, 7, 8}))
+        out.append(_table(header, rows, numeric={2, 3, 4, 5, 6, 7, 8, 9, 10}))
     if figures:
         header = ["section", "figure", "value", "targets"]
         rows = [

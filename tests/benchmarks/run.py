@@ -46,7 +46,12 @@ def main(argv: list[str] | None = None) -> int:
         "--customers", type=int, default=int(os.environ.get("BENCH_CUSTOMERS", DEFAULT_CUSTOMERS) or DEFAULT_CUSTOMERS)
     )
     parser.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS", 30)))
-    parser.add_argument("--only", action="append", help="a section (or section.benchmark) to run; repeatable")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[s for s in os.environ.get("BENCH_ONLY", "").split(",") if s.strip()],
+        help="a section (or section.benchmark) to run; repeatable (BENCH_ONLY=a,b from make)",
+    )
     parser.add_argument("--reseed", action="store_true", help="drop the benchmark database and seed it again")
     parser.add_argument("--output", default="", help="results file (default var/bench/results.json)")
     args = parser.parse_args(argv)
@@ -65,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     from django.test import Client
 
     # No setup_test_environment(): its instrumented template rendering would add to every page's time.
+    # The project's URLs plus the framework floor's (tests/benchmarks/floor.py).
+    settings.ROOT_URLCONF = "tests.benchmarks.floor"
+    speed = harness.machine_speed()
     sections = _load_sections()
     client = Client()
     client.force_login(get_user_model().objects.get(username="manager"))
@@ -83,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     title = (
         f"Tsunagu benchmarks: {args.customers:,} customers, PostgreSQL {pg_version}, "
         f"{os.cpu_count()} CPUs, {dt.datetime.now().isoformat(timespec='seconds')}\n"
+        f"machine speed: a {harness.LOOP_ITERATIONS:,}-iteration Python loop takes {speed:.2f} s "
+        "(the targets were set where it took 1.26 s)\n"
+        "page/floor: the page's median over a bare Django view rendering the same rows (tests/benchmarks/floor.py)\n"
         f"load average {load_before[0]:.2f} before the runs, {load_after[0]:.2f} after"
     )
     if max(load_before[0], load_after[0]) > (os.cpu_count() or 1):
@@ -102,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                 "customers": args.customers,
                 "postgresql": pg_version,
                 "cpus": os.cpu_count(),
+                "machine_speed_s": speed,
                 "load_average": {"before": load_before, "after": load_after},
                 "at": dt.datetime.now().isoformat(timespec="seconds"),
                 "seeding": seeding,

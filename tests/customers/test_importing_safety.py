@@ -79,6 +79,43 @@ def test_apply_refuses_when_a_matched_customer_was_edited_since_the_preview():
     assert customer.family_name != "New"
 
 
+@pytest.mark.parametrize("chunk_rows", [1, 2, 5000])
+def test_a_change_found_in_a_later_chunk_rolls_back_the_chunks_already_written(chunk_rows):
+    # given: a preview of five new customers; the last one is created by someone else meanwhile
+    rows = "".join(f"A{n},c{n}@example.com,Yamada,Taro{n}\n" for n in range(1, 6))
+    batch = import_batch_create(file_name="c.csv", content=f"{HEADER}\n{rows}".encode(), by=None)
+    CustomerFactory(email="c5@example.com", external_id="")
+    # when: applied a chunk at a time (the change is found after the first chunks were written)
+    with pytest.raises(ValidationError, match="changed since the preview"):
+        import_batch_apply(batch=batch, by=None, chunk_rows=chunk_rows)
+    # then: nothing of the file was written, and the new preview says one row now updates
+    batch.refresh_from_db()
+    assert list(Customer.objects.values_list("email", flat=True)) == ["c5@example.com"]
+    assert (batch.status, batch.created_count, batch.updated_count) == ("previewed", 4, 1)
+    # and applied again in chunks, it writes every row once
+    import_batch_apply(batch=batch, by=None, chunk_rows=chunk_rows)
+    assert Customer.objects.count() == 5
+    assert sorted(Customer.objects.values_list("external_id", flat=True)) == ["A1", "A2", "A3", "A4", "A5"]
+
+
+def test_two_rows_in_different_chunks_updating_one_customer_are_refused():
+    # given: two rows matching different customers at preview; then one customer takes the other's email key
+    first = CustomerFactory(email="x@example.com", external_id="")
+    CustomerFactory(email="y@example.com", external_id="B2")
+    content = f"{HEADER}\n,x@example.com,Ito,Ichiro\nB2,,Ito,Jiro\n".encode()
+    batch = import_batch_create(file_name="c.csv", content=content, by=None)
+    assert (batch.status, batch.updated_count) == ("previewed", 2)
+    Customer.objects.filter(external_id="B2").update(external_id="")
+    Customer.objects.filter(pk=first.pk).update(external_id="B2", updated_at=timezone.now())
+    # when: applied one row per chunk
+    with pytest.raises(ValidationError, match="changed since the preview"):
+        import_batch_apply(batch=batch, by=None, chunk_rows=1)
+    # then: both rows are named, nothing written
+    batch.refresh_from_db()
+    assert batch.status == "invalid" and {e["line"] for e in batch.errors} == {2, 3}
+    assert not Customer.objects.filter(family_name="Ito").exists()
+
+
 def test_uploads_are_deleted_after_the_retention_period(settings):
     settings.TSUNAGU_IMPORT_RETENTION_DAYS = 3
     content = f"{HEADER}\nA1,a@example.com,Yamada,Taro\n".encode()
@@ -131,33 +168,55 @@ def test_the_streamed_preview_says_what_validating_the_whole_file_says_across_ch
     assert (len(plan.rows), len(plan.created), len(plan.updated)) == (7, 2, 0)
 
 
-def test_a_50_mb_preview_stays_within_a_bounded_memory(tmp_path):
-    # given: a 50 MB file (440,000 customers)
-    path = tmp_path / "big.csv"
+def _big_file(path, rows: int) -> None:
     with path.open("w", encoding="utf-8") as file:
         file.write("external_id,email,family_name,given_name,family_name_kana,phone,birth_date,city,tags\n")
         line = (
             "EXT-{0:07d},user{0}@example.com,山田{0},太郎,ヤマダ,090-1234-{1:04d},1985-04-03,東京都千代田区,VIP;News\n"
         )
-        for n in range(440_000):
+        for n in range(rows):
             file.write(line.format(n, n % 10000))
-    assert path.stat().st_size > 50_000_000
-    # when: previewed in a fresh process, on the test database
+
+
+def _peak_memory(path, *args: str) -> tuple[int, int]:
+    """Peak MB and rows of tests/customers/import_memory.py run on ``path`` in a fresh process, on the test DB."""
     db = connection.settings_dict
     url = (
         f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     )
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
     result = subprocess.run(  # noqa: S603 (our own module, with the running interpreter)
-        [sys.executable, "-m", "tests.customers.import_memory", str(path)],
+        [sys.executable, "-m", "tests.customers.import_memory", str(path), *args],
         capture_output=True,
         text=True,
         env=env,
         cwd=settings.BASE_DIR,
-        timeout=600,
+        timeout=900,
         check=True,
     )
     peak_mb, rows = map(int, result.stdout.split()[-2:])
+    return peak_mb, rows
+
+
+def test_a_50_mb_preview_stays_within_a_bounded_memory(tmp_path):
+    # given: a 50 MB file (440,000 customers)
+    path = tmp_path / "big.csv"
+    _big_file(path, 440_000)
+    assert path.stat().st_size > 50_000_000
+    # when: previewed in a fresh process, on the test database
+    peak_mb, rows = _peak_memory(path)
     # then: the file itself (50 MB) and what the preview keeps, not every row (was 658 MB)
     assert rows == 440_000
     assert peak_mb < 200, peak_mb
+
+
+@pytest.mark.django_db(transaction=True)
+def test_applying_a_large_file_holds_one_chunk_not_the_file(tmp_path):
+    # given: 60,000 new customers (7 MB); applying them whole held every row's objects (~75 MB more than this)
+    path = tmp_path / "big.csv"
+    _big_file(path, 60_000)
+    # when: previewed, stored and applied in a fresh process (rolled back at the end)
+    peak_mb, created = _peak_memory(path, "--apply")
+    # then
+    assert created == 60_000
+    assert peak_mb < 90, peak_mb

@@ -54,8 +54,8 @@ def _rows() -> dict[str, list[tuple]]:
     return rows
 
 
-# Apps whose migrations came after the move (the audit trail): what they add is theirs, not the move's.
-LATER_APPS = ("audit", "pghistory")
+# Apps whose migrations came after the move (the audit trail, the privacy requests): what they add is theirs.
+LATER_APPS = ("audit", "pghistory", "dataprotection")
 
 
 def _grants() -> dict[str, set[str]]:

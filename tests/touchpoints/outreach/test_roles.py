@@ -14,6 +14,9 @@ pytestmark = pytest.mark.django_db
 RECORDED = {
     "Manager": [
         "audit.view_audit",
+        "dataprotection.add_datarequest",
+        "dataprotection.erase_customer",
+        "dataprotection.view_datarequest",
         "insights.export_reports",
         "insights.view_customer_figures",
         "insights.view_dashboard",

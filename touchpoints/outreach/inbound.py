@@ -1,0 +1,75 @@
+"""What customers send back, on any channel, and who hears it.
+
+The channels (email's mailboxes, LINE's webhook) live here in outreach; the conversation a message joins (a
+ticket) belongs to feedback, which sits above the journey and so cannot be imported from here. A channel turns
+what it received into an ``Inbound`` and hands it to ``dispatch``; an app above registers a handler in its
+``AppConfig.ready()`` (feedback: threading into tickets). Handlers are asked in registration order; the first to
+claim the message (return a result other than ``None``) ends the round.
+
+The channel stores its raw input before dispatching (a mail's bytes, a webhook event), so a handler that fails
+loses nothing: the channel retries the dispatch later, and handlers must be idempotent on ``external_id``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file that came with a message, already stored by the channel (``stored_name`` in its storage)."""
+
+    filename: str
+    content_type: str
+    size: int
+    stored_name: str = ""
+    # Over the channel's size or type limits: named in the conversation, not stored.
+    refused_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message from outside, channel-neutral.
+
+    ``channel`` is a journey channel ("email", "line"); ``external_id`` is the channel's own id for the message
+    (an email's Message-ID, a LINE message id): unique per channel, it makes every handler idempotent.
+    ``references`` are ids this message answers (In-Reply-To and References for email), newest first.
+    ``customer_id`` is set when the channel knows the sender (a linked LINE user, an address on file).
+    """
+
+    channel: str
+    external_id: str
+    sender: str
+    received_at: dt.datetime
+    text: str
+    subject: str = ""
+    customer_id: int | None = None
+    references: Sequence[str] = ()
+    attachments: Sequence[Attachment] = ()
+    # Automatic mail (RFC 3834 Auto-Submitted, out-of-office): may join a conversation, never starts or reopens one.
+    automatic: bool = False
+    # Channel-specific extras a handler may use (the LINE reply token, the mailbox's team), never personal data
+    # beyond what the message itself holds.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[Inbound], Any]
+
+_handlers: list[Handler] = []
+
+
+def register(handler: Handler) -> None:
+    if handler not in _handlers:
+        _handlers.append(handler)
+
+
+def dispatch(message: Inbound) -> Any:
+    """The first handler's answer that claims ``message``, or ``None`` when none does."""
+    for handler in _handlers:
+        result = handler(message)
+        if result is not None:
+            return result
+    return None
