@@ -251,3 +251,28 @@ def test_merging_customers_keeps_the_kept_card_and_drops_the_other(club, django_
         customer_merge(primary=keep.customer, duplicate=gone.customer)
     assert cards.card_find(kept_token).is_active and cards.card_find(gone_token) is None
     assert MemberCard.objects.filter(revoked_at__isnull=True).count() == 1
+
+
+def test_erasing_a_customer_revokes_their_card_and_a_disclosure_holds_their_preferences(client, member, manager):
+    # given: a member signed in to their card on a phone, who chose their messages in the preference centre
+    from crm.dataprotection import services as privacy
+    from crm.dataprotection.disclosure import disclosure_data
+    from customers import consent
+
+    client.get(path_of(mailed_link(member)))
+    consent.preferences_set(customer=member.customer, choices={("sms", "news"): True}, source="preference_centre",
+                            evidence="Preference centre, from the member card")  # fmt: skip
+    rows = disclosure_data(member.customer)["contact_preferences"]
+    assert [(r["channel"], r["purpose"], r["allowed"], r["source"]) for r in rows] == [
+        ("sms", "news", True, "preference_centre")
+    ]
+    token = cards.card_token(cards.card_for(member))
+
+    # when: the customer's erasure request is carried out
+    request = privacy.data_request_record(customer=member.customer, kind="erasure", received_via="letter", by=manager)
+    done = privacy.customer_erase(data_request=request, confirmation=str(member.customer.pk), by=manager)
+
+    # then: the card opens no more, on the phone or at the till
+    assert done.outcome["member_cards"] == 1
+    assert client.get(reverse("member:card")).status_code == 302
+    assert not cards.card_find(token).is_active
