@@ -7,7 +7,8 @@ The rules, where the customer has said nothing:
 - "do not contact" allows nothing, whatever the rows say;
 - news and offers by email *is* the marketing consent (``Customer.marketing_consent``, with its proof): the
   centre writes both, and staff's and the unsubscribe link's changes of the consent hold here too;
-- news and offers by LINE or SMS need the customer's yes (opt-in);
+- news and offers by LINE or SMS follow the marketing consent until the customer chooses for that channel (as
+  every marketing message did before the preference centre);
 - greetings and surveys are allowed until the customer says no (a marketing greeting still needs the marketing
   consent at the outbox, as before).
 """
@@ -34,7 +35,7 @@ CELLS = [(channel, purpose) for channel in Channel.values for purpose in Purpose
 
 def _default(customer: Customer, channel: str, purpose: str) -> bool:
     if purpose == Purpose.NEWS:
-        return channel == Channel.EMAIL and customer.marketing_consent
+        return bool(customer.marketing_consent)
     return True
 
 

@@ -29,7 +29,8 @@ def path_of(url: str) -> str:
 def test_the_defaults_follow_the_marketing_consent_and_do_not_contact():
     customer = CustomerFactory(marketing_consent=True)
     assert consent.allows(customer, "email", "news")
-    assert not consent.allows(customer, "line", "news") and not consent.allows(customer, "sms", "news")
+    assert consent.allows(customer, "line", "news") and consent.allows(customer, "sms", "news")  # the consent
+    assert not consent.allows(CustomerFactory(marketing_consent=False), "line", "news")
     assert consent.allows(customer, "line", "greetings") and consent.allows(customer, "email", "surveys")
     customer.do_not_contact = True
     assert not any(consent.allows(customer, c, p) for c, p in consent.CELLS)
