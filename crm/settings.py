@@ -293,6 +293,12 @@ TSUNAGU_FEEDBACK_PHOTO_MAX_BYTES = env_int("TSUNAGU_FEEDBACK_PHOTO_MAX_BYTES", 5
 TSUNAGU_PRIVATE_MEDIA_ROOT = Path(env("TSUNAGU_PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private")))
 # Loyalty: greetings go out from this hour (0-23) of their day, in the business time zone.
 TSUNAGU_LOYALTY_GREETING_HOUR = env_int("TSUNAGU_LOYALTY_GREETING_HOUR", 9)
+# The member card (/m/): days a mailed card link works; minutes a one-time code works; days a phone stays
+# signed in to its card; one-time codes a client address may ask for ("<n>/minute|hour|day").
+TSUNAGU_CARD_LINK_DAYS = env_int("TSUNAGU_CARD_LINK_DAYS", 7)
+TSUNAGU_CARD_CODE_MINUTES = env_int("TSUNAGU_CARD_CODE_MINUTES", 15)
+TSUNAGU_CARD_SESSION_DAYS = env_int("TSUNAGU_CARD_SESSION_DAYS", 90)
+TSUNAGU_CARD_CODE_RATE_LIMIT = env("TSUNAGU_CARD_CODE_RATE_LIMIT", "5/hour")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o600  # uploads hold personal data (feedback photos): readable by the app alone
@@ -303,6 +309,8 @@ TSUNAGU_BASE_URL = env("TSUNAGU_BASE_URL", "http://localhost:8000").rstrip("/")
 # A mailbox offered in List-Unsubscribe as mailto: — only if someone reads it (Tsunagu does not). Empty
 # (default): only the RFC 8058 one-click link.
 TSUNAGU_UNSUBSCRIBE_MAILTO = env("TSUNAGU_UNSUBSCRIBE_MAILTO")
+# Days a link to the preference centre works (the unsubscribe page and the member card sign a fresh one each time).
+TSUNAGU_PREFERENCES_LINK_DAYS = env_int("TSUNAGU_PREFERENCES_LINK_DAYS", 30)
 # No marketing mail in these local hours (business time zone); messages wait until the end. Empty: none.
 TSUNAGU_QUIET_HOURS = env("TSUNAGU_QUIET_HOURS", "21:00-08:00")
 _HH_MM = r"([01]\d|2[0-3]):[0-5]\d"

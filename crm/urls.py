@@ -8,6 +8,7 @@ from crm.accounts import login
 from crm.insights import views as insights_views
 from customers import api_urls as customers_api_urls
 from touchpoints import api_urls as touchpoints_api_urls
+from touchpoints.outreach import preferences
 from touchpoints.views import api_docs
 
 from . import views
@@ -30,6 +31,8 @@ urlpatterns = [
     path("audit/", include("crm.audit.urls")),
     path("privacy/", include("crm.dataprotection.urls")),
     path("unsubscribe/", include("touchpoints.outreach.public_urls")),
+    path("preferences/<str:token>/", preferences.preferences, name="preferences"),
+    path("m/", include("loyalty.member.urls")),
     # One namespace for the ingest API's routes from two apps: a second include of "api" would hide its names.
     path("api/v1/", include((customers_api_urls.urlpatterns + touchpoints_api_urls.urlpatterns, "api"))),
     path("api/v1/", include("loyalty.api_urls")),

@@ -433,3 +433,51 @@ class Segment(models.Model):
 
     def customers(self):
         return Customer.objects.in_segment(self)
+
+
+class ContactPreference(models.Model):
+    """One choice a customer made about one channel and one purpose, with when and how (as ``consent_at`` /
+    ``consent_source`` / ``consent_evidence`` record the marketing consent). Rows are only added: the newest row of a
+    (customer, channel, purpose) holds, the older ones are its history. ``customers.consent`` reads and writes them.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        LINE = "line", _("LINE")
+        SMS = "sms", _("SMS")
+
+    class Purpose(models.TextChoices):
+        NEWS = "news", _("News and offers")
+        GREETINGS = "greetings", _("Greetings (birthday, anniversary, tier)")
+        SURVEYS = "surveys", _("Surveys")
+
+    class Source(models.TextChoices):
+        PREFERENCE_CENTRE = "preference_centre", _("Preference centre")
+        OPT_OUT = "opt_out", _("Opted out of everything (preference centre)")
+        UNSUBSCRIBE = "unsubscribe", _("Unsubscribed (link or one-click)")
+        STAFF = "staff", _("Staff, at the customer's request")
+
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="contact_preferences",
+        db_index=False,  # contact_preference_idx leads with the customer
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    purpose = models.CharField(_("purpose"), max_length=10, choices=Purpose.choices)
+    allowed = models.BooleanField(_("allowed"))
+    at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    source = models.CharField(_("recorded via"), max_length=20, choices=Source.choices)
+    evidence = models.CharField(_("how it was given"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("contact preference")
+        verbose_name_plural = _("contact preferences")
+        indexes = [
+            models.Index(fields=["customer", "channel", "purpose", "-at", "-id"], name="contact_preference_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.channel}/{self.purpose}: {'yes' if self.allowed else 'no'}"

@@ -22,3 +22,13 @@ def customers_exported_announce(*, request: HttpRequest, queryset: QuerySet, wha
     field = "pk" if queryset.model._meta.label == "customers.Customer" else "customer_id"
     ids = list(queryset.order_by().values_list(field, flat=True))
     customers_exported.send(sender=None, request=request, customer_ids=ids, what=what, filter=dict(request.GET.lists()))
+
+
+# kwargs: request, customer_ids (list[int]), what (str: which page). Pages of apps above that show a customer's
+# personal data outside the customer page (the till's member screen) announce each view; the audit trail logs it.
+customers_viewed = Signal()
+
+
+def customers_viewed_announce(*, request: HttpRequest, customer_ids: list[int], what: str) -> None:
+    if customers_viewed.receivers:
+        customers_viewed.send(sender=None, request=request, customer_ids=customer_ids, what=what)

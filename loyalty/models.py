@@ -237,6 +237,8 @@ class Membership(models.Model):
         permissions = [
             ("adjust_points", _("Can adjust points by hand")),
             ("view_loyalty_figures", _("Can view the loyalty figures")),
+            ("use_till", _("Can use the till mode")),
+            ("manage_card", _("Can send and reissue member cards")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["customer", "programme"], name="loyalty_membership_customer_unique"),
@@ -387,6 +389,7 @@ class Redemption(models.Model):
     class Source(models.TextChoices):
         STAFF = "staff", _("Staff")
         API = "api", _("API")
+        CARD = "card", _("Member card")
 
     membership = models.ForeignKey(
         Membership, verbose_name=_("membership"), on_delete=models.CASCADE, related_name="redemptions"
@@ -408,6 +411,15 @@ class Redemption(models.Model):
     created_at = models.DateTimeField(_("redeemed at"), default=timezone.now)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancel_reason = models.CharField(_("why it was cancelled"), max_length=300, blank=True)
+    used_at = models.DateTimeField(_("voucher used at"), null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("voucher taken by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -444,6 +456,7 @@ class LedgerEntry(models.Model):
         API = "api", _("API")
         JOB = "job", _("Scheduled job")
         SYSTEM = "system", _("System")
+        MEMBER = "member", _("Member (card)")
 
     membership = models.ForeignKey(
         Membership, verbose_name=_("membership"), on_delete=models.CASCADE, related_name="entries", db_index=False
@@ -587,3 +600,6 @@ class Greeting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.occasion}"
+
+
+from .member.models import MemberCard  # noqa: E402,F401 (a model of this app, kept in its own module)

@@ -38,3 +38,9 @@ LOYALTY_PERMISSIONS: dict[str, list[str]] = {
     MARKETING: sorted({*_SETUP, *_SERVE, "loyalty.view_loyalty_figures"}),
     SUPPORT: sorted({*_SERVE, "loyalty.cancel_redemption"}),
 }
+
+# The counter: till mode, and the member cards (mail a card link, reissue a lost card). Granted by migration 0010.
+CARD_PERMISSIONS: dict[str, list[str]] = {
+    MANAGER: ["loyalty.use_till", "loyalty.manage_card"],
+    SUPPORT: ["loyalty.use_till", "loyalty.manage_card"],
+}

@@ -1,16 +1,23 @@
 from django.urls import path
 
-from . import views
+from . import till, views
 
 app_name = "loyalty"
 
 urlpatterns = [
     path("", views.MembershipListView.as_view(), name="members"),
     path("figures/", views.figures, name="figures"),
+    path("till/", till.till, name="till"),
+    path("till/members/<int:pk>/", till.till_member, name="till_member"),
+    path("till/members/<int:pk>/purchase/", till.till_purchase, name="till_purchase"),
+    path("till/members/<int:pk>/redeem/", till.till_redeem, name="till_redeem"),
+    path("till/members/<int:pk>/voucher/", till.till_voucher, name="till_voucher"),
     path("members/<int:pk>/", views.membership_detail, name="membership_detail"),
     path("members/<int:pk>/status/", views.membership_status, name="membership_status"),
     path("members/<int:pk>/redeem/", views.redeem, name="redeem"),
     path("members/<int:pk>/adjust/", views.adjust, name="adjust"),
+    path("members/<int:pk>/card/send/", views.card_send, name="card_send"),
+    path("members/<int:pk>/card/reissue/", views.card_reissue, name="card_reissue"),
     path("redemptions/<int:pk>/cancel/", views.redemption_cancel, name="redemption_cancel"),
     path("customers/<int:pk>/join/", views.membership_join, name="join"),
     path("programmes/", views.ProgrammeListView.as_view(), name="programmes"),

@@ -28,6 +28,7 @@ from .forms import (
 )
 from .models import LedgerEntry, Membership, Programme, Redemption, Reward, Tier
 from .querysets import LEDGER_ORDERING, MEMBERSHIP_ORDERING
+from .services import cards
 
 
 def _error_text(exc: ValidationError) -> str:
@@ -315,3 +316,36 @@ class RewardCreateView(LoginRequiredMixin, PermissionRequiredMixin, RewardMixin,
 
 class RewardUpdateView(LoginRequiredMixin, PermissionRequiredMixin, RewardMixin, UpdateView):
     permission_required = "loyalty.change_reward"
+
+
+# --- Member cards ---------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("loyalty.manage_card", raise_exception=True)
+@require_POST
+def card_send(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mail the member a link that opens their card on their phone."""
+    membership = get_object_or_404(Membership.objects.select_related("customer", "programme"), pk=pk)
+    if not membership.is_active:
+        messages.error(request, _("This membership is not active."))
+        return redirect(membership)
+    message = cards.card_link_send(membership=membership, by=request.user)
+    if message.status == message.Status.SKIPPED:
+        messages.warning(
+            request, _("The card link could not be sent: %(why)s.") % {"why": message.get_skip_reason_display()}
+        )
+    else:
+        messages.success(request, _("The card link is on its way to the member."))
+    return redirect(membership)
+
+
+@login_required
+@permission_required("loyalty.manage_card", raise_exception=True)
+@require_POST
+def card_reissue(request: HttpRequest, pk: int) -> HttpResponse:
+    """A lost phone or a leaked QR code: the old card, its links and its sessions stop working."""
+    membership = get_object_or_404(Membership, pk=pk)
+    cards.card_reissue(membership=membership, by=request.user)
+    messages.success(request, _("A new card was issued; the old one no longer works. Send the member a new link."))
+    return redirect(membership)

@@ -23,7 +23,7 @@ from django.utils import timezone
 from crm.audit import models as audit_models
 from crm.audit.context import history_enabled
 from crm.insights.exports import csv_text
-from customers.models import Customer, CustomerMerge, CustomerTag, Note
+from customers.models import ContactPreference, Customer, CustomerMerge, CustomerTag, Note
 from feedback.models import Survey, Ticket, TicketMessage
 from loyalty.models import Greeting, LedgerEntry, Membership, Redemption, TierChange
 from touchpoints.models import StageTransition, Touchpoint
@@ -66,6 +66,19 @@ def history(customer: Customer) -> list[dict[str, Any]]:
     event = audit_models.CustomerEvent
     fields = [f.attname for f in event._meta.concrete_fields if f.attname not in {"pgh_obj_id", "pgh_context_id"}]
     return _values(event.objects.filter(pgh_obj_id=customer.pk).order_by("pgh_id"), *fields)
+
+
+def contact_preferences(customer: Customer) -> list[dict[str, Any]]:
+    """Every choice made in the preference centre (or recorded by staff), oldest first: the history of them."""
+    return _values(
+        ContactPreference.objects.filter(customer=customer).order_by("at", "id"),
+        "channel",
+        "purpose",
+        "allowed",
+        "at",
+        "source",
+        "evidence",
+    )
 
 
 def tags(customer: Customer) -> list[dict[str, Any]]:
@@ -242,6 +255,7 @@ SECTIONS: list[Section] = [
     Section("profile", profile),
     Section("consent", consent),
     Section("consent_history", history),
+    Section("contact_preferences", contact_preferences),
     Section("tags", tags),
     Section("notes", notes),
     Section("merges", merges),

@@ -6,7 +6,8 @@ ledger is append-only, and its reasons are the system's words or a staff member'
 names, kana, email, phone, address, birthday, external id and consent evidence; the text of notes, touchpoint
 summaries and metadata, tickets and their messages, outbound messages (their address too), staff tasks' notes,
 survey comments, stage-change reasons, merge records, unconfirmed form messages, the CSV uploads that held a row of
-theirs; and the same values in the change history's rows (django-pghistory) for this customer.
+theirs; and the same values in the change history's rows (django-pghistory) for this customer. Their member cards
+are revoked (a link, a phone or the till opens them no more).
 
 Each step writes only the rows that still hold something, so erasing again changes nothing.
 """
@@ -24,7 +25,7 @@ from customers.models import Customer, CustomerMerge, Note
 from customers.services import import_batches_forget_customer
 from feedback.models import Survey, Ticket, TicketMessage
 from feedback.submissions import FeedbackPhoto, PendingSubmission
-from loyalty.models import Redemption
+from loyalty.models import MemberCard, Redemption
 from touchpoints.models import StageTransition, Touchpoint
 from touchpoints.outreach.models import OutboundMessage, StaffTask
 
@@ -119,6 +120,10 @@ def customer_anonymise(*, customer: Customer) -> dict[str, int]:
         "redemptions": Redemption.objects.filter(membership__customer_id=pk)
         .exclude(cancel_reason="")
         .update(cancel_reason=""),
+        # The member card opens no more: not its links, not a phone signed in to it, not its QR code at the till.
+        "member_cards": MemberCard.objects.filter(membership__customer_id=pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        ),
         "merges": CustomerMerge.objects.filter(customer_id=pk).exclude(merged_data={}).update(merged_data={}),
         "photos": _photos(pk),  # before the form messages: a held message's photo names it
         "form_messages": PendingSubmission.objects.filter(customer_id=pk).delete()[0],

@@ -23,6 +23,7 @@ from .placeholders import (
 from .redemption import OutOfStock, new_idempotency_key, points_redeem, redemption_cancel
 from .setup import programme_save, reward_save, tier_save
 from .tiers import qualifying_value, tiers_review
+from .till import till_purchase_record, voucher_use
 
 __all__ = [
     "POINTS_MAX",
@@ -56,4 +57,6 @@ __all__ = [
     "reward_save",
     "tier_save",
     "tiers_review",
+    "till_purchase_record",
+    "voucher_use",
 ]

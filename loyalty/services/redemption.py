@@ -93,7 +93,7 @@ def points_redeem(
         points=reward.points_cost,
         reason=_("Redeemed: %(reward)s") % {"reward": reward.name},
         key=f"redeem:{redemption.pk}",
-        source=Source.API if source == Redemption.Source.API else Source.STAFF,
+        source=LEDGER_SOURCES.get(source, Source.STAFF),
         source_ref=f"redemption:{redemption.pk}",
         redemption=redemption,
         by=by,
@@ -117,7 +117,16 @@ def points_redeem(
 
 REDEMPTION_TOUCHPOINT_TYPE = "loyalty-activity"  # "Loyalty programme activity", retention stage (catalogue)
 # Where the customer redeemed: at the counter (staff) or on the shop's site or app (the API).
-REDEMPTION_CHANNELS = {Redemption.Source.STAFF: "store", Redemption.Source.API: "web"}
+REDEMPTION_CHANNELS = {
+    Redemption.Source.STAFF: "store",
+    Redemption.Source.API: "web",
+    Redemption.Source.CARD: "web",  # the member, on their card's page
+}
+LEDGER_SOURCES = {
+    Redemption.Source.STAFF: Source.STAFF,
+    Redemption.Source.API: Source.API,
+    Redemption.Source.CARD: Source.MEMBER,
+}
 
 
 def _redemption_touchpoint_record(

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from customers.models import Customer
 
 from .outbox import customer_id_from_token, customer_unsubscribe
+from .preferences import preferences_url
 
 
 def _customer(token: str) -> Customer | None:
@@ -42,11 +43,19 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     with translation.override(customer.preferred_language or settings.LANGUAGE_CODE):
         if request.method == "POST":
             customer_unsubscribe(customer=customer, method="page")
-            return render(request, "outreach/unsubscribe.html", {"done": True})
+            return render(
+                request,
+                "outreach/unsubscribe.html",
+                {"done": True, "preferences_url": preferences_url(customer.pk, came_from="unsubscribe")},
+            )
         return render(
             request,
             "outreach/unsubscribe.html",
-            {"token": token, "already": not customer.marketing_consent},
+            {
+                "token": token,
+                "already": not customer.marketing_consent,
+                "preferences_url": preferences_url(customer.pk, came_from="unsubscribe"),
+            },
         )
 
 

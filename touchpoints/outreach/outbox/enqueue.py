@@ -12,23 +12,38 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers import consent
 from customers.models import Customer
 from touchpoints.models import Channel
 
 from .. import channels, placeholders
 from ..models import MessageChannel, MessageTemplate, OutboundMessage, Purpose, StaffTask
-from .policy import KEY_MAX, UNSUBSCRIBE_SOURCE, Skip, Status, quiet_until
+from .policy import (
+    KEY_MAX,
+    PREFERENCE_CHANNELS,
+    UNSUBSCRIBE_SOURCE,
+    Skip,
+    Status,
+    preference_purpose,
+    quiet_until,
+)
 from .publishing import publish_on_commit
 
 logger = logging.getLogger(__name__)
 
 
-def skip_reason_for(customer: Customer, *, purpose: str, channel: str) -> str:
-    """Why this customer may not get this message now ("" when they may)."""
+def skip_reason_for(
+    customer: Customer, *, purpose: str, channel: str, source_app: str = "", source_ref: str = ""
+) -> str:
+    """Why this customer may not get this message now ("" when they may). ``source_app``/``source_ref`` name what
+    the message is (a greeting, a survey), for the customer's contact preferences (``customers.consent``)."""
     if customer.do_not_contact:
         return Skip.DO_NOT_CONTACT
     if purpose == Purpose.MARKETING and not customer.marketing_consent:
         return Skip.OPTED_OUT if customer.consent_source == UNSUBSCRIBE_SOURCE else Skip.NO_CONSENT
+    topic = preference_purpose(purpose=purpose, source_app=source_app, source_ref=source_ref)
+    if topic is not None and channel in PREFERENCE_CHANNELS and not consent.allows(customer, channel, topic):
+        return Skip.OPTED_OUT
     via = channels.get(channel)
     if via.needs_address and not via.address_of(customer):
         return Skip.NO_ADDRESS
@@ -82,7 +97,7 @@ def message_build(
         language = customer.preferred_language if customer.preferred_language in ("ja", "en") else "ja"
         subject = " ".join(placeholders.render(subject, customer=customer, language=language, extra=context).split())
         body = placeholders.render(body, customer=customer, language=language, extra=context)
-    reason = skip_reason_for(customer, purpose=purpose, channel=channel)
+    reason = skip_reason_for(customer, purpose=purpose, channel=channel, source_app=source_app, source_ref=source_ref)
     if template is not None and not template.is_active and not reason:
         reason = Skip.CANCELLED
     if capped and not reason:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from customers.localtime import local_datetime
 from customers.models import Customer
 
-from ..models import OutboundMessage
+from ..models import OutboundMessage, Purpose
 
 Status = OutboundMessage.Status
 Skip = OutboundMessage.SkipReason
@@ -25,6 +25,21 @@ TIMELINE_REPAIR_WINDOW = dt.timedelta(days=7)
 SWEEP_CHUNK = 1000
 SWEEP_MAX = 200_000
 UNSUBSCRIBE_SOURCE = Customer.ConsentSource.UNSUBSCRIBE
+# Channels whose messages follow the customer's contact preferences (customers.consent), by purpose.
+PREFERENCE_CHANNELS = frozenset({"email", "line", "sms"})
+
+
+def preference_purpose(*, purpose: str, source_app: str, source_ref: str) -> str | None:
+    """Which purpose of the preference centre a message serves: a survey invitation (even a transactional CSAT
+    one), a loyalty greeting, or news and offers (any other marketing message); None for a service message
+    (a code, a confirmation, a reply), which the preferences never stop."""
+    if source_ref.startswith("survey:"):
+        return "surveys"
+    if purpose != Purpose.MARKETING:
+        return None
+    if source_app == "loyalty" and source_ref.startswith("greeting:"):
+        return "greetings"
+    return "news"
 
 
 def _setting(name: str, default: Any) -> Any:

@@ -253,7 +253,13 @@ def messages_send(
     deferred: dict[dt.datetime, list[int]] = defaultdict(list)
     to_send: list[OutboundMessage] = []
     for message in messages:
-        reason = skip_reason_for(message.customer, purpose=message.purpose, channel=message.channel)
+        reason = skip_reason_for(
+            message.customer,
+            purpose=message.purpose,
+            channel=message.channel,
+            source_app=message.source_app,
+            source_ref=message.source_ref,
+        )
         if not reason and channels.get(message.channel).by_staff:
             reason = Skip.STAFF_TASK
         if reason:

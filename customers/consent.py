@@ -1,0 +1,141 @@
+"""What each customer agreed to receive, per channel and per purpose: ``allows(customer, channel, purpose)`` is
+what every sender asks (the outbox for email; LINE and SMS when they send), and the preference centre writes
+through ``preferences_set`` and ``preferences_opt_out``. Each change is a new ``ContactPreference`` row with when
+and how, so the history stays.
+
+The rules, where the customer has said nothing:
+- "do not contact" allows nothing, whatever the rows say;
+- news and offers by email *is* the marketing consent (``Customer.marketing_consent``, with its proof): the
+  centre writes both, and staff's and the unsubscribe link's changes of the consent hold here too;
+- news and offers by LINE or SMS follow the marketing consent until the customer chooses for that channel (as
+  every marketing message did before the preference centre);
+- greetings and surveys are allowed until the customer says no (a marketing greeting still needs the marketing
+  consent at the outbox, as before).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import ContactPreference, Customer
+
+logger = logging.getLogger(__name__)
+
+Channel = ContactPreference.Channel
+Purpose = ContactPreference.Purpose
+Source = ContactPreference.Source
+CELLS = [(channel, purpose) for channel in Channel.values for purpose in Purpose.values]
+
+
+def _default(customer: Customer, channel: str, purpose: str) -> bool:
+    if purpose == Purpose.NEWS:
+        return bool(customer.marketing_consent)
+    return True
+
+
+def _latest(customer: Customer, channel: str | None = None, purpose: str | None = None) -> dict[tuple[str, str], bool]:
+    """{(channel, purpose): allowed} of the newest rows, in one query on contact_preference_idx."""
+    qs = ContactPreference.objects.filter(customer_id=customer.pk)
+    if channel is not None:
+        qs = qs.filter(channel=channel, purpose=purpose)
+    rows = qs.order_by("channel", "purpose", "-at", "-id").distinct("channel", "purpose")
+    return {(row.channel, row.purpose): row.allowed for row in rows.only("channel", "purpose", "allowed")}
+
+
+def allows(customer: Customer, channel: str, purpose: str) -> bool:
+    """May ``customer`` get a message of ``purpose`` ("news", "greetings", "surveys") on ``channel`` ("email",
+    "line", "sms")? One indexed query at most (none for email news: that is the marketing consent)."""
+    if customer.do_not_contact:
+        return False
+    if channel == Channel.EMAIL and purpose == Purpose.NEWS:
+        return bool(customer.marketing_consent)
+    if (channel, purpose) not in CELLS:
+        raise ValueError(f"unknown channel or purpose: {channel!r}, {purpose!r}")
+    latest = _latest(customer, channel, purpose)
+    return latest.get((channel, purpose), _default(customer, channel, purpose))
+
+
+def preferences_of(customer: Customer) -> dict[tuple[str, str], bool]:
+    """Every cell of the grid as it holds now (the rules above for cells the customer never chose)."""
+    latest = _latest(customer)
+    grid = {cell: latest.get(cell, _default(customer, *cell)) for cell in CELLS}
+    grid[(Channel.EMAIL, Purpose.NEWS)] = bool(customer.marketing_consent)
+    return grid
+
+
+@transaction.atomic
+def preferences_set(
+    *,
+    customer: Customer,
+    choices: Mapping[tuple[str, str], bool],
+    source: str,
+    evidence: str,
+    at: dt.datetime | None = None,
+) -> list[ContactPreference]:
+    """Record the cells that change (one row each, with when and how); the others write nothing. Email news also
+    sets the marketing consent and its proof, the way the rest of Tsunagu reads it. Returns the rows written."""
+    at = at or timezone.now()
+    locked = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
+    current = preferences_of(locked)
+    evidence = " ".join((evidence or "").split())[:300]
+    rows = [
+        ContactPreference(
+            customer=locked,
+            channel=channel,
+            purpose=purpose,
+            allowed=bool(allowed),
+            at=at,
+            source=source,
+            evidence=evidence,
+        )  # fmt: skip
+        for (channel, purpose), allowed in choices.items()
+        if (channel, purpose) in current and current[(channel, purpose)] != bool(allowed)
+    ]
+    ContactPreference.objects.bulk_create(rows)
+    email_news = choices.get((Channel.EMAIL, Purpose.NEWS))
+    if email_news is not None and bool(email_news) != locked.marketing_consent:
+        # The consent proof fields only: a preference must never fail on unrelated validation of the profile.
+        Customer.objects.filter(pk=locked.pk).update(
+            marketing_consent=bool(email_news),
+            consent_at=at,
+            consent_source=Customer.ConsentSource.UNSUBSCRIBE if not email_news else Customer.ConsentSource.WEB_FORM,
+            consent_evidence=(_("Preference centre: %(how)s") % {"how": evidence})[:300],
+            updated_at=at,
+        )
+        customer.marketing_consent = bool(email_news)
+    if rows:
+        logger.info("contact preferences changed customer=%s cells=%d source=%s", customer.pk, len(rows), source)
+    return rows
+
+
+def preferences_opt_out(*, customer: Customer, evidence: str, at: dt.datetime | None = None) -> list[ContactPreference]:
+    """No to everything, on every channel, in one press (the marketing consent included)."""
+    return preferences_set(
+        customer=customer,
+        choices=dict.fromkeys(CELLS, False),
+        source=Source.OPT_OUT,
+        evidence=evidence,
+        at=at,
+    )
+
+
+@transaction.atomic
+def profile_set(*, customer: Customer, language: str, birth_date: dt.date | None = None) -> None:
+    """The customer's own language, and their birthday when we had none (the preference centre). A direct update
+    of these fields only: the customer's choice must never fail on unrelated validation of the profile."""
+    changes: dict = {}
+    if language in Customer.Language.values and language != customer.preferred_language:
+        changes["preferred_language"] = language
+    if birth_date is not None and customer.birth_date is None:
+        changes["birth_date"] = birth_date
+    if changes:
+        Customer.objects.filter(pk=customer.pk).update(**changes, updated_at=timezone.now())
+        for name, value in changes.items():
+            setattr(customer, name, value)
+        logger.info("customer profile set by the customer id=%s fields=%s", customer.pk, sorted(changes))

@@ -1,0 +1,93 @@
+"""What a member card shows, read in a handful of indexed queries whatever the length of the ledger: the
+membership with its tier and next tier, one aggregate (points towards the next tier), the lots expiring soon
+grouped by day, the latest entries of the history, and the programme's rewards. Shared by the member's card
+page and the till."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from ..models import LedgerEntry, Membership, Programme, Reward
+from ..querysets import twelve_months_before
+from ..services import local_today
+
+EXPIRING_SOON_DAYS = 60
+HISTORY_SIZE = 20
+# A reward is "nearly affordable" when the member lacks at most this share of its cost (or 100 points).
+NEARLY_SHARE = Decimal("0.5")
+NEARLY_MIN = 100
+NEARLY_SHOWN = 3
+
+
+@dataclass
+class CardSummary:
+    membership: Membership
+    qualifying: Decimal = Decimal(0)
+    progress: int | None = None
+    to_next_tier: Decimal | None = None
+    expiring: list[tuple[dt.date, int]] = field(default_factory=list)
+    history: list[LedgerEntry] = field(default_factory=list)
+    affordable: list[Reward] = field(default_factory=list)
+    nearly: list[Reward] = field(default_factory=list)
+
+    @property
+    def expiring_total(self) -> int:
+        return sum(points for _day, points in self.expiring)
+
+    @property
+    def amount_basis(self) -> bool:
+        return self.membership.programme.tier_basis == Programme.TierBasis.AMOUNT
+
+
+def membership_for_card(pk: int) -> Membership:
+    return Membership.objects.filter(pk=pk).for_panel().select_related("customer", "tier", "programme").get()
+
+
+def card_summary(membership: Membership, *, history: int = HISTORY_SIZE) -> CardSummary:
+    """``membership`` from ``membership_for_card`` (its next tier annotated)."""
+    summary = CardSummary(membership=membership)
+    today = local_today()
+    since = twelve_months_before(today)
+    totals = (
+        LedgerEntry.objects.filter(membership_id=membership.pk)
+        .qualifying(since=since)
+        .aggregate(points=Sum("points"), amount=Sum("amount"))
+    )
+    summary.qualifying = Decimal(totals["amount" if summary.amount_basis else "points"] or 0)
+    threshold = getattr(membership, "next_tier_threshold", None)
+    if threshold is not None and threshold > 0:
+        summary.progress = min(100, int(summary.qualifying * 100 / threshold))
+        summary.to_next_tier = max(threshold - summary.qualifying, Decimal(0))
+    soon = today + dt.timedelta(days=EXPIRING_SOON_DAYS)
+    summary.expiring = list(
+        LedgerEntry.objects.filter(membership_id=membership.pk, remaining__gt=0, expires_on__lte=soon)
+        .order_by("expires_on")
+        .values("expires_on")
+        .annotate(points=Sum("remaining"))
+        .values_list("expires_on", "points")
+    )
+    summary.history = list(
+        LedgerEntry.objects.filter(membership_id=membership.pk)
+        .select_related("redemption__reward")
+        .order_by("-created_at", "-id")[:history]
+    )
+    rewards = list(
+        Reward.objects.available()
+        .for_membership(membership)
+        .filter(programme__is_active=True)
+        .order_by("points_cost", "position", "id")
+    )
+    balance = membership.balance
+    summary.affordable = [r for r in rewards if r.points_cost <= balance]
+    summary.nearly = [
+        r
+        for r in rewards
+        if r.points_cost > balance and r.points_cost - balance <= max(NEARLY_MIN, int(r.points_cost * NEARLY_SHARE))
+    ][:NEARLY_SHOWN]
+    for reward in summary.nearly:
+        reward.points_short = reward.points_cost - balance
+    return summary
