@@ -8,13 +8,18 @@ class FeedbackConfig(AppConfig):
 
     def ready(self) -> None:
         from customers import panels, timeline
-        from touchpoints.outreach import placeholders, sources
+        from touchpoints.outreach import inbound, placeholders, sources
 
-        from . import checks, timeline_entries  # noqa: F401 (checks registers itself)
+        from . import checks, inbound_email, timeline_entries  # noqa: F401 (checks registers itself)
         from . import panels as feedback_panels
 
-        # Ticket replies and survey mail in the outbox are support correspondence, as the tickets are.
-        sources.register(source_app="feedback", permission="feedback.view_ticket")
+        # Ticket replies and survey mail in the outbox are support correspondence, as the tickets are; their mail
+        # carries the reply address that leads back to the ticket.
+        sources.register(
+            source_app="feedback", permission="feedback.view_ticket", headers=inbound_email.outbound_headers
+        )
+        # Email customers send in joins their tickets.
+        inbound.register(inbound_email.on_inbound_email)
         timeline.register(
             timeline.TimelineProvider(
                 kind="ticket",

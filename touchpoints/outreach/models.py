@@ -358,6 +358,7 @@ class OutboundMessage(models.Model):
         CAPPED = "capped", _("Frequency cap")
         CANCELLED = "cancelled", _("Cancelled")
         STAFF_TASK = "staff_task", _("Handed to staff (no provider for the channel)")
+        BOUNCED = "bounced", _("The address bounces")
 
     key = models.CharField(_("key"), max_length=150, unique=True)
     customer = models.ForeignKey(
@@ -394,6 +395,10 @@ class OutboundMessage(models.Model):
     handed_over_at = models.DateTimeField(_("handed to the mail server at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+    # A delivery report came back for it (bounce_permanent: a 5.x.x failure, the address stops receiving mail).
+    bounced_at = models.DateTimeField(_("bounced at"), null=True, blank=True)
+    bounce_permanent = models.BooleanField(_("permanent bounce"), default=False)
+    bounce_detail = models.CharField(_("bounce"), max_length=500, blank=True)
     followup = models.ForeignKey(
         FollowUp,
         verbose_name=_("follow-up"),
@@ -542,3 +547,7 @@ class StaffTask(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.status == self.Status.OPEN and self.due_at < timezone.now()
+
+
+# Inbound mail's models live with the mail channel; imported here so the app registry finds them.
+from .channels.mailbox.models import BouncedAddress, InboundAttachment, InboundMail, Mailbox  # noqa: E402, F401

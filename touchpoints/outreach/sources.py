@@ -7,13 +7,24 @@ messages (feedback: ``feedback.view_ticket``); the outbox's pages and the custom
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 _permissions: dict[str, str] = {}
+# Extra mail headers an app's messages carry (feedback: the Reply-To leading back to the ticket, Auto-Submitted).
+_headers: dict[str, Callable[[Any], dict[str, str]]] = {}
 
 
-def register(*, source_app: str, permission: str) -> None:
+def register(*, source_app: str, permission: str, headers: Callable[[Any], dict[str, str]] | None = None) -> None:
     _permissions[source_app] = permission
+    if headers is not None:
+        _headers[source_app] = headers
+
+
+def headers_for(message: Any) -> dict[str, str]:
+    """The headers the app that asked for ``message`` (an OutboundMessage) adds to its mail."""
+    provider = _headers.get(message.source_app)
+    return provider(message) if provider is not None else {}
 
 
 def hidden_from(user: Any) -> list[str]:
