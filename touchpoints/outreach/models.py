@@ -395,10 +395,6 @@ class OutboundMessage(models.Model):
     handed_over_at = models.DateTimeField(_("handed to the mail server at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
-    # A delivery report came back for it (bounce_permanent: a 5.x.x failure, the address stops receiving mail).
-    bounced_at = models.DateTimeField(_("bounced at"), null=True, blank=True)
-    bounce_permanent = models.BooleanField(_("permanent bounce"), default=False)
-    bounce_detail = models.CharField(_("bounce"), max_length=500, blank=True)
     followup = models.ForeignKey(
         FollowUp,
         verbose_name=_("follow-up"),
@@ -550,4 +546,10 @@ class StaffTask(models.Model):
 
 
 # Inbound mail's models live with the mail channel; imported here so the app registry finds them.
-from .channels.mailbox.models import BouncedAddress, InboundAttachment, InboundMail, Mailbox  # noqa: E402, F401
+from .channels.mailbox.models import (  # noqa: E402, F401
+    BouncedAddress,
+    DeliveryReport,
+    InboundAttachment,
+    InboundMail,
+    Mailbox,
+)

@@ -11,8 +11,8 @@ from dataclasses import asdict
 from celery import shared_task
 
 from .broadcasts import broadcast_prepare, broadcasts_advance
-from .outbox import message_send, messages_send, outbox_sweep
 from .channels.mailbox.fetching import mailboxes_fetch
+from .outbox import message_send, messages_send, outbox_sweep
 from .rules import followups_dispatch, inactive_followups_schedule
 
 

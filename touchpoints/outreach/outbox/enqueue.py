@@ -136,7 +136,6 @@ class PreparedMessage:
         self.claim_token = self.claimed_at = self.handed_over_at = self.sent_at = self.enqueued_at = None
         self.attempts = 0
         self.last_error = ""
-        self.bounced_at, self.bounce_permanent, self.bounce_detail = None, False, ""
         for name, value in values.items():
             setattr(self, name, value)
 

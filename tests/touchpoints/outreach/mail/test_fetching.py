@@ -111,10 +111,11 @@ def test_a_wrong_password_is_recorded_on_the_mailbox(dovecot, mailbox, monkeypat
 def test_two_fetchers_at_once_store_every_mail_once(dovecot, mailbox):
     dovecot.append(*numbered(60))
     errors: list[BaseException] = []
+    reports = []
 
     def run():
         try:
-            mailbox_fetch(mailbox=Mailbox.objects.get(pk=mailbox.pk))
+            reports.append(mailbox_fetch(mailbox=Mailbox.objects.get(pk=mailbox.pk)))
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
         finally:
@@ -126,6 +127,7 @@ def test_two_fetchers_at_once_store_every_mail_once(dovecot, mailbox):
     for thread in threads:
         thread.join(120)
     assert not errors
+    assert sum(r.stored for r in reports) == 60
     assert InboundMail.objects.count() == 60
     assert TicketMessage.objects.filter(channel="email").exclude(external_id="").count() == 60
     assert Ticket.objects.count() == 60

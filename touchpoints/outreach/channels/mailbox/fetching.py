@@ -10,11 +10,14 @@ already stored (nothing twice) and ``mails_process_pending`` the second.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.utils import timezone
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -27,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 BATCH = 50
 TIMEOUT = 30
+LOCK_NAMESPACE = 0x4D41494C  # "MAIL": the advisory locks' first key; the mailbox id is the second
 
 
 class MailboxError(Exception):
@@ -42,6 +46,26 @@ class FetchReport:
     processed: int = 0
     seconds: float = 0.0
     statuses: dict[str, int] = field(default_factory=dict)
+    busy: bool = False  # another worker was fetching this mailbox: nothing done
+
+
+@contextlib.contextmanager
+def _fetching(mailbox: Mailbox) -> Iterator[bool]:
+    """One fetcher per mailbox at a time (a PostgreSQL session advisory lock, released when the worker's
+    connection closes, so a killed worker never holds it). Two fetchers would otherwise both copy the same UIDs
+    into the processed folder; the database would still store each mail once."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, mailbox.pk])
+        locked = bool(cursor.fetchone()[0])
+    try:
+        yield locked
+    finally:
+        if locked:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, mailbox.pk])
 
 
 def _connect(mailbox: Mailbox) -> IMAPClient:
@@ -61,6 +85,14 @@ def _connect(mailbox: Mailbox) -> IMAPClient:
 def mailbox_fetch(*, mailbox: Mailbox, limit: int = 1000, process: bool = True) -> FetchReport:
     """Store the mailbox's new mail (at most ``limit``), move it, and process it. Safe to run twice, or in two
     workers at once: what one stored the other finds stored."""
+    with _fetching(mailbox) as ours:
+        if not ours:
+            logger.info("mailbox %s: another worker is fetching it", mailbox.name)
+            return FetchReport(busy=True)
+        return _fetch_locked(mailbox, limit=limit, process=process)
+
+
+def _fetch_locked(mailbox: Mailbox, *, limit: int, process: bool) -> FetchReport:
     started = time.monotonic()
     report = FetchReport()
     try:
@@ -75,10 +107,8 @@ def mailbox_fetch(*, mailbox: Mailbox, limit: int = 1000, process: bool = True) 
         Mailbox.objects.filter(pk=mailbox.pk).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
         raise MailboxError(str(exc)) from exc
     finally:
-        try:
+        with contextlib.suppress(OSError, IMAPClientError):
             client.logout()
-        except (OSError, IMAPClientError):
-            pass
     Mailbox.objects.filter(pk=mailbox.pk).update(last_fetched_at=timezone.now(), last_error="")
     report.seconds = time.monotonic() - started
     logger.info(

@@ -25,7 +25,7 @@ from customers.models import Customer
 from ... import inbound
 from ...models import OutboundMessage
 from ...outbox.unsubscribe import customer_id_from_token, customer_unsubscribe, message_id_for
-from .models import BouncedAddress, InboundAttachment, InboundMail, Mailbox
+from .models import BouncedAddress, DeliveryReport, InboundAttachment, InboundMail, Mailbox
 from .parsing import Bounce, ParsedMail, parse
 
 logger = logging.getLogger(__name__)
@@ -236,8 +236,8 @@ def _act(mail: InboundMail, parsed: ParsedMail, *, now: dt.datetime) -> Outcome:
 
 
 def bounce_record(*, bounce: Bounce, mail: InboundMail | None = None, now: dt.datetime | None = None) -> str:
-    """Mark the outbound message a delivery report is about as bounced; a permanent failure (5.x.x) stops all
-    mail to the address (``BouncedAddress``; the outbox skips it as "bounced")."""
+    """Record a delivery report against the outbound message it is about (``DeliveryReport``); a permanent failure
+    (5.x.x) stops all mail to the address (``BouncedAddress``; the outbox skips it as "bounced")."""
     now = now or timezone.now()
     notes = []
     for recipient in bounce.recipients:
@@ -251,10 +251,17 @@ def bounce_record(*, bounce: Bounce, mail: InboundMail | None = None, now: dt.da
         match = next((pk for pk, key in candidates if message_id_for(key) == bounce.original_message_id), None)
         if match is None and candidates and not bounce.original_message_id:
             match = candidates[0][0]
-        detail = f"{recipient.status} {recipient.diagnostic}".strip()[:500]
-        if match is not None:
-            OutboundMessage.objects.filter(pk=match).update(
-                bounced_at=now, bounce_permanent=recipient.permanent, bounce_detail=detail, updated_at=now
+        if mail is not None:
+            DeliveryReport.objects.get_or_create(
+                mail=mail,
+                address=recipient.address[:254],
+                defaults={
+                    "outbound_id": match,
+                    "permanent": recipient.permanent,
+                    "status_code": recipient.status[:20],
+                    "diagnostic": recipient.diagnostic[:500],
+                    "reported_at": now,
+                },
             )
         if recipient.permanent:
             address = recipient.address.lower()

@@ -176,3 +176,35 @@ class BouncedAddress(models.Model):
 
     def __str__(self) -> str:
         return self.address
+
+
+class DeliveryReport(models.Model):
+    """A bounce of one outbound message (RFC 3464): kept beside the outbox row, which it does not change.
+    ``permanent``: a 5.x.x failure (the address is blocked, ``BouncedAddress``); otherwise a delay (4.x.x)."""
+
+    outbound = models.ForeignKey(
+        "outreach.OutboundMessage",
+        verbose_name=_("message"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="delivery_reports",
+    )
+    address = models.EmailField(_("address"))
+    permanent = models.BooleanField(_("permanent"), default=False)
+    status_code = models.CharField(_("status"), max_length=20, blank=True)
+    diagnostic = models.CharField(_("diagnostic"), max_length=500, blank=True)
+    mail = models.ForeignKey(InboundMail, on_delete=models.CASCADE, related_name="delivery_reports")
+    reported_at = models.DateTimeField(_("reported at"), default=timezone.now)
+
+    class Meta:
+        app_label = "outreach"
+        ordering = ["-reported_at", "-id"]
+        verbose_name = _("delivery report")
+        verbose_name_plural = _("delivery reports")
+        constraints = [
+            models.UniqueConstraint(fields=["mail", "address"], name="deliveryreport_once_per_recipient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} {self.status_code}"

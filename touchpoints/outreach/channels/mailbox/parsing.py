@@ -96,7 +96,11 @@ def header_text(value) -> str:
     out = []
     for chunk, charset in chunks:
         if isinstance(chunk, str):
-            chunk = chunk.encode("ascii", "surrogateescape")
+            try:
+                chunk = chunk.encode("ascii", "surrogateescape")  # raw 8-bit bytes the parser carried as surrogates
+            except UnicodeEncodeError:
+                out.append(chunk)  # already text (an RFC 2231 file name, decoded by the parser)
+                continue
         out.append(decode(chunk, charset))
     text = "".join(out)
     return " ".join(text.replace("\x00", "").split())
