@@ -18,7 +18,7 @@ from customers.service_errors import apply_service_errors
 from touchpoints.models import Touchpoint
 
 from .. import services
-from ..conversation import messages_html
+from ..conversation import messages_html, opening_attachments_html
 from ..forms import AssignForm, ReplyForm, StatusForm, TicketCreateForm, TicketUpdateForm, staff_queryset
 from ..models import CannedResponse, Priority, Status, Ticket, TicketMessage
 from .form_errors import form_error_text
@@ -160,6 +160,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
         "customer": ticket.customer,
         "conversation": conversation,
         "conversation_html": messages_html(conversation),
+        "opening_files": opening_attachments_html(ticket),
         "older_cursor": older,
         "now": timezone.now(),
         "labels": {

@@ -61,14 +61,14 @@ def _attachment_rows(parsed: ParsedMail) -> list[InboundAttachment]:
         reason = ""
         lower = part.filename.lower()
         if len(part.data) > limit:
-            reason = f"over the size limit ({limit // 1024} KB)"
+            reason = "size"
         elif any(lower.endswith(ext) for ext in _REFUSED_EXTENSIONS) or part.content_type in (
             "application/x-msdownload",
             "application/x-msdos-program",
             "application/x-sh",
             "application/javascript",
         ):
-            reason = "a type that is not accepted (program or script)"
+            reason = "type"
         rows.append(
             InboundAttachment(
                 filename=part.filename,

@@ -145,6 +145,7 @@ class InboundAttachment(models.Model):
     content_type = models.CharField(_("type"), max_length=100)
     size = models.PositiveIntegerField(_("size"))
     content = models.BinaryField(_("content"), null=True, blank=True)
+    # Why the file was not kept: "size" (over TSUNAGU_MAIL_ATTACHMENT_MAX_BYTES) or "type" (a program or script).
     refused_reason = models.CharField(_("not kept because"), max_length=200, blank=True)
 
     class Meta:
