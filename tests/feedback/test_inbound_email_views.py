@@ -35,7 +35,8 @@ def test_a_reply_shows_its_new_part_and_folds_the_quote(agent_client):
     customer = CustomerFactory(email="sato@example.jp")
     ticket = ticket_create(customer=customer)
     reply = services.ticket_reply(ticket=ticket, body="発送いたしました。", by=None)
-    body = f"ありがとうございます。{PAYLOAD}\n\nOn Mon, Dec 7, 2026 Support <support@tsunagu.example> wrote:\n> 発送いたしました。"
+    quote = "On Mon, Dec 7, 2026 Support <support@tsunagu.example> wrote:\n> 発送いたしました。"
+    body = f"ありがとうございます。{PAYLOAD}\n\n{quote}"
     receive(
         plain_mail(
             sender="sato@example.jp", subject="Re", body=body, message_id="<r1@x>", In_Reply_To=reply.external_id
