@@ -157,3 +157,15 @@ def test_a_failing_handler_keeps_the_mail_for_a_retry():
     stored.refresh_from_db()
     assert stored.status == "processed" and stored.error == ""
     assert InboundMail.objects.count() == 1 and CustomerFactory._meta.model.objects.filter(email="a@example.jp")
+
+
+def test_the_customer_page_says_the_address_bounces(client, noon, published):
+    from tests.factories import UserFactory
+
+    customer = consenting_customer(email="gone@example.jp")
+    sent_to(customer, "receipt-1", noon)
+    client.force_login(UserFactory(username="m", role="Marketing"))
+    assert 'id="outreach-bounced"' not in client.get(customer.get_absolute_url()).content.decode()
+    receive(fixture("bounce_permanent.eml").replace(b"<ORIGINAL>", outbox.message_id_for("receipt-1").encode()))
+    page = client.get(customer.get_absolute_url()).content.decode()
+    assert 'id="outreach-bounced"' in page and "5.1.1" in page
