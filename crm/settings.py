@@ -277,9 +277,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # --- Outreach (touchpoints/outreach/outbox/) ------------------------------------------------------
 # Absolute address of the site, for links in mail (the unsubscribe link must work outside the app).
 TSUNAGU_BASE_URL = env("TSUNAGU_BASE_URL", "http://localhost:8000").rstrip("/")
-# A mailbox offered in List-Unsubscribe as mailto: — only if someone reads it (Tsunagu does not). Empty
+# A mailbox offered in List-Unsubscribe as mailto: — add it as an "unsubscribe" mailbox so Tsunagu reads it. Empty
 # (default): only the RFC 8058 one-click link.
 TSUNAGU_UNSUBSCRIBE_MAILTO = env("TSUNAGU_UNSUBSCRIBE_MAILTO")
+# Inbound email (touchpoints/outreach/channels/mailbox/): the Reply-To of ticket mail (empty: the first active
+# support mailbox) and the limits on attachments kept. Mailbox passwords: TSUNAGU_MAILBOX_<NAME>_PASSWORD.
+TSUNAGU_SUPPORT_ADDRESS = env("TSUNAGU_SUPPORT_ADDRESS")
+TSUNAGU_MAIL_ATTACHMENT_MAX_BYTES = env_int("TSUNAGU_MAIL_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+TSUNAGU_MAIL_ATTACHMENT_MAX_COUNT = env_int("TSUNAGU_MAIL_ATTACHMENT_MAX_COUNT", 20)
 # No marketing mail in these local hours (business time zone); messages wait until the end. Empty: none.
 TSUNAGU_QUIET_HOURS = env("TSUNAGU_QUIET_HOURS", "21:00-08:00")
 _HH_MM = r"([01]\d|2[0-3]):[0-5]\d"
