@@ -116,7 +116,8 @@ def _attachments_html(ticket_id: int, rows: Sequence[InboundAttachment]) -> str:
 
 def opening_attachments_html(ticket: Any) -> SafeString:
     """The files of the mail that opened ``ticket`` (its opening is not in the conversation list); "" for none."""
-    if ticket.channel != "email":
+    # Only a ticket a mail opened (ticket_receive's key) can have one: no query for the others.
+    if not (ticket.idempotency_key or "").startswith("inbound:email:"):
         return mark_safe("")  # noqa: S308 (empty)
     from .models import TicketMessage
 
