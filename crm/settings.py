@@ -285,6 +285,13 @@ TSUNAGU_UNSUBSCRIBE_MAILTO = env("TSUNAGU_UNSUBSCRIBE_MAILTO")
 TSUNAGU_SUPPORT_ADDRESS = env("TSUNAGU_SUPPORT_ADDRESS")
 TSUNAGU_MAIL_ATTACHMENT_MAX_BYTES = env_int("TSUNAGU_MAIL_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 TSUNAGU_MAIL_ATTACHMENT_MAX_COUNT = env_int("TSUNAGU_MAIL_ATTACHMENT_MAX_COUNT", 20)
+# A mail provider's inbound webhook (django-anymail, /anymail/<provider>/inbound/): the basic-auth secret the
+# provider's webhook URL carries, and the provider's signing key (Mailgun's here; see anymail's docs for others).
+ANYMAIL = {
+    "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET") or None,
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env("ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY") or None,
+}
+ANYMAIL = {name: value for name, value in ANYMAIL.items() if value}
 # No marketing mail in these local hours (business time zone); messages wait until the end. Empty: none.
 TSUNAGU_QUIET_HOURS = env("TSUNAGU_QUIET_HOURS", "21:00-08:00")
 _HH_MM = r"([01]\d|2[0-3]):[0-5]\d"

@@ -5,8 +5,6 @@ its quoted history folded, and the ticket is back in the agent's queue as open."
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.urls import reverse
@@ -36,13 +34,14 @@ def test_agent_replies_customer_answers_by_mail_and_it_is_on_the_ticket_and_in_t
     feedback_world,  # noqa: F811 (the imported fixture)
     problems,
     settings,
+    monkeypatch,
 ):
     settings.DEFAULT_FROM_EMAIL = "Tsunagu <no-reply@tsunagu.example>"
     agent = UserFactory(username="support-mail", first_name="Sachiko", last_name="Support", role="Support")
     customer = CustomerFactory(email="hanako@example.jp", family_name="Sato", given_name="Hanako")
     ticket = ticket_create(customer=customer, subject="ケトルの蓋が閉まらない", body="先週買いました。", assignee=agent)
     with Dovecot() as imap, SmtpSink() as smtp:
-        os.environ["TSUNAGU_MAILBOX_SUPPORT_PASSWORD"] = PASSWORD
+        monkeypatch.setenv("TSUNAGU_MAILBOX_SUPPORT_PASSWORD", PASSWORD)
         mailbox = Mailbox.objects.create(
             name="support", address="support@tsunagu.example", host="127.0.0.1", port=imap.port, use_tls=False,
             username=USER, processed_folder="Processed",
