@@ -167,3 +167,15 @@ def test_a_fetcher_killed_mid_batch_loses_nothing_and_stores_nothing_twice(dovec
     assert Ticket.objects.count() == total  # each mail one ticket, none twice
     assert TicketMessage.objects.filter(external_id__startswith="<bulk.").count() == total
     assert dovecot.uids("INBOX") == [] and len(dovecot.uids("Tsunagu/Processed")) == total
+
+
+@pytest.mark.django_db
+def test_the_periodic_task_run_twice_stores_each_mail_once(dovecot, mailbox):
+    from touchpoints.outreach.tasks import mailboxes_fetch_task
+
+    dovecot.append(*numbered(5))
+    first = mailboxes_fetch_task()
+    second = mailboxes_fetch_task()
+    assert (first["mailboxes"], first["stored"], first["errors"]) == (1, 5, 0)
+    assert (second["stored"], second["processed"]) == (0, 0)
+    assert InboundMail.objects.count() == 5 and Ticket.objects.count() == 5
