@@ -71,6 +71,12 @@ app.conf.beat_schedule = {
         "schedule": _outreach_tick,
         "options": {"expires": _outreach_tick},  # a backlog of ticks is not worth running
     },
+    # Inbound mail: poll every active mailbox over IMAP (TSUNAGU_MAILBOX_POLL_SECONDS), process what waits.
+    "touchpoints: fetch inbound mail": {
+        "task": "touchpoints.outreach.tasks.mailboxes_fetch_task",
+        "schedule": float(os.environ.get("TSUNAGU_MAILBOX_POLL_SECONDS") or 60),
+        "options": {"expires": float(os.environ.get("TSUNAGU_MAILBOX_POLL_SECONDS") or 60)},
+    },
     "touchpoints: sweep the outbox (recover, re-publish, timeline)": {
         "task": "touchpoints.outreach.tasks.outbox_sweep_task",
         "schedule": _outreach_tick,

@@ -306,11 +306,23 @@ FILE_UPLOAD_PERMISSIONS = 0o600  # uploads hold personal data (feedback photos):
 # --- Outreach (touchpoints/outreach/outbox/) ------------------------------------------------------
 # Absolute address of the site, for links in mail (the unsubscribe link must work outside the app).
 TSUNAGU_BASE_URL = env("TSUNAGU_BASE_URL", "http://localhost:8000").rstrip("/")
-# A mailbox offered in List-Unsubscribe as mailto: — only if someone reads it (Tsunagu does not). Empty
+# A mailbox offered in List-Unsubscribe as mailto: — add it as an "unsubscribe" mailbox so Tsunagu reads it. Empty
 # (default): only the RFC 8058 one-click link.
 TSUNAGU_UNSUBSCRIBE_MAILTO = env("TSUNAGU_UNSUBSCRIBE_MAILTO")
 # Days a link to the preference centre works (the unsubscribe page and the member card sign a fresh one each time).
 TSUNAGU_PREFERENCES_LINK_DAYS = env_int("TSUNAGU_PREFERENCES_LINK_DAYS", 30)
+# Inbound email (touchpoints/outreach/channels/mailbox/): the Reply-To of ticket mail (empty: the first active
+# support mailbox) and the limits on attachments kept. Mailbox passwords: TSUNAGU_MAILBOX_<NAME>_PASSWORD.
+TSUNAGU_SUPPORT_ADDRESS = env("TSUNAGU_SUPPORT_ADDRESS")
+TSUNAGU_MAIL_ATTACHMENT_MAX_BYTES = env_int("TSUNAGU_MAIL_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+TSUNAGU_MAIL_ATTACHMENT_MAX_COUNT = env_int("TSUNAGU_MAIL_ATTACHMENT_MAX_COUNT", 20)
+# A mail provider's inbound webhook (django-anymail, /anymail/<provider>/inbound/): the basic-auth secret the
+# provider's webhook URL carries, and the provider's signing key (Mailgun's here; see anymail's docs for others).
+ANYMAIL = {
+    "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET") or None,
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env("ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY") or None,
+}
+ANYMAIL = {name: value for name, value in ANYMAIL.items() if value}
 # No marketing mail in these local hours (business time zone); messages wait until the end. Empty: none.
 TSUNAGU_QUIET_HOURS = env("TSUNAGU_QUIET_HOURS", "21:00-08:00")
 _HH_MM = r"([01]\d|2[0-3]):[0-5]\d"

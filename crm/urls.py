@@ -48,3 +48,8 @@ admin.site.site_header = settings.TSUNAGU_SHOP_NAME + " · Tsunagu"
 admin.site.site_title = "Tsunagu"
 
 handler404 = "crm.not_found.not_found"  # JSON under /api/
+
+# Inbound mail webhooks of mail providers (signature-checked by django-anymail): /anymail/<provider>/inbound/. Only
+# when a provider is configured: anymail answers an unconfigured provider's request with an error page.
+if settings.ANYMAIL:
+    urlpatterns += [path("anymail/", include("anymail.urls"))]

@@ -9,18 +9,26 @@ class FeedbackConfig(AppConfig):
     def ready(self) -> None:
         from customers import panels, timeline
         from touchpoints import timeline_entries as journey_timeline
-        from touchpoints.outreach import placeholders, sources
+        from touchpoints.outreach import inbound, placeholders, sources
 
-        from . import checks, timeline_entries  # noqa: F401 (checks registers itself)
+        from . import checks, inbound_email, timeline_entries  # noqa: F401 (checks registers itself)
         from . import panels as feedback_panels
 
         # Ticket replies and survey mail in the outbox are support correspondence, as the tickets are. They are on
-        # the timeline as the ticket's own entries (and a survey's "feedback request"), not as "Follow-up email"s.
-        sources.register(source_app="feedback", permission="feedback.view_ticket", on_timeline=False)
+        # the timeline as the ticket's own entries (and a survey's "feedback request"), not as "Follow-up email"s;
+        # their mail carries the reply address that leads back to the ticket.
+        sources.register(
+            source_app="feedback",
+            permission="feedback.view_ticket",
+            on_timeline=False,
+            headers=inbound_email.outbound_headers,
+        )
         # The support touchpoints a ticket logs carry its subject: support correspondence too.
         journey_timeline.private_summaries_register(key_prefix="feedback:ticket:", permission="feedback.view_ticket")
         # A touchpoint recorded about a ticket (its opening, its CSAT request) is shown by the ticket's entry.
         journey_timeline.fold_touchpoints(metadata_key="ticket")
+        # Email customers send in joins their tickets.
+        inbound.register(inbound_email.on_inbound_email)
         timeline.register(
             timeline.TimelineProvider(
                 kind="ticket",

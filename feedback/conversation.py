@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from touchpoints.outreach.models import OutboundMessage
+from touchpoints.outreach.channels.mailbox.quoting import split_quoted
+from touchpoints.outreach.models import InboundAttachment, OutboundMessage
 
 from .queue import DateTimeFormat, escape_value
 
@@ -22,9 +24,18 @@ MESSAGE_HTML = """
     <span>{label} · {author}</span>
     <span>{delivery}<time datetime="{created_iso}">{created}</time></span>
   </div>
-  <div class="card-body"><div class="message-body">{body}</div></div>
+  <div class="card-body"><div class="message-body">{body}</div>{quoted}{attachments}</div>
 </li>
 """
+# Quoted history of a customer's mail: kept whole, folded away (a <details> needs no script).
+QUOTED_HTML = """<details class="message-quoted mt-2"><summary class="small text-muted">{}</summary>\
+<div class="message-body small text-muted border-start ps-2">{}</div></details>"""
+ATTACHMENTS_HTML = '<ul class="list-unstyled small mt-2 mb-0 message-attachments">{}</ul>'
+ATTACHMENT_HTML = '<li><i class="bi bi-paperclip" aria-hidden="true"></i> <a href="{url}" download>{name}</a> \
+<span class="text-muted">({size})</span></li>'
+REFUSED_HTML = '<li class="text-warning-emphasis" data-refused="1"><i class="bi bi-paperclip" aria-hidden="true"></i> \
+{name} <span class="text-muted">({size})</span> — {reason}</li>'
+
 NOTE_LABEL = '<i class="bi bi-lock" aria-hidden="true"></i> {}'
 REPLY_LABEL = '<i class="bi bi-reply" aria-hidden="true"></i> {}'
 INBOUND_LABEL = '<i class="bi bi-chat-left-text" aria-hidden="true"></i> {}'
@@ -69,6 +80,57 @@ class DeliveryFormat:
         return self.queued
 
 
+def _size(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{max(1, round(size / 1024))} KB"
+
+
+def _attachments_by_mail(messages: Sequence[Any]) -> dict[str, list[InboundAttachment]]:
+    """The attachments of the page's customer mails, in one query (by the mails' Message-IDs)."""
+    ids = [m.external_id for m in messages if m.kind == "inbound" and m.channel == "email" and m.external_id]
+    found: dict[str, list[InboundAttachment]] = {}
+    if not ids:
+        return found
+    rows = (
+        InboundAttachment.objects.filter(mail__message_id__in=ids)
+        .only("id", "filename", "size", "refused_reason", "mail__message_id")
+        .select_related("mail")
+        .order_by("id")
+    )
+    for row in rows:
+        found.setdefault(row.mail.message_id, []).append(row)
+    return found
+
+
+def _attachments_html(ticket_id: int, rows: Sequence[InboundAttachment]) -> str:
+    esc = escape_value
+    items = []
+    for row in rows:
+        if row.refused_reason:
+            reason = _("not kept: over the size limit") if row.refused_reason == "size" else _("not kept: file type")
+            items.append(REFUSED_HTML.format(name=esc(row.filename), size=esc(_size(row.size)), reason=esc(reason)))
+        else:
+            url = reverse("feedback:ticket_attachment", args=[ticket_id, row.pk])
+            items.append(ATTACHMENT_HTML.format(url=esc(url), name=esc(row.filename), size=esc(_size(row.size))))
+    return ATTACHMENTS_HTML.format("".join(items))
+
+
+def opening_attachments_html(ticket: Any) -> SafeString:
+    """The files of the mail that opened ``ticket`` (its opening is not in the conversation list); "" for none."""
+    # Only a ticket a mail opened (ticket_receive's key) can have one: no query for the others.
+    if not (ticket.idempotency_key or "").startswith("inbound:email:"):
+        return mark_safe("")  # noqa: S308 (empty)
+    from .models import TicketMessage
+
+    opening = TicketMessage.objects.filter(ticket=ticket, kind="opened", channel="email").values("external_id")
+    rows = list(
+        InboundAttachment.objects.filter(mail__message_id__in=opening)
+        .only("id", "filename", "size", "refused_reason")
+        .order_by("id")
+    )
+    # Every value is escaped by _attachments_html.
+    return mark_safe(_attachments_html(ticket.pk, rows) if rows else "")  # noqa: S308
+
+
 def messages_html(messages: Sequence[Any]) -> SafeString:
     """The ``<li>`` of each message of ``TicketMessageQuerySet.for_ticket()`` (author and outbox row joined)."""
     esc = escape_value
@@ -81,6 +143,8 @@ def messages_html(messages: Sequence[Any]) -> SafeString:
     date_format = DateTimeFormat(formats.get_format("DATETIME_FORMAT"))
     tz = timezone.get_current_timezone()
     authors: dict[int, str] = {}
+    attachments = _attachments_by_mail(messages)
+    quoted_label = esc(_("Quoted history"))
     parts = []
     for m in messages:
         author = system
@@ -91,6 +155,13 @@ def messages_html(messages: Sequence[Any]) -> SafeString:
             if author is None:
                 author = authors[m.author_id] = esc(m.author.get_full_name() or m.author.get_username())
         created = m.created_at.astimezone(tz)
+        body, quoted, files = m.body, "", ""
+        if m.kind == "inbound":
+            body, history = split_quoted(m.body)
+            if history:
+                quoted = QUOTED_HTML.format(quoted_label, esc(history))
+            if m.external_id in attachments:
+                files = _attachments_html(m.ticket_id, attachments[m.external_id])
         parts.append(
             MESSAGE_HTML.format(
                 kind=esc(m.kind),
@@ -100,7 +171,9 @@ def messages_html(messages: Sequence[Any]) -> SafeString:
                 delivery=delivery(m.outbound) if m.outbound_id is not None and m.outbound is not None else "",
                 created_iso=created.isoformat(),
                 created=esc(date_format(created)),
-                body=esc(m.body),
+                body=esc(body),
+                quoted=quoted,
+                attachments=files,
             )
         )
     # Every value is escaped above.

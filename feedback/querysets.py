@@ -163,6 +163,8 @@ class TicketMessageQuerySet(models.QuerySet):
                 "body",
                 "created_at",
                 "sender",
+                "channel",
+                "external_id",
                 "author__username",
                 "author__first_name",
                 "author__last_name",

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import canned, figures, public_form, queue, surveys, tickets
+from .views import attachments, canned, figures, public_form, queue, surveys, tickets
 
 app_name = "feedback"
 
@@ -21,6 +21,7 @@ urlpatterns = [
     path("tickets/<int:pk>/messages/", tickets.ticket_messages, name="ticket_messages"),
     path("tickets/<int:pk>/photos/<int:photo_pk>/", tickets.ticket_photo, name="ticket_photo"),
     path("tickets/<int:pk>/reply/", tickets.ticket_reply, name="ticket_reply"),
+    path("tickets/<int:pk>/files/<int:attachment_pk>/", attachments.ticket_attachment, name="ticket_attachment"),
     path("tickets/<int:pk>/status/", tickets.ticket_status, name="ticket_status"),
     path("tickets/<int:pk>/assign/", tickets.ticket_assign, name="ticket_assign"),
     path("tickets/<int:pk>/edit/", tickets.ticket_update, name="ticket_update"),

@@ -67,6 +67,7 @@ def ticket_receive(
     external_id: str = "",
     sender: str = "",
     automatic: bool = False,
+    assignee=None,
     now: dt.datetime | None = None,
 ) -> TicketMessage | None:
     """Write what ``customer`` sent on ``channel`` into ``ticket`` (or a new ticket when ``ticket`` is None or
@@ -75,6 +76,7 @@ def ticket_receive(
     automatic mail never opens a ticket and never moves one.
 
     A message on a resolved or waiting ticket opens it again and restarts its SLA clock as the rules say.
+    ``assignee`` is who a new ticket goes to (the mailbox's agent); an existing ticket keeps its own.
     """
     _choice(channel, Ticket.Channel.values, name="channel")
     external_id = (external_id or "").replace("\x00", "")[:255]
@@ -98,6 +100,7 @@ def ticket_receive(
             body=body,
             external_id=external_id,
             sender=sender,
+            assignee=assignee,
             now=now,
         )
     try:
@@ -142,7 +145,15 @@ def ticket_receive(
 
 
 def _open(
-    *, customer: Customer, channel: str, subject: str, body: str, external_id: str, sender: str, now: dt.datetime
+    *,
+    customer: Customer,
+    channel: str,
+    subject: str,
+    body: str,
+    external_id: str,
+    sender: str,
+    now: dt.datetime,
+    assignee=None,
 ) -> TicketMessage:
     # Two workers storing the same new mail race here: the ticket's idempotency key lets one ticket win.
     key = f"inbound:{channel}:{hashlib.sha256(external_id.encode()).hexdigest()[:48]}" if external_id else ""
@@ -154,6 +165,7 @@ def _open(
         by=None,
         now=now,
         idempotency_key=key,
+        assignee=assignee,
     )
     opened = TicketMessage.objects.filter(ticket=ticket, kind=TicketMessage.Kind.OPENED).get()
     if ticket.replayed:

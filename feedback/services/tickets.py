@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from customers.services import customer_touch
+from touchpoints.outreach import outbox
 
 from .. import events, sla
 from ..models import CLOCK_STATUSES, Status, Survey, Ticket, TicketMessage
@@ -306,7 +307,9 @@ def ticket_reply(
             locked.loop_closed_at = now
         message.outbox_key = f"feedback:reply:{message.pk}"
         message.outbound = _reply_enqueue(locked, message)
-        message.save(update_fields=["outbox_key", "outbound"])
+        # The reply's Message-ID on the email channel: the customer's answer names it in In-Reply-To.
+        message.channel, message.external_id = "email", outbox.message_id_for(message.outbox_key)
+        message.save(update_fields=["outbox_key", "outbound", "channel", "external_id"])
         customer_touch(customer_id=locked.customer_id, at=now)
         if not status and locked.status == Status.NEW:
             status = Status.OPEN

@@ -45,3 +45,11 @@ def select_options(choices, selected=None) -> SafeString:
         for value, label in choices
     )
     return mark_safe(options)  # noqa: S308 (every value and label escaped above)
+
+
+@register.filter
+def quoted_parts(text: str) -> tuple[str, str]:
+    """(the new part, the quoted history) of a message a customer mailed in; the history is folded away."""
+    from touchpoints.outreach.channels.mailbox.quoting import split_quoted
+
+    return split_quoted(text or "")

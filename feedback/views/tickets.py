@@ -19,7 +19,7 @@ from customers.service_errors import apply_service_errors
 from touchpoints.models import Touchpoint
 
 from .. import services
-from ..conversation import messages_html
+from ..conversation import messages_html, opening_attachments_html
 from ..forms import AssignForm, ReplyForm, StatusForm, TicketCreateForm, TicketUpdateForm, staff_queryset
 from ..models import CannedResponse, FeedbackPhoto, Priority, Status, Ticket, TicketMessage
 from .form_errors import form_error_text
@@ -162,6 +162,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
         "customer": ticket.customer,
         "conversation": conversation,
         "conversation_html": messages_html(conversation),
+        "opening_files": opening_attachments_html(ticket),
         "older_cursor": older,
         "now": timezone.now(),
         "labels": {

@@ -9,7 +9,17 @@ from django.utils.translation import ngettext
 from touchpoints.admin import ReadOnlyAdmin
 
 from . import broadcasts, outbox, rules
-from .models import Broadcast, FollowUp, FollowUpRule, MessageTemplate, OutboundMessage, StaffTask
+from .models import (
+    BouncedAddress,
+    Broadcast,
+    FollowUp,
+    FollowUpRule,
+    InboundMail,
+    Mailbox,
+    MessageTemplate,
+    OutboundMessage,
+    StaffTask,
+)
 
 
 @admin.register(MessageTemplate)
@@ -110,3 +120,55 @@ class StaffTaskAdmin(ReadOnlyAdmin):
     raw_id_fields = ["customer", "followup", "message", "touchpoint"]
     date_hierarchy = "due_at"
     show_full_result_count = False
+
+
+# --- Inbound mail ------------------------------------------------------------------------------------------
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    """Mailboxes are configuration (superusers): the password never passes here, only the name of the
+    environment variable that holds it."""
+
+    list_display = ["name", "address", "purpose", "is_active", "host", "folder", "last_fetched_at", "last_error"]
+    list_filter = ["purpose", "is_active"]
+    search_fields = ["name", "address", "host"]
+    raw_id_fields = ["assignee"]
+    readonly_fields = ["password_variable", "uidvalidity", "last_uid", "last_fetched_at", "last_error"]
+    actions = ["fetch_now"]
+
+    @admin.action(description=_("Fetch the selected mailboxes now"))
+    def fetch_now(self, request, queryset):
+        from .channels.mailbox.fetching import MailboxError, mailbox_fetch
+
+        for mailbox in queryset:
+            try:
+                report = mailbox_fetch(mailbox=mailbox, limit=200)
+            except MailboxError as exc:
+                self.message_user(request, f"{mailbox.name}: {exc}", messages.ERROR)
+                continue
+            self.message_user(request, f"{mailbox.name}: {report.stored} / {report.fetched}", messages.SUCCESS)
+
+
+@admin.register(InboundMail)
+class InboundMailAdmin(ReadOnlyAdmin):
+    """Mail as received (the raw message is kept; not shown here). Read-only: the ingest services write it."""
+
+    list_display = ["received_at", "mailbox", "message_id", "kind", "status", "attempts", "result"]
+    list_filter = ["status", "kind", "mailbox"]
+    search_fields = ["message_id"]
+    exclude = ["raw"]
+    show_full_result_count = False
+    date_hierarchy = "received_at"
+
+
+@admin.register(BouncedAddress)
+class BouncedAddressAdmin(admin.ModelAdmin):
+    """Addresses the outbox no longer mails (a permanent bounce). Deleting one lets mail go to it again."""
+
+    list_display = ["address", "status_code", "bounced_at"]
+    search_fields = ["address"]
+    readonly_fields = ["address", "status_code", "diagnostic", "mail", "bounced_at"]
+
+    def has_add_permission(self, request):
+        return False

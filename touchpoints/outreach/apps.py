@@ -32,3 +32,9 @@ class OutreachConfig(AppConfig):
         events.journey_stage_changed.connect(
             rules.on_journey_stage_changed, dispatch_uid="touchpoints.outreach.rules.stage"
         )
+        # Mail a provider pushes (django-anymail's inbound webhooks, signatures checked by anymail).
+        from anymail.signals import inbound as anymail_inbound
+
+        from .channels.mailbox.webhook import on_anymail_inbound
+
+        anymail_inbound.connect(on_anymail_inbound, dispatch_uid="touchpoints.outreach.mailbox.anymail")

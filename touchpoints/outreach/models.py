@@ -358,6 +358,7 @@ class OutboundMessage(models.Model):
         CAPPED = "capped", _("Frequency cap")
         CANCELLED = "cancelled", _("Cancelled")
         STAFF_TASK = "staff_task", _("Handed to staff (no provider for the channel)")
+        BOUNCED = "bounced", _("The address bounces")
 
     key = models.CharField(_("key"), max_length=150, unique=True)
     customer = models.ForeignKey(
@@ -542,3 +543,13 @@ class StaffTask(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.status == self.Status.OPEN and self.due_at < timezone.now()
+
+
+# Inbound mail's models live with the mail channel; imported here so the app registry finds them.
+from .channels.mailbox.models import (  # noqa: E402, F401
+    BouncedAddress,
+    DeliveryReport,
+    InboundAttachment,
+    InboundMail,
+    Mailbox,
+)

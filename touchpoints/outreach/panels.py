@@ -6,12 +6,13 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import CharField, QuerySet, Value
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils import timezone
 
 from customers.models import Customer
 
-from .models import FollowUp, OutboundMessage, StaffTask
+from .models import BouncedAddress, FollowUp, OutboundMessage, StaffTask
 
 OUTREACH_PANEL_ROWS = 5
 
@@ -50,6 +51,16 @@ def _outreach_parts(customer: Customer, user: Any) -> list[tuple[str, QuerySet]]
                 .values_list(kind("task"), "id", "due_at", "title", "status", "channel")[:take],
             )
         )
+    if customer.email and user.has_perm("outreach.view_outboundmessage"):
+        # The customer's address bounced for good: the outbox sends it nothing (in the same UNION).
+        parts.append(
+            (
+                "bounce",
+                BouncedAddress.objects.annotate(address_lower=Lower("address"))
+                .filter(address_lower=customer.email.strip().lower())
+                .values_list(kind("bounce"), "id", "bounced_at", "address", "status_code", "diagnostic")[:1],
+            )
+        )
     return parts
 
 
@@ -71,6 +82,8 @@ def outreach_panel_context(request: HttpRequest, customer: Customer) -> dict[str
         elif kind == "followup":
             item = FollowUp(pk=pk, due_at=at, status=status, outcome=detail)
             item.rule_name = text
+        elif kind == "bounce":
+            item = BouncedAddress(pk=pk, bounced_at=at, address=text, status_code=status, diagnostic=detail)
         else:
             item = StaffTask(pk=pk, due_at=at, title=text, status=status, channel=detail)
         sections[kind].append(item)

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from celery import shared_task
 
 from .broadcasts import broadcast_prepare, broadcasts_advance
+from .channels.mailbox.fetching import mailboxes_fetch
 from .outbox import message_send, messages_send, outbox_sweep
 from .rules import followups_dispatch, inactive_followups_schedule
 
@@ -55,3 +56,9 @@ def broadcasts_advance_task() -> dict:
 def broadcast_prepare_task(broadcast_id: int) -> int:
     """Prepare a broadcast's messages in batches; a second run resumes or does nothing."""
     return broadcast_prepare(broadcast_id=broadcast_id)
+
+
+@shared_task
+def mailboxes_fetch_task() -> dict:
+    """Every poll: store each mailbox's new mail once, move it, process it (threading, bounces, unsubscribes)."""
+    return mailboxes_fetch()

@@ -45,12 +45,17 @@ def _migrate(targets) -> None:
     ContentType.objects.clear_cache()
 
 
-def _rows() -> dict[str, list[tuple]]:
+def _rows(like: dict[str, list[dict]] | None = None) -> dict[str, list[dict]]:
+    """Each table's rows; with ``like``, only the columns those rows had (later migrations add columns)."""
     with connection.cursor() as cursor:
         rows = {}
         for table in TABLES:
             cursor.execute(f"SELECT * FROM {table} ORDER BY id")  # noqa: S608 (names from the list above)
-            rows[table] = cursor.fetchall()
+            names = [column.name for column in cursor.description]
+            rows[table] = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            if like is not None and like.get(table):
+                keep = set(like[table][0])
+                rows[table] = [{k: v for k, v in row.items() if k in keep} for row in rows[table]]
     return rows
 
 
@@ -80,7 +85,8 @@ def test_a_database_from_main_migrates_forward_with_the_same_rows_and_permission
     _migrate(MAIN)
     old_types = ContentType.objects.filter(app_label="touchpoints", model__in=MOVED)
     assert old_types.count() == len(MOVED)
-    assert not ContentType.objects.filter(app_label="outreach").exists()
+    # (Models outreach gained later, such as the mailboxes, may have theirs from the flush's post_migrate.)
+    assert not ContentType.objects.filter(app_label="outreach", model__in=MOVED).exists()
 
     customer = consenting_customer()
     template = MessageTemplateFactory(purpose=Purpose.MARKETING)
@@ -117,7 +123,7 @@ def test_a_database_from_main_migrates_forward_with_the_same_rows_and_permission
     _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
     # Then nothing in the tables changed, and the grants followed their content types, renamed in place
-    assert _rows() == rows
+    assert _rows(like=rows) == rows
     assert _grants() == grants
     assert Permission.objects.exclude(content_type__app_label__in=LATER_APPS).count() == permissions
     assert ContentType.objects.exclude(app_label__in=LATER_APPS).count() == content_types

@@ -75,7 +75,7 @@ class Timings:
 # --- Serialising a plain-text message -------------------------------------------------------------
 
 _PRINTABLE = re.compile(r"^[\x20-\x7e]*$")  # one header line of printable ASCII (no CR or LF)
-_FAST_HEADERS = {"message-id", "list-unsubscribe", "list-unsubscribe-post"}
+_FAST_HEADERS = {"message-id", "list-unsubscribe", "list-unsubscribe-post", "reply-to", "auto-submitted"}
 _LINE_LIMIT = 998
 _from_headers: dict[str, str] = {}
 
@@ -145,7 +145,12 @@ def _plain_text_bytes(message: EmailMessage) -> bytes | None:
         f"Date: {formatdate(localtime=settings.EMAIL_USE_LOCALTIME)}",
         f"Message-ID: {extra.get('message-id') or make_msgid(domain=DNS_NAME)}",
     ]
-    for name, header in (("list-unsubscribe", "List-Unsubscribe"), ("list-unsubscribe-post", "List-Unsubscribe-Post")):
+    for name, header in (
+        ("reply-to", "Reply-To"),
+        ("auto-submitted", "Auto-Submitted"),
+        ("list-unsubscribe", "List-Unsubscribe"),
+        ("list-unsubscribe-post", "List-Unsubscribe-Post"),
+    ):
         if name in extra:
             headers.append(f"{header}: {extra[name]}")
     return ("\r\n".join(headers) + "\r\n\r\n" + "\r\n".join(lines)).encode()

@@ -14,16 +14,17 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Coalesce, Greatest, Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
 
-from .. import channels
+from .. import channels, sources
 from ..channels.email import Delivery, DeliveryError, HandedOverUnconfirmed
-from ..models import FollowUp, OutboundMessage, Purpose
+from ..channels.mailbox.models import BouncedAddress
+from ..models import FollowUp, MessageChannel, OutboundMessage, Purpose
 from .enqueue import _address, skip_reason_for
 from .policy import Skip, Status, _setting, quiet_until
 from .timeline import messages_record_timeline
@@ -194,6 +195,7 @@ def _release(token: uuid.UUID, ids: Sequence[int], *, not_before: dt.datetime, n
 
 def email_for(message: OutboundMessage) -> EmailMessage:
     headers = {"Message-ID": message_id_for(message.key)}
+    headers.update(sources.headers_for(message))
     if message.purpose == Purpose.MARKETING:
         unsubscribe = f"<{one_click_unsubscribe_url(message.customer_id)}>"
         mailbox = unsubscribe_mailto()
@@ -244,6 +246,14 @@ def messages_send(
         .select_related("customer")
         # The frequency cap of the rule or broadcast that made the message (0: none).
         .annotate(cap_days=Coalesce("followup__rule__cap_days", "broadcast__cap_days", Value(0)))
+        # The customer's address bounced for good (a 5.x.x delivery report): nothing more is sent to it.
+        .annotate(
+            address_bounced=Exists(
+                BouncedAddress.objects.annotate(address_lower=Lower("address")).filter(
+                    address_lower=Lower(OuterRef("customer__email"))
+                )
+            )
+        )
         .order_by("pk")
     )
     report.claimed = len(messages)
@@ -262,6 +272,8 @@ def messages_send(
         )
         if not reason and channels.get(message.channel).by_staff:
             reason = Skip.STAFF_TASK
+        if not reason and message.channel == MessageChannel.EMAIL and message.address_bounced:
+            reason = Skip.BOUNCED
         if reason:
             skipped[reason].append(message.pk)
             continue

@@ -74,9 +74,9 @@ def one_click_unsubscribe_url(customer_id: int) -> str:
 def unsubscribe_mailto() -> str:
     """The mailbox named in List-Unsubscribe's ``mailto:`` part, or "" for none (the default).
 
-    Only ``TSUNAGU_UNSUBSCRIBE_MAILTO`` names one, and only when someone (or something) reads it: mail
-    sent there is not processed by Tsunagu. RFC 8058's one-click HTTPS link is always there and is what
-    mail providers use."""
+    Only ``TSUNAGU_UNSUBSCRIBE_MAILTO`` names one: configured as a mailbox of the purpose "unsubscribe", Tsunagu
+    reads it and a mail to it withdraws consent (channels/mailbox/ingest.py). RFC 8058's one-click HTTPS link is
+    always there and is what mail providers use."""
     return (_setting("TSUNAGU_UNSUBSCRIBE_MAILTO", "") or "").strip()
 
 

@@ -1,0 +1,171 @@
+"""What the mail channel handles itself: bounces (the outbound message marked, a permanent failure stops mail to
+the address: the outbox skips it as "bounced"), unsubscribe requests to the List-Unsubscribe mailbox, attachments
+within limits, and a processing failure that keeps the mail for a retry."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail as django_mail
+
+from tests.factories import CustomerFactory, consenting_customer
+from touchpoints.outreach import inbound, outbox
+from touchpoints.outreach.channels.mailbox.ingest import mail_process, mail_store, mails_process_pending
+from touchpoints.outreach.channels.mailbox.models import BouncedAddress, DeliveryReport, InboundMail, Mailbox
+from touchpoints.outreach.models import OutboundMessage
+
+from .fixtures import fixture, plain_mail
+
+pytestmark = pytest.mark.django_db
+
+
+def receive(raw: bytes, mailbox=None):
+    stored, _created = mail_store(raw=raw, mailbox=mailbox)
+    mail_process(mail_id=stored.pk)
+    stored.refresh_from_db()
+    return stored
+
+
+def sent_to(customer, key, noon):
+    message = outbox.message_enqueue(customer=customer, key=key, purpose="transactional", body="Receipt", now=noon)
+    outbox.messages_send(message_ids=[message.pk], now=noon)
+    message.refresh_from_db()
+    assert message.status == "sent"
+    return message
+
+
+def test_a_permanent_bounce_marks_the_message_and_stops_mail_to_the_address(noon, published):
+    # Given a receipt sent to an address that no longer exists
+    customer = consenting_customer(email="Gone@example.jp")
+    other = sent_to(customer, "receipt-0", noon)
+    message = sent_to(customer, "receipt-1", noon)
+    # When its delivery report comes back naming the receipt's Message-ID
+    raw = fixture("bounce_permanent.eml").replace(b"<ORIGINAL>", outbox.message_id_for("receipt-1").encode())
+    stored = receive(raw)
+    # Then that message (and no other) is bounced, the address is blocked, and the next message is skipped
+    assert (stored.status, stored.kind) == ("processed", "bounce")
+    (report,) = DeliveryReport.objects.all()
+    assert report.outbound == message and report.permanent and report.status_code == "5.1.1"
+    assert not other.delivery_reports.exists()
+    assert BouncedAddress.objects.filter(address="gone@example.jp").exists()
+    later = outbox.message_enqueue(customer=customer, key="receipt-2", purpose="transactional", body="x", now=noon)
+    outbox.messages_send(message_ids=[later.pk], now=noon)
+    later.refresh_from_db()
+    assert (later.status, later.skip_reason) == ("skipped", OutboundMessage.SkipReason.BOUNCED)
+    # The same report again changes nothing
+    assert receive(raw).pk == stored.pk and BouncedAddress.objects.count() == 1
+
+
+def test_a_temporary_failure_marks_the_message_but_keeps_the_address(noon, published):
+    customer = consenting_customer(email="gone@example.jp")
+    message = sent_to(customer, "receipt-1", noon)
+    raw = fixture("bounce_temporary.eml").replace(b"<ORIGINAL>", outbox.message_id_for("receipt-1").encode())
+    receive(raw)
+    (report,) = message.delivery_reports.all()
+    assert not report.permanent and report.status_code == "4.2.2"
+    assert not BouncedAddress.objects.exists()
+
+
+def test_a_mail_to_the_unsubscribe_mailbox_withdraws_consent(noon, published, settings):
+    settings.TSUNAGU_UNSUBSCRIBE_MAILTO = "unsubscribe@tsunagu.example"
+    mailbox = Mailbox.objects.create(
+        name="unsubscribe", address="unsubscribe@tsunagu.example", purpose=Mailbox.Purpose.UNSUBSCRIBE
+    )
+    customer = consenting_customer()
+    queued = outbox.message_enqueue(customer=customer, key="news", purpose="marketing", body="News", now=noon)
+    # The mailto: of the List-Unsubscribe header a mail client follows: its subject carries the signed token
+    sent = outbox.message_enqueue(customer=customer, key="news-0", purpose="marketing", body="Old news", now=noon)
+    outbox.messages_send(message_ids=[sent.pk], now=noon)
+    mailto = django_mail.outbox[-1].extra_headers["List-Unsubscribe"].split("<mailto:", 1)[1].rstrip(">")
+    subject = mailto.split("?subject=", 1)[1].replace("%20", " ").replace("%3A", ":")
+    stored = receive(
+        plain_mail(sender="someone-else@example.jp", subject=subject, body="", message_id="<u1@x>",
+                   to="unsubscribe@tsunagu.example"),
+        mailbox,
+    )  # fmt: skip
+    customer.refresh_from_db()
+    queued.refresh_from_db()
+    assert (stored.status, stored.kind) == ("processed", "unsubscribe")
+    assert not customer.marketing_consent and customer.consent_source == "unsubscribe"
+    assert (queued.status, queued.skip_reason) == ("skipped", "opted_out")
+
+
+def test_an_unsubscribe_mail_without_a_token_names_the_sender(published):
+    mailbox = Mailbox.objects.create(name="u", address="unsubscribe@tsunagu.example", purpose="unsubscribe")
+    customer = consenting_customer(email="reader@example.jp")
+    receive(plain_mail(sender="READER@example.jp", subject="unsubscribe", body="stop", message_id="<u2@x>"), mailbox)
+    customer.refresh_from_db()
+    assert not customer.marketing_consent
+
+
+def _with_attachments(parts: list[tuple[str, str, bytes]]) -> bytes:
+    from email.mime.application import MIMEApplication
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    message = MIMEMultipart()
+    message["From"] = "photo@example.jp"
+    message["To"] = "support@tsunagu.example"
+    message["Subject"] = "写真を送ります"
+    message["Message-ID"] = "<attach.1@example.jp>"
+    message.attach(MIMEText("写真です。", "plain", "utf-8"))
+    for filename, ctype, data in parts:
+        part = MIMEApplication(data, _subtype=ctype.split("/")[1])
+        part.replace_header("Content-Type", ctype)
+        part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", filename))
+        message.attach(part)
+    return message.as_bytes()
+
+
+def test_attachments_are_kept_within_limits_and_the_rest_named(settings):
+    settings.TSUNAGU_MAIL_ATTACHMENT_MAX_BYTES = 1000
+    seen: list[inbound.Inbound] = []
+    inbound._handlers.insert(0, seen.append)  # first, and claiming nothing (append returns None)
+    try:
+        raw = _with_attachments(
+            [
+                ("傷の写真.jpg", "image/jpeg", b"\xff\xd8" + b"x" * 500),
+                ("big.pdf", "application/pdf", b"%PDF" + b"x" * 5000),
+                ("invoice.exe", "application/octet-stream", b"MZ" + b"x" * 10),
+            ]
+        )
+        stored = receive(raw)
+    finally:
+        inbound._handlers.remove(seen.append)
+    rows = {a.filename: a for a in stored.attachments.all()}
+    assert set(rows) == {"傷の写真.jpg", "big.pdf", "invoice.exe"}
+    assert bytes(rows["傷の写真.jpg"].content).startswith(b"\xff\xd8") and rows["傷の写真.jpg"].refused_reason == ""
+    assert rows["big.pdf"].content is None and "size" in rows["big.pdf"].refused_reason
+    assert rows["invoice.exe"].content is None and rows["invoice.exe"].refused_reason
+    names = {a.filename: a for a in seen[-1].attachments}
+    assert names["big.pdf"].refused_reason and names["傷の写真.jpg"].stored_name.startswith("inboundattachment:")
+
+
+def test_a_failing_handler_keeps_the_mail_for_a_retry():
+    calls = []
+
+    def broken(message):
+        calls.append(message)
+        raise RuntimeError("the database went away")
+
+    inbound._handlers.insert(0, broken)
+    try:
+        stored = receive(plain_mail(sender="a@example.jp", subject="x", body="x", message_id="<f1@x>"))
+        assert stored.status == "received" and "went away" in stored.error and stored.attempts == 1
+    finally:
+        inbound._handlers.remove(broken)
+    assert mails_process_pending() == 1
+    stored.refresh_from_db()
+    assert stored.status == "processed" and stored.error == ""
+    assert InboundMail.objects.count() == 1 and CustomerFactory._meta.model.objects.filter(email="a@example.jp")
+
+
+def test_the_customer_page_says_the_address_bounces(client, noon, published):
+    from tests.factories import UserFactory
+
+    customer = consenting_customer(email="gone@example.jp")
+    sent_to(customer, "receipt-1", noon)
+    client.force_login(UserFactory(username="m", role="Marketing"))
+    assert 'id="outreach-bounced"' not in client.get(customer.get_absolute_url()).content.decode()
+    receive(fixture("bounce_permanent.eml").replace(b"<ORIGINAL>", outbox.message_id_for("receipt-1").encode()))
+    page = client.get(customer.get_absolute_url()).content.decode()
+    assert 'id="outreach-bounced"' in page and "5.1.1" in page
