@@ -27,6 +27,7 @@ from feedback.models import Survey, Ticket, TicketMessage
 from feedback.submissions import FeedbackPhoto, PendingSubmission
 from loyalty.models import MemberCard, Redemption
 from touchpoints.models import StageTransition, Touchpoint
+from touchpoints.outreach.channels.mailbox.models import InboundAttachment, InboundMail
 from touchpoints.outreach.models import OutboundMessage, StaffTask
 
 ERASED = "[erased]"  # stored, in no language: shown as it is wherever the name or a subject is required
@@ -105,6 +106,7 @@ def customer_anonymise(*, customer: Customer) -> dict[str, int]:
         "tickets": Ticket.objects.filter(customer_id=pk)
         .exclude(subject=ERASED, body="")
         .update(subject=ERASED, body=""),
+        "inbound_mail": _inbound_mail(pk),  # before the messages: their channel ids name the mail
         "ticket_messages": TicketMessage.objects.filter(customer_id=pk)
         .exclude(body="", sender="")
         .update(body="", sender=""),
@@ -141,3 +143,12 @@ def _photos(pk: int) -> int:
         photo.delete()
         erased += 1
     return erased
+
+
+def _inbound_mail(pk: int) -> int:
+    """The mail the customer sent in (kept whole for the conversation): its raw bytes, sender and subject blanked
+    and its attachments' contents dropped; the row stays, so a refetch of the same mail is still recognised."""
+    ids = TicketMessage.objects.filter(customer_id=pk, channel="email").exclude(external_id="")
+    mails = InboundMail.objects.filter(message_id__in=ids.values("external_id"))
+    InboundAttachment.objects.filter(mail__in=mails).exclude(content=None).update(content=None, filename="")
+    return mails.exclude(raw=b"", sender="", subject="").update(raw=b"", sender="", subject="", size=0)

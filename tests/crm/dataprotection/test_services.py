@@ -183,3 +183,33 @@ def test_erasure_deletes_the_photos_sent_with_the_customers_form_messages(full_c
     assert done.outcome["photos"] == 1
     assert not FeedbackPhoto.objects.exists()
     assert not Path(path).exists()
+
+
+def test_erasure_blanks_the_mail_the_customer_sent_in_and_its_attachments(full_customer, manager):
+    # given: the raw mail behind her answer on the ticket, with an attachment
+    from touchpoints.outreach.channels.mailbox.models import InboundAttachment, InboundMail
+
+    mail = InboundMail.objects.create(
+        message_id="<answer-1@example.jp>",
+        raw=b"From: Hanako <hanako.home@example.jp>\r\nSubject: lid\r\n\r\nThe lid is still broken, sorry",
+        sender="Hanako <hanako.home@example.jp>",
+        subject="lid",
+    )
+    InboundAttachment.objects.create(
+        mail=mail, filename="hanako-lid.jpg", content_type="image/jpeg", size=3, content=b"abc"
+    )
+    other = InboundMail.objects.create(
+        message_id="<other@example.jp>", raw=b"From: someone else", sender="x@example.jp"
+    )
+    data_request = services.data_request_record(
+        customer=full_customer.customer, kind="erasure", received_via="letter", by=manager
+    )
+    # when
+    done = services.customer_erase(data_request=data_request, confirmation=str(full_customer.customer.pk), by=manager)
+    # then: her mail is blank, its attachment gone; another sender's mail untouched
+    mail.refresh_from_db()
+    other.refresh_from_db()
+    assert done.outcome["inbound_mail"] == 1
+    assert (bytes(mail.raw), mail.sender, mail.subject) == (b"", "", "")
+    assert list(InboundAttachment.objects.values_list("content", "filename")) == [(None, "")]
+    assert bytes(other.raw) == b"From: someone else"
