@@ -109,6 +109,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "crm.context_processors.tsunagu",
             ],
+            # Filters every page uses: names in their script's order, yen one way.
+            "builtins": ["customers.templatetags.names"],
         },
     },
 ]

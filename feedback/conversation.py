@@ -12,6 +12,7 @@ from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from customers.names import staff_name
 from touchpoints.outreach.models import OutboundMessage
 
 from .queue import DateTimeFormat, escape_value
@@ -84,7 +85,7 @@ def messages_html(messages: Sequence[Any]) -> SafeString:
         if m.author_id is not None and m.author is not None:
             author = authors.get(m.author_id)
             if author is None:
-                author = authors[m.author_id] = esc(m.author.get_full_name() or m.author.get_username())
+                author = authors[m.author_id] = esc(staff_name(m.author))
         created = m.created_at.astimezone(tz)
         parts.append(
             MESSAGE_HTML.format(

@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from customers.names import staff_name
+
 from .models import CannedResponse, Priority, Status, Survey, Ticket
 from .querysets import DEFAULT_QUEUE, DEFAULT_TICKET_ORDERING, QUEUES, TICKET_ORDERINGS
 from .services import BODY_MAX, COMMENT_MAX, NAME_MAX, ORDER_REFERENCE_MAX, SUBJECT_MAX, parse_tags
@@ -24,7 +26,7 @@ def staff_queryset():
 
 class StaffChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        return obj.get_full_name() or obj.get_username()
+        return staff_name(obj)
 
 
 def _no_nul(value: str) -> str:

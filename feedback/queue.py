@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
+from customers.names import staff_name
 from customers.rows import escape_value
 
 from .models import NO_DEADLINE, Priority, Status, Ticket, format_reference
@@ -163,7 +164,7 @@ def queue_rows(rows: Sequence[Any], *, now: dt.datetime) -> list[QueueRow]:
                 user = User(
                     username=r.assignee__username, first_name=r.assignee__first_name, last_name=r.assignee__last_name
                 )
-                assignee = assignees[r.assignee_id] = user.get_full_name() or user.get_username()
+                assignee = assignees[r.assignee_id] = staff_name(user)
         result.append(
             QueueRow(
                 pk=r.pk,

@@ -1,0 +1,21 @@
+"""Names in templates, loaded as a builtin (settings.TEMPLATES) so every page writes them one way:
+``{{ user|staff_name }}``, ``{{ customer.display_name|honorific }}``, ``{{ user|staff_name|honorific:"staff" }}``."""
+
+from typing import Any
+
+from django import template
+
+from customers import names
+
+register = template.Library()
+
+
+@register.filter
+def staff_name(user: Any) -> str:
+    return names.staff_name(user)
+
+
+@register.filter
+def honorific(name: str, kind: str = names.CUSTOMER) -> str:
+    """様 after a customer's name, さん after a colleague's, in Japanese; nothing in English."""
+    return names.with_honorific(str(name), kind if kind in names.HONORIFICS else names.CUSTOMER)
