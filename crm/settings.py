@@ -63,7 +63,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "csp",
-    "django_celery_beat",
+    "crm.beat_app.ScheduledJobsConfig",  # django_celery_beat, its admin section named "Scheduled jobs"
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from our static files (no CDN)

@@ -10,11 +10,12 @@ class FeedbackConfig(AppConfig):
         from customers import panels, timeline
         from touchpoints.outreach import placeholders, sources
 
-        from . import checks, timeline_entries  # noqa: F401 (checks registers itself)
+        from . import checks, subjects, timeline_entries  # noqa: F401 (checks registers itself)
         from . import panels as feedback_panels
 
         # Ticket replies and survey mail in the outbox are support correspondence, as the tickets are.
         sources.register(source_app="feedback", permission="feedback.view_ticket")
+        subjects.register()
         timeline.register(
             timeline.TimelineProvider(
                 kind="ticket",

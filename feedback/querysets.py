@@ -37,6 +37,8 @@ DEFAULT_TICKET_ORDERING = "due"
 QUEUE_VALUES = [
     "pk",
     "subject",
+    "subject_key",
+    "subject_params",
     "kind",
     "priority",
     "status",

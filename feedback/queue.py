@@ -16,6 +16,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from customers import system_text
 from customers.models import Customer
 from customers.names import staff_name
 from customers.rows import escape_value
@@ -170,7 +171,7 @@ def queue_rows(rows: Sequence[Any], *, now: dt.datetime) -> list[QueueRow]:
                 pk=r.pk,
                 reference=format_reference(r.pk),
                 url=f"{ticket_prefix}{r.pk}/",
-                subject=r.subject,
+                subject=system_text.render(r.subject_key, r.subject_params, r.subject),
                 kind=kinds.get(r.kind, r.kind),
                 priority=priorities.get(r.priority, r.priority),
                 priority_class=PRIORITY_CLASSES.get(r.priority, ""),

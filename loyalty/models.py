@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers import system_text
 from customers.models import Customer
 
 from .querysets import (
@@ -451,6 +452,9 @@ class LedgerEntry(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     points = models.IntegerField(_("points"))
     reason = models.CharField(_("reason"), max_length=300)
+    # A reason the system wrote: its key and parameters, shown in the reader's language (customers.system_text).
+    reason_key = models.CharField(_("reason key"), max_length=60, blank=True, default="")
+    reason_params = models.JSONField(_("reason parameters"), blank=True, default=dict)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     source_ref = models.CharField(_("source reference"), max_length=200, blank=True)
     touchpoint = models.ForeignKey(
@@ -529,6 +533,11 @@ class LedgerEntry(models.Model):
             if update_fields is None or set(update_fields) - {"remaining"}:
                 raise ValueError("Ledger entries are append-only: write a new entry to correct one.")
         super().save(*args, **kwargs)
+
+    @property
+    def display_reason(self) -> str:
+        """The reason in the reader's language when the system wrote it; as staff typed it otherwise."""
+        return system_text.render(self.reason_key, self.reason_params, self.reason)
 
     def delete(self, *args, **kwargs):
         raise ValueError("Ledger entries are append-only: they are never deleted.")

@@ -6,6 +6,7 @@ from typing import Any
 from django import template
 
 from customers import names
+from customers.roles import role_label
 
 register = template.Library()
 
@@ -19,3 +20,9 @@ def staff_name(user: Any) -> str:
 def honorific(name: str, kind: str = names.CUSTOMER) -> str:
     """様 after a customer's name, さん after a colleague's, in Japanese; nothing in English."""
     return names.with_honorific(str(name), kind if kind in names.HONORIFICS else names.CUSTOMER)
+
+
+@register.filter
+def team_name(group: Any) -> str:
+    """A team (auth group) by its name in the reader's language."""
+    return role_label(getattr(group, "name", group) or "")

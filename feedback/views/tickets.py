@@ -174,7 +174,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
         "reply_form": ReplyForm() if can_change else None,
         "update_form": TicketUpdateForm(
             initial={
-                "subject": ticket.subject,
+                "subject": ticket.display_subject,
                 "kind": ticket.kind,
                 "priority": ticket.priority,
                 "tags": ", ".join(t.name for t in ticket.tags.all()),

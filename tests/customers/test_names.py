@@ -11,9 +11,9 @@ from django.utils import timezone, translation
 from customers.names import is_japanese_script, person_name, staff_name, with_honorific
 from feedback import services as feedback_services
 from loyalty.services import points_adjust
+from tests.factories import CannedResponseFactory, CustomerFactory, UserFactory, member_join, ticket_create
 from touchpoints.outreach import placeholders
 from touchpoints.outreach.rules import task_create
-from tests.factories import CannedResponseFactory, CustomerFactory, UserFactory, member_join, ticket_create
 
 JA = {"HTTP_ACCEPT_LANGUAGE": "ja"}
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
