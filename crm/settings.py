@@ -110,7 +110,7 @@ TEMPLATES = [
                 "crm.context_processors.tsunagu",
             ],
             # Filters every page uses: names in their script's order, yen one way.
-            "builtins": ["customers.templatetags.names"],
+            "builtins": ["customers.templatetags.names", "customers.templatetags.money"],
         },
     },
 ]

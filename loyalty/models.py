@@ -52,7 +52,7 @@ class Programme(models.Model):
         default=Decimal("0.01"),
         validators=[MinValueValidator(Decimal("0"))],
         help_text=_("Points per unit of currency spent: 0.01 is one point per 100 yen."),
-    )
+    )  # typed as shops say it, 「100円で1ポイント」 or 「還元率1%」 (loyalty.forms.ProgrammeForm)
     points_lifetime_months = models.PositiveSmallIntegerField(
         _("points expire after (months)"),
         null=True,
@@ -105,6 +105,20 @@ class Programme(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("loyalty:programme_detail", args=[self.pk])
+
+    @property
+    def spend_per_point(self) -> Decimal | None:
+        """The spend that earns one point (100 for 0.01), when it is a whole amount; None otherwise or at 0."""
+        if not self.earn_rate:
+            return None
+        spend = Decimal(1) / Decimal(self.earn_rate)
+        whole = spend.to_integral_value()
+        return whole if abs(spend - whole) < Decimal("0.01") else None
+
+    @property
+    def points_back_percent(self) -> Decimal:
+        """The rate as a share of the amount (a point is worth one unit): 0.01 is 1%."""
+        return (Decimal(self.earn_rate) * 100).normalize()
 
     @property
     def milestone_numbers(self) -> list[int]:
