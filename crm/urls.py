@@ -9,11 +9,12 @@ from customers import api_urls as customers_api_urls
 from touchpoints import api_urls as touchpoints_api_urls
 from touchpoints.views import api_docs
 
-from . import views
+from . import search, views
 
 urlpatterns = [
     path("", insights_views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("search/", search.global_search, name="search"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -46,6 +46,7 @@ QUEUE_VALUES = [
     "next_due_at",
     "next_warn_at",
     "first_responded_at",
+    "sla_policy__business_hours",
     "source_survey_id",
     "customer_id",
     "customer__family_name",
