@@ -11,8 +11,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 YEN = "JPY"
+# Currencies by name where staff read them (a programme's currency); others show their ISO code.
+CURRENCY_NAMES = {YEN: _("Japanese yen")}
 
 
 def _number(value: Any) -> Decimal | None:
@@ -38,3 +41,8 @@ def format_money(value: Any, currency: str = YEN, *, language: str | None = None
             return f"{sign}{digits}円"
         return f"{sign}¥{digits}"
     return f"{sign}{digits} {currency}"
+
+
+def currency_name(code: str) -> str:
+    """「日本円」 / "Japanese yen" for JPY; the ISO code for the others."""
+    return str(CURRENCY_NAMES.get((code or "").upper(), code))

@@ -4,7 +4,7 @@ from typing import Any
 
 from django import template
 
-from customers.money import YEN, format_money
+from customers.money import YEN, currency_name, format_money
 
 register = template.Library()
 
@@ -12,3 +12,8 @@ register = template.Library()
 @register.filter
 def money(value: Any, currency: str = YEN) -> str:
     return format_money(value, currency or YEN)
+
+
+@register.filter
+def currency(code: str) -> str:
+    return currency_name(code)
