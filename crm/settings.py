@@ -63,7 +63,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "csp",
-    "django_celery_beat",
+    "crm.beat_app.ScheduledJobsConfig",  # django_celery_beat, its admin section named "Scheduled jobs"
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from our static files (no CDN)
@@ -114,6 +114,8 @@ TEMPLATES = [
                 "crm.context_processors.tsunagu",
                 "crm.accounts.timeout.resume_form",
             ],
+            # Filters every page uses: names in their script's order, yen one way.
+            "builtins": ["customers.templatetags.names", "customers.templatetags.money"],
         },
     },
 ]

@@ -11,11 +11,12 @@ from touchpoints import api_urls as touchpoints_api_urls
 from touchpoints.outreach import preferences
 from touchpoints.views import api_docs
 
-from . import views
+from . import search, views
 
 urlpatterns = [
     path("", insights_views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("search/", search.global_search, name="search"),
     path("accounts/login/", login.LoginView.as_view(), name="login"),
     path("accounts/login/code/", login.login_verify, name="login_verify"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

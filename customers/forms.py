@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from .addresses import PREFECTURE_NAMES, PREFECTURES
 from .fields import FORM_FIELDS
 from .models import Customer, Note, Tag
+from .names import staff_name
 from .phones import normalize_phone
 from .segments import SegmentRulesForm
 
@@ -18,7 +19,7 @@ User = get_user_model()
 
 class StaffChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        return obj.get_full_name() or obj.get_username()
+        return staff_name(obj)
 
 
 class CustomerForm(forms.ModelForm):

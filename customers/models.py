@@ -7,9 +7,9 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from .names import person_name
 from .phones import format_phone
 from .querysets import CustomerQuerySet, TagQuerySet
 from .textfold import fold
@@ -215,12 +215,8 @@ class Customer(models.Model):
 
     @property
     def display_name(self) -> str:
-        """Japanese order (family name first) in Japanese, Western order otherwise."""
-        if not self.given_name:
-            return self.family_name
-        if (get_language() or "en").startswith("ja"):
-            return f"{self.family_name} {self.given_name}"
-        return f"{self.given_name} {self.family_name}"
+        """Family name first for a name in Japanese script, given name first for a Western one (``names``)."""
+        return person_name(self.family_name, self.given_name)
 
     @property
     def kana_name(self) -> str:

@@ -7,6 +7,7 @@ from django.db.models import Prefetch, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from .names import person_name
 from .pagination import Ordering
 from .pgarray import pg_array
 from .textfold import fold
@@ -187,7 +188,7 @@ def filter_choices() -> dict[str, list[tuple]]:
     import json
 
     from django.contrib.auth import get_user_model
-    from django.db.models import Case, CharField, Value, When
+    from django.db.models import CharField, Value
     from django.db.models.functions import Cast, Concat
 
     from .models import Segment, Tag  # a cycle: customers.models imports this module for its managers
@@ -201,11 +202,9 @@ def filter_choices() -> dict[str, list[tuple]]:
         User.objects.filter(is_active=True, is_staff=True)
         .annotate(
             kind=Value("owner", output_field=text),
-            label=Case(
-                When(first_name="", last_name="", then=Cast("username", text)),
-                default=Concat("first_name", Value(" "), "last_name", output_field=text),
-            ),
-            extra=Value("", output_field=text),
+            # The name's order depends on its script (customers.names), so the parts come out apart.
+            label=Cast("username", text),
+            extra=Concat("last_name", Value("\t"), "first_name", output_field=text),
         )
         .values_list("kind", "id", "label", "extra")
     )
@@ -215,6 +214,9 @@ def filter_choices() -> dict[str, list[tuple]]:
     choices: dict[str, list[tuple]] = {"tag": [], "owner": [], "segment": []}
     rules: dict[int, dict] = {}
     for kind, pk, label, extra in tags.order_by().union(owners.order_by(), segments.order_by(), all=True):
+        if kind == "owner":
+            family, _tab, given = extra.partition("\t")
+            label = person_name(family, given) or label
         choices[kind].append((pk, label))
         if kind == "segment":
             rules[pk] = json.loads(extra or "{}")

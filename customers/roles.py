@@ -6,6 +6,8 @@ arrows still point down). Superusers use the Django admin and bypass all checks.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 MANAGER = "Manager"
 SUPPORT = "Support"
 MARKETING = "Marketing"
@@ -101,3 +103,12 @@ SEGMENT_PERMISSIONS: dict[str, list[str]] = {
         "customers.delete_segment",
     ],
 }
+
+
+# The roles' names are auth group names, stored in English; pages show them in the reader's language.
+ROLE_LABELS = {MANAGER: _("Manager"), SUPPORT: _("Support"), MARKETING: _("Marketing")}
+
+
+def role_label(name: str) -> str:
+    """A group's name in the reader's language (a group an admin added is shown as it was named)."""
+    return str(ROLE_LABELS.get(name, name))

@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from .models import Customer
+from .names import staff_name
 from .phones import format_phone
 
 # One customer: the markup of the row template it replaces (templates/customers/includes/_customer_head.html names
@@ -78,7 +79,7 @@ def customer_rows_html(
         name = owners.get(customer.owner_id)
         if name is None:
             owner = customer.owner
-            name = owners[customer.owner_id] = esc(owner.get_full_name() or owner.get_username())
+            name = owners[customer.owner_id] = esc(staff_name(owner))
         return name
 
     def tag_badge(tag: Any) -> str:

@@ -21,6 +21,7 @@ from django.utils.dates import MONTHS
 from django.utils.translation import gettext_lazy as _
 
 from .models import Customer, Tag
+from .names import staff_name
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,7 @@ def _owner_field() -> forms.Field:
 
     def choices() -> list[tuple[str, str]]:
         users = get_user_model().objects.filter(is_active=True, is_staff=True).order_by("username")
-        return [("", "—"), ("none", str(_("Unassigned")))] + [
-            (str(u.pk), u.get_full_name() or u.username) for u in users
-        ]
+        return [("", "—"), ("none", str(_("Unassigned")))] + [(str(u.pk), staff_name(u)) for u in users]
 
     return forms.ChoiceField(choices=choices, widget=forms.Select(attrs={"class": "form-select"}))
 

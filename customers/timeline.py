@@ -29,6 +29,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from .names import staff_name
+
 
 @dataclass(frozen=True)
 class TimelineEntry:
@@ -237,6 +239,4 @@ def choice_labels(model: type[Model], field_name: str) -> dict[Any, str]:
 
 def user_name(user: Any) -> str:
     """``user.get_full_name|default:user.get_username``; "" for no user."""
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
+    return staff_name(user)

@@ -13,6 +13,7 @@ from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from customers.names import staff_name
 from touchpoints.outreach.channels.mailbox.quoting import split_quoted
 from touchpoints.outreach.models import InboundAttachment, OutboundMessage
 
@@ -153,7 +154,7 @@ def messages_html(messages: Sequence[Any]) -> SafeString:
         elif m.author_id is not None and m.author is not None:
             author = authors.get(m.author_id)
             if author is None:
-                author = authors[m.author_id] = esc(m.author.get_full_name() or m.author.get_username())
+                author = authors[m.author_id] = esc(staff_name(m.author))
         created = m.created_at.astimezone(tz)
         body, quoted, files = m.body, "", ""
         if m.kind == "inbound":

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
+from customers.names import staff_name
 from customers.phones import normalize_phone
 
 from .models import CannedResponse, Priority, Status, Survey, Ticket
@@ -29,7 +30,7 @@ def staff_queryset():
 
 class StaffChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        return obj.get_full_name() or obj.get_username()
+        return staff_name(obj)
 
 
 def _no_nul(value: str) -> str:

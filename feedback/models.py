@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from customers import system_text
 from customers.models import Customer
 
 from .querysets import SurveyQuerySet, TicketMessageQuerySet, TicketQuerySet
@@ -180,6 +181,9 @@ class Ticket(models.Model):
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.QUESTION)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     subject = models.CharField(_("subject"), max_length=200)
+    # A subject the system wrote (a follow-up's): its key and parameters, shown in the reader's language.
+    subject_key = models.CharField(_("subject key"), max_length=60, blank=True, default="")
+    subject_params = models.JSONField(_("subject parameters"), blank=True, default=dict)
     body = models.TextField(_("message"), max_length=10_000, blank=True)
     priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.NEW)
@@ -321,6 +325,11 @@ class Ticket(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("feedback:ticket_detail", args=[self.pk])
+
+    @property
+    def display_subject(self) -> str:
+        """The subject in the reader's language when the system wrote it; as typed otherwise."""
+        return system_text.render(self.subject_key, self.subject_params, self.subject)
 
     @property
     def reference(self) -> str:

@@ -21,6 +21,8 @@ def tickets_panel_context(request: HttpRequest, customer: Customer) -> dict[str,
         .only(
             "id",
             "subject",
+            "subject_key",
+            "subject_params",
             "status",
             "priority",
             "kind",

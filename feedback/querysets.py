@@ -39,6 +39,8 @@ DEFAULT_TICKET_ORDERING = "due"
 QUEUE_VALUES = [
     "pk",
     "subject",
+    "subject_key",
+    "subject_params",
     "kind",
     "priority",
     "status",
@@ -46,6 +48,7 @@ QUEUE_VALUES = [
     "next_due_at",
     "next_warn_at",
     "first_responded_at",
+    "sla_policy__business_hours",
     "source_survey_id",
     "customer_id",
     "customer__family_name",

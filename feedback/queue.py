@@ -16,10 +16,13 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from customers import system_text
 from customers.models import Customer
+from customers.names import staff_name
 from customers.rows import escape_value
 
 from .models import NO_DEADLINE, Priority, Status, Ticket, format_reference
+from .sla import BusinessCalendar, business_minutes_between, calendar_load
 
 User = get_user_model()
 
@@ -59,7 +62,7 @@ class DurationFormat:
 
 @dataclass(frozen=True)
 class Countdown:
-    state: str  # none, ok, soon (in the warning window), overdue
+    state: str  # none, ok, soon (in the warning window), overdue, paused (waiting on the customer)
     text: str = ""
     target: str = ""  # first_response or resolution
     due: dt.datetime | None = None
@@ -72,8 +75,21 @@ class CountdownFormat:
         self.duration = DurationFormat()
         self.left = _("%(left)s left")
         self.overdue = _("overdue %(left)s")
+        self.business_left = _("%(left)s left (business hours)")
+        self.paused = _("Paused")
+        self._calendar: BusinessCalendar | None = None
+
+    def calendar(self) -> BusinessCalendar:
+        """The business calendar, read once per page and only when a ticket's policy counts business hours."""
+        if self._calendar is None:
+            self._calendar = calendar_load()
+        return self._calendar
 
     def __call__(self, ticket: Any, now: dt.datetime) -> Countdown:
+        # The clock stands still while the ticket waits on the customer: say so, not "—".
+        if ticket.status == Status.WAITING:
+            target = "first_response" if ticket.first_responded_at is None else "resolution"
+            return Countdown(state="paused", text=self.paused, target=target)
         due = ticket.next_due_at
         if due >= NO_DEADLINE:
             return Countdown(state="none")
@@ -82,7 +98,20 @@ class CountdownFormat:
         if left.total_seconds() <= 0:
             return Countdown(state="overdue", text=self.overdue % {"left": self.duration(left)}, target=target, due=due)
         state = "soon" if ticket.next_warn_at <= now else "ok"
+        if _counts_business_hours(ticket):
+            # Four working hours from Friday 17:00 are due Monday 12:00: "4 h left", not "67 h left".
+            minutes = business_minutes_between(now, due, self.calendar())
+            text = self.business_left % {"left": self.duration(dt.timedelta(minutes=minutes))}
+            return Countdown(state=state, text=text, target=target, due=due)
         return Countdown(state=state, text=self.left % {"left": self.duration(left)}, target=target, due=due)
+
+
+def _counts_business_hours(ticket: Any) -> bool:
+    """A queue row carries ``sla_policy__business_hours``; a ticket reads its policy (cached on the instance)."""
+    if hasattr(ticket, "sla_policy__business_hours"):
+        return bool(ticket.sla_policy__business_hours)
+    policy = getattr(ticket, "sla_policy", None)
+    return bool(policy is not None and policy.business_hours)
 
 
 class DateTimeFormat:
@@ -163,13 +192,13 @@ def queue_rows(rows: Sequence[Any], *, now: dt.datetime) -> list[QueueRow]:
                 user = User(
                     username=r.assignee__username, first_name=r.assignee__first_name, last_name=r.assignee__last_name
                 )
-                assignee = assignees[r.assignee_id] = user.get_full_name() or user.get_username()
+                assignee = assignees[r.assignee_id] = staff_name(user)
         result.append(
             QueueRow(
                 pk=r.pk,
                 reference=format_reference(r.pk),
                 url=f"{ticket_prefix}{r.pk}/",
-                subject=r.subject,
+                subject=system_text.render(r.subject_key, r.subject_params, r.subject),
                 kind=kinds.get(r.kind, r.kind),
                 priority=priorities.get(r.priority, r.priority),
                 priority_class=PRIORITY_CLASSES.get(r.priority, ""),
@@ -222,6 +251,10 @@ SLA_HTML = '<span class="badge sla-badge sla-{}" data-due="{}"><i class="bi ICON
 SLA_ICONS = {"first_response": SLA_HTML.replace("ICON", "bi-reply")}
 SLA_OTHER = SLA_HTML.replace("ICON", "bi-check2-circle")
 NO_SLA_HTML = '<span class="text-body-secondary small">{}</span>'
+PAUSED_HTML = (
+    '<span class="badge sla-badge sla-paused text-bg-light border" title="{}">'
+    '<i class="bi bi-pause-circle" aria-hidden="true"></i> {}</span>'
+)
 
 
 def queue_rows_html(rows: Sequence[QueueRow], *, can_bulk: bool) -> SafeString:
@@ -241,6 +274,9 @@ def queue_rows_html(rows: Sequence[QueueRow], *, can_bulk: bool) -> SafeString:
         return markup
 
     no_sla = format_html(NO_SLA_HTML, "—")
+    paused = PAUSED_HTML.replace(
+        "{}", escape_value(_("The SLA clock stands still while the ticket waits on the customer.")), 1
+    )
     esc = escape_value
 
     def row(r: QueueRow) -> str:
@@ -260,7 +296,9 @@ def queue_rows_html(rows: Sequence[QueueRow], *, can_bulk: bool) -> SafeString:
             priority=badge(r.priority_class, r.priority),
             status=badge(r.status_class, r.status),
             assignee=esc(r.assignee or "—"),
-            sla=SLA_ICONS.get(c.target, SLA_OTHER).format(esc(c.state), esc(r.due_iso), esc(c.text))
+            sla=paused.format(esc(c.text))
+            if c.state == "paused"
+            else SLA_ICONS.get(c.target, SLA_OTHER).format(esc(c.state), esc(r.due_iso), esc(c.text))
             if c.text
             else no_sla,
             created_iso=esc(r.created_iso),

@@ -30,6 +30,8 @@ MESSAGE_FIELDS = (
     "ticket__channel",
     "ticket__status",
     "ticket__subject",
+    "ticket__subject_key",
+    "ticket__subject_params",
     "ticket__assignee__username",
     "ticket__assignee__first_name",
     "ticket__assignee__last_name",
@@ -110,7 +112,7 @@ def message_entries(messages: Sequence[TicketMessage]) -> list[SafeString]:
                 assignee=format_html(WHO_HTML, assigned_to(who=timeline.user_name(assignee)))
                 if assignee is not None
                 else "",
-                subject=ticket.subject,
+                subject=ticket.display_subject,
             )
         inbound = m.kind == TicketMessage.Kind.INBOUND
         return format_html(

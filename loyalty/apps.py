@@ -14,8 +14,10 @@ class LoyaltyConfig(AppConfig):
         from touchpoints import events as touchpoint_events
 
         from . import panels as loyalty_panels
-        from . import receivers, timeline_entries
+        from . import reasons, receivers, timeline_entries
         from .models import Membership
+
+        reasons.register()
 
         timeline.register(
             timeline.TimelineProvider(

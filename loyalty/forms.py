@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -78,14 +80,37 @@ class CancelRedemptionForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
 
 
+RATE_STEP = Decimal("0.0001")  # Programme.earn_rate's four decimal places
+
+
 class ProgrammeForm(forms.ModelForm):
+    """The earn rate is typed as shops say it — 「100円で1ポイント」 or 「還元率1%」 — and stored as points per
+    unit spent (``earn_rate``: 0.01), as before. Either field will do; both must then agree."""
+
+    spend_per_point = forms.DecimalField(
+        label=_("Spend for one point"),
+        min_value=Decimal("1"),
+        max_value=Decimal("10000"),
+        decimal_places=0,
+        required=False,
+        help_text=_("In the programme's currency: 100 means one point for every 100 yen spent."),
+    )
+    points_back_percent = forms.DecimalField(
+        label=_("Points back (%)"),
+        min_value=Decimal("0"),
+        max_value=Decimal("100"),
+        decimal_places=2,
+        required=False,
+        help_text=_("A point is worth one yen: 1 gives one point back for every 100 yen. 0: no points."),
+    )
+    field_order = ["name", "description", "currency", "spend_per_point", "points_back_percent"]
+
     class Meta:
         model = Programme
         fields = [
             "name",
             "description",
             "currency",
-            "earn_rate",
             "points_lifetime_months",
             "expiry_reminder_days",
             "tier_basis",
@@ -98,6 +123,39 @@ class ProgrammeForm(forms.ModelForm):
             "purchase_milestone_bonus",
             "is_active",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        rate = self.instance.earn_rate
+        if rate is not None and not self.is_bound:
+            self.initial.setdefault("points_back_percent", (rate * 100).normalize())
+            spend = self.instance.spend_per_point
+            if spend is not None:
+                self.initial.setdefault("spend_per_point", spend)
+
+    def clean(self):
+        cleaned = super().clean()
+        spend, percent = cleaned.get("spend_per_point"), cleaned.get("points_back_percent")
+        if self.has_error("spend_per_point") or self.has_error("points_back_percent"):
+            return cleaned
+        rates = []
+        if spend is not None:
+            rate = (Decimal(1) / spend).quantize(RATE_STEP, rounding=ROUND_HALF_UP)
+            if abs(rate * spend - 1) > Decimal("0.02"):  # 3,000 → 0.0003: 0.9 points, not one
+                self.add_error("spend_per_point", _("Points are counted to 1/10,000: choose 100, 200, 500 or 1,000."))
+                return cleaned
+            rates.append(rate)
+        if percent is not None:
+            rates.append((percent / 100).quantize(RATE_STEP, rounding=ROUND_HALF_UP))
+        if not rates:
+            self.add_error("spend_per_point", _("Say how many points a purchase earns (either field)."))
+        elif len(rates) == 2 and abs(rates[0] - rates[1]) > RATE_STEP:
+            self.add_error(
+                "points_back_percent", _("The two earn rates disagree: fill in one of them, or make them match.")
+            )
+        else:
+            self.instance.earn_rate = rates[0]
+        return cleaned
 
     def clean_points_lifetime_months(self):
         months = self.cleaned_data.get("points_lifetime_months")

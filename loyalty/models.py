@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers import system_text
 from customers.models import Customer
 
 from .querysets import (
@@ -51,7 +52,7 @@ class Programme(models.Model):
         default=Decimal("0.01"),
         validators=[MinValueValidator(Decimal("0"))],
         help_text=_("Points per unit of currency spent: 0.01 is one point per 100 yen."),
-    )
+    )  # typed as shops say it, 「100円で1ポイント」 or 「還元率1%」 (loyalty.forms.ProgrammeForm)
     points_lifetime_months = models.PositiveSmallIntegerField(
         _("points expire after (months)"),
         null=True,
@@ -104,6 +105,20 @@ class Programme(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("loyalty:programme_detail", args=[self.pk])
+
+    @property
+    def spend_per_point(self) -> Decimal | None:
+        """The spend that earns one point (100 for 0.01), when it is a whole amount; None otherwise or at 0."""
+        if not self.earn_rate:
+            return None
+        spend = Decimal(1) / Decimal(self.earn_rate)
+        whole = spend.to_integral_value()
+        return whole if abs(spend - whole) < Decimal("0.01") else None
+
+    @property
+    def points_back_percent(self) -> Decimal:
+        """The rate as a share of the amount (a point is worth one unit): 0.01 is 1%."""
+        return (Decimal(self.earn_rate) * 100).normalize()
 
     @property
     def milestone_numbers(self) -> list[int]:
@@ -464,6 +479,9 @@ class LedgerEntry(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     points = models.IntegerField(_("points"))
     reason = models.CharField(_("reason"), max_length=300)
+    # A reason the system wrote: its key and parameters, shown in the reader's language (customers.system_text).
+    reason_key = models.CharField(_("reason key"), max_length=60, blank=True, default="")
+    reason_params = models.JSONField(_("reason parameters"), blank=True, default=dict)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     source_ref = models.CharField(_("source reference"), max_length=200, blank=True)
     touchpoint = models.ForeignKey(
@@ -542,6 +560,11 @@ class LedgerEntry(models.Model):
             if update_fields is None or set(update_fields) - {"remaining"}:
                 raise ValueError("Ledger entries are append-only: write a new entry to correct one.")
         super().save(*args, **kwargs)
+
+    @property
+    def display_reason(self) -> str:
+        """The reason in the reader's language when the system wrote it; as staff typed it otherwise."""
+        return system_text.render(self.reason_key, self.reason_params, self.reason)
 
     def delete(self, *args, **kwargs):
         raise ValueError("Ledger entries are append-only: they are never deleted.")

@@ -26,6 +26,8 @@ LEDGER_FIELDS = (
     "kind",
     "points",
     "reason",
+    "reason_key",
+    "reason_params",
     "source",
     "expires_on",
     "created_at",
@@ -106,7 +108,7 @@ def ledger_entries(entries: Sequence[LedgerEntry]) -> list[SafeString]:
             programme=e.membership.programme.name,
             time=timeline.time_html(e.created_at),
             by=by(who=timeline.user_name(e.by)) if e.by is not None else sources.get(e.source, e.source),
-            reason=e.reason,
+            reason=e.display_reason,
             voucher=format_html(VOUCHER_HTML, voucher, e.redemption.voucher_code) if e.redemption is not None else "",
             valid_until=format_html(
                 AFTER_DOT_HTML, valid_until(day=formats.date_format(e.expires_on, "SHORT_DATE_FORMAT"))

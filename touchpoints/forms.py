@@ -54,7 +54,7 @@ class TouchpointLogForm(forms.Form):
         help_text=_("Empty for now; an earlier time for a call logged afterwards."),
     )
     amount = forms.DecimalField(
-        label=_("Amount (JPY)"),
+        label=_("Amount (yen)"),
         required=False,
         min_value=0,
         max_digits=14,

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
-from django.template.defaultfilters import floatformat
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from customers import timeline
+from customers.money import format_money
 
 from .models import Direction, StageTransition, Touchpoint
 
@@ -57,7 +57,7 @@ TOUCHPOINT_HTML = """
 {amount}{summary}{campaign}"""
 OUTBOUND_HTML = '<i class="bi bi-arrow-up-right" aria-hidden="true"></i> {}'
 INBOUND_HTML = '<i class="bi bi-arrow-down-left" aria-hidden="true"></i> {}'
-AMOUNT_HTML = '<div class="touchpoint-amount">{} {}{}</div>\n'
+AMOUNT_HTML = '<div class="touchpoint-amount">{}{}</div>\n'
 ORDER_HTML = " · {} <code>{}</code>"
 SUMMARY_HTML = '<div class="timeline-body">{}</div>\n'
 HIDDEN_SUMMARY_HTML = '<div class="timeline-body text-body-secondary fst-italic">{}</div>\n'
@@ -159,7 +159,7 @@ def touchpoint_entries(touchpoints: Sequence[Touchpoint]) -> list[SafeString]:
         amount = ""
         if tp.amount is not None:
             order_html = format_html(ORDER_HTML, order, tp.order_reference) if tp.order_reference else ""
-            amount = format_html(AMOUNT_HTML, floatformat(tp.amount, "-2g"), tp.currency, order_html)
+            amount = format_html(AMOUNT_HTML, format_money(tp.amount, tp.currency), order_html)
         campaign_html = ""
         if tp.campaign or tp.utm_source:
             campaign_html = format_html(

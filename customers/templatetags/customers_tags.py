@@ -4,6 +4,8 @@ from django.template.defaultfilters import date as date_filter
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from customers.names import staff_name
+
 register = template.Library()
 
 
@@ -28,5 +30,5 @@ def field_value(obj: Model, name: str) -> str:
     if field.get_internal_type() in {"DateField", "DateTimeField"}:
         return date_filter(value, "SHORT_DATE_FORMAT")
     if name == "owner":
-        return value.get_full_name() or value.get_username()
+        return staff_name(value)
     return str(value)

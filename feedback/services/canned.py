@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from customers.names import staff_name
+
 from ..models import CannedResponse, Ticket
 from .validation import _text
 
@@ -30,7 +32,7 @@ def canned_response_render(*, canned: CannedResponse, ticket: Ticket, agent: Abs
             "customer_name": customer.display_name,
             "ticket_reference": ticket.reference,
             "ticket_subject": ticket.subject,
-            "agent_name": (agent.get_full_name() or agent.get_username()) if agent is not None else "",
+            "agent_name": staff_name(agent),
             "shop_name": settings.TSUNAGU_SHOP_NAME,
         }
     return PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), canned.body)

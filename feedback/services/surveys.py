@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 
-from .. import events
+from .. import events, subjects
 from ..models import Survey, Ticket, format_reference
 from . import tickets  # resolving a ticket sends a survey: a cycle, so each imports the other's module
 from .delivery import _after_commit, _message_enqueue, _touchpoint_record, site_url
@@ -215,13 +215,10 @@ def _follow_up_open(survey: Survey, *, touchpoint: Any, now: dt.datetime) -> Tic
         if ticket_assignee is not None and ticket_assignee.is_active and ticket_assignee.is_staff:
             assignee = ticket_assignee
     with translation.override(settings.LANGUAGE_CODE):
-        subject = _("Follow up: %(kind)s score %(score)d") % {"kind": survey.get_kind_display(), "score": survey.score}
-        if survey.ticket_id:
-            subject += f" ({format_reference(survey.ticket_id)})"
         body = survey.comment or _("(no comment)")
     return tickets.ticket_open(
         customer=customer,
-        subject=subject,
+        **subjects.subject(subjects.FOLLOW_UP, kind=survey.kind, score=survey.score, ticket=survey.ticket_id),
         body=body,
         kind=Ticket.Kind.COMPLAINT,
         channel=Ticket.Channel.SURVEY,

@@ -78,6 +78,8 @@ def ticket_open(
     *,
     customer: Customer,
     subject: str,
+    subject_key: str = "",
+    subject_params: dict | None = None,
     body: str = "",
     kind: str = Ticket.Kind.QUESTION,
     channel: str = Ticket.Channel.EMAIL,
@@ -117,6 +119,8 @@ def ticket_open(
         kind=kind,
         channel=channel,
         subject=subject,
+        subject_key=subject_key,
+        subject_params=subject_params or {},
         body=body,
         priority=priority,
         status=Status.NEW,
@@ -363,7 +367,11 @@ def ticket_update(
     now = now or timezone.now()
     locked = _lock(ticket)
     if "subject" in data:
-        locked.subject = _text(data["subject"], name="subject", limit=SUBJECT_MAX, required=True, single_line=True)
+        subject = _text(data["subject"], name="subject", limit=SUBJECT_MAX, required=True, single_line=True)
+        # The form shows a system subject in the reader's language: sent back unchanged, it stays a key;
+        # changed, it is the staff's own text from then on.
+        if subject not in (locked.subject, locked.display_subject):
+            locked.subject, locked.subject_key, locked.subject_params = subject, "", {}
     if "kind" in data:
         locked.kind = _choice(data["kind"], Ticket.Kind.values, name="kind")
     if "order_reference" in data:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.models import Customer
+from customers.names import staff_name
 from customers.pagination import Ordering, keyset_page
 from customers.querysets import normalize_search
 from customers.reads import customers_exported_announce
@@ -149,7 +150,7 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def staff_choices() -> list[tuple[int, str]]:
     """Who can be assigned, as (id, name) for the assignee boxes."""
     staff = staff_queryset().only("id", "username", "first_name", "last_name")
-    return [(user.pk, user.get_full_name() or user.get_username()) for user in staff]
+    return [(user.pk, staff_name(user)) for user in staff]
 
 
 def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
@@ -176,7 +177,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
         "reply_form": ReplyForm() if can_change else None,
         "update_form": TicketUpdateForm(
             initial={
-                "subject": ticket.subject,
+                "subject": ticket.display_subject,
                 "kind": ticket.kind,
                 "priority": ticket.priority,
                 "tags": ", ".join(t.name for t in ticket.tags.all()),

@@ -8,10 +8,10 @@ from decimal import ROUND_DOWN, Decimal
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from touchpoints.models import TouchpointType
 
+from .. import reasons
 from ..models import Greeting, LedgerEntry, Membership, Programme, Tier
 from .dates import local_today
 from .greetings import _greeting_schedule
@@ -60,12 +60,11 @@ def _purchase_earn(*, membership_id: int, touchpoint, at: dt.datetime | None = N
     today = min(today, timezone.localdate(now))
     points = _points_for(touchpoint.amount or 0, membership.programme, membership.tier)
     reference = touchpoint.order_reference
-    reason = _("Purchase %(ref)s") % {"ref": reference} if reference else _("Purchase")
     entry = _credit(
         membership,
         kind=Kind.EARN,
         points=points,
-        reason=reason,
+        **reasons.reason(reasons.PURCHASE, ref=reference),
         key=key,
         source=Source.PURCHASE,
         source_ref=f"touchpoint:{touchpoint.pk}",
@@ -107,7 +106,7 @@ def _referral_reward(referee: Membership, *, now: dt.datetime) -> None:
                 referee,
                 kind=Kind.REFERRAL,
                 points=programme.referee_bonus,
-                reason=_("Welcome bonus: joined on a friend's referral"),
+                **reasons.reason(reasons.REFEREE_BONUS),
                 key=key,
                 source=Source.SYSTEM,
                 source_ref=f"membership:{referee.referred_by_id}",
@@ -122,8 +121,7 @@ def _referral_reward(referee: Membership, *, now: dt.datetime) -> None:
                 referrer,
                 kind=Kind.REFERRAL,
                 points=programme.referrer_bonus,
-                reason=_("Referral bonus: member %(number)s made their first purchase")
-                % {"number": referee.member_number},
+                **reasons.reason(reasons.REFERRER_BONUS, number=referee.member_number),
                 key=key,
                 source=Source.SYSTEM,
                 source_ref=f"membership:{referee.pk}",
@@ -181,14 +179,11 @@ def _return_reverse(*, membership_id: int, touchpoint, at: dt.datetime | None = 
     if to_reverse == 0 and this_amount == 0:
         return None
     recoverable = min(to_reverse, membership.balance)
-    reason = _("Return of order %(ref)s") % {"ref": reference}
-    if recoverable < to_reverse:
-        reason += " " + _("(%(n)d points already spent could not be taken back)") % {"n": to_reverse - recoverable}
     return _debit(
         membership,
         kind=Kind.REVERSE,
         points=recoverable,
-        reason=reason,
+        **reasons.reason(reasons.RETURN, ref=reference, unrecovered=to_reverse - recoverable),
         key=key,
         source=Source.PURCHASE,
         source_ref=f"touchpoint:{touchpoint.pk}",

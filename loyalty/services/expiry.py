@@ -9,8 +9,8 @@ import logging
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from .. import reasons
 from ..models import Greeting, LedgerEntry, Membership, Programme
 from .dates import local_today
 from .greetings import _greetings_insert
@@ -60,7 +60,7 @@ def _membership_expire(*, membership_id: int, today: dt.date, at: dt.datetime | 
         kind=Kind.EXPIRE,
         points=-points,
         allocations={str(lot[0]): lot[1] for lot in lots},
-        reason=_("Points valid until %(day)s expired") % {"day": lots[-1][2].isoformat()},
+        **reasons.reason(reasons.EXPIRED, day=lots[-1][2].isoformat()),
         source=Source.JOB,
         source_ref="points_expire",
         key=f"expire:m{membership_id}:{today.isoformat()}:{digest}",

@@ -12,10 +12,10 @@ from django.db import connection, transaction
 from django.db.models import Min, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from touchpoints.outreach import outbox
 
+from .. import reasons
 from ..models import Greeting, LedgerEntry, Membership
 from .dates import greeting_send_after, local_today, same_day_days
 from .ledger import Kind, Source, _credit, _existing, _lock
@@ -223,10 +223,10 @@ def _greeting_bonus(greeting: Greeting) -> int:
         )
     else:
         membership_ids = [greeting.membership_id]
-    labels = {
-        Greeting.Kind.BIRTHDAY: _("Birthday bonus %(occasion)s"),
-        Greeting.Kind.ANNIVERSARY: _("Membership anniversary bonus"),
-        Greeting.Kind.PURCHASE: _("Bonus for purchase number %(detail)s"),
+    keys = {
+        Greeting.Kind.BIRTHDAY: reasons.BIRTHDAY_BONUS,
+        Greeting.Kind.ANNIVERSARY: reasons.ANNIVERSARY_BONUS,
+        Greeting.Kind.PURCHASE: reasons.PURCHASE_BONUS,
     }
     total = 0
     for membership_id in membership_ids:
@@ -241,7 +241,7 @@ def _greeting_bonus(greeting: Greeting) -> int:
                 membership,
                 kind=Kind.BONUS,
                 points=points,
-                reason=labels[greeting.kind] % {"occasion": greeting.occasion, "detail": greeting.detail},
+                **reasons.reason(keys[greeting.kind], occasion=greeting.occasion, detail=greeting.detail),
                 key=key,
                 source=Source.JOB,
                 source_ref=f"greeting:{greeting.pk}",

@@ -19,7 +19,7 @@ from customers.signals import send_after_commit
 from touchpoints.models import Touchpoint, TouchpointType
 from touchpoints.services import touchpoint_record
 
-from .. import events
+from .. import events, reasons
 from ..models import LedgerEntry, Membership, Redemption, Reward
 from .ledger import KEY_MAX, InsufficientPoints, Kind, Source, _apply, _debit, _lock
 from .membership import CODE_ALPHABET
@@ -91,7 +91,7 @@ def points_redeem(
         locked,
         kind=Kind.REDEEM,
         points=reward.points_cost,
-        reason=_("Redeemed: %(reward)s") % {"reward": reward.name},
+        **reasons.reason(reasons.REDEEMED, reward=reward.name),
         key=f"redeem:{redemption.pk}",
         source=LEDGER_SOURCES.get(source, Source.STAFF),
         source_ref=f"redemption:{redemption.pk}",
@@ -207,8 +207,7 @@ def redemption_cancel(
         kind=Kind.REVERSE,
         points=redemption.points,
         allocations=spent.allocations,
-        reason=(_("Cancelled: %(reward)s") % {"reward": redemption.reward.name})
-        + (f" — {reason.strip()}" if reason.strip() else ""),
+        **reasons.reason(reasons.CANCELLED, reward=redemption.reward.name, note=reason.strip()),
         source=Source.STAFF,
         source_ref=f"redemption:{redemption.pk}",
         redemption=redemption,

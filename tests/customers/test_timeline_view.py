@@ -66,7 +66,7 @@ def test_every_kind_shows_its_fields(manager_client, history):
     for kind in ("note", "touchpoint", "transition", "ticket", "loyalty"):
         assert f'<li class="timeline-item" data-kind="{kind}">' in body
     assert "Note by Aiko Mori · " in body and "Prefers calls" in body
-    assert "12,800 JPY" in body and "<code>ORD-77</code>" in body and "Kettle" in body
+    assert "¥12,800" in body and "<code>ORD-77</code>" in body and "Kettle" in body
     assert "+128 points" in body
     assert "by hand, by Aiko Mori" in body and "VIP" in body
     ticket_url = reverse("feedback:ticket_detail", args=[ticket.pk])

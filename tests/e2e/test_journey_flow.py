@@ -48,7 +48,7 @@ def test_manager_logs_a_purchase_and_sees_it_on_the_timeline_and_in_the_funnel(
     form = page.locator("#touchpoint-form")
     form.get_by_label("What happened").select_option(label="Transaction (Decision)")
     form.get_by_label("Channel").select_option(label="Store")
-    form.get_by_label("Amount (JPY)").fill("12800")
+    form.get_by_label("Amount (yen)").fill("12800")
     form.get_by_label("Summary").fill(f"Bought a kettle {PAYLOAD}")
     form.get_by_role("button", name="Log touchpoint").click()
 
@@ -57,7 +57,7 @@ def test_manager_logs_a_purchase_and_sees_it_on_the_timeline_and_in_the_funnel(
     expect(timeline.locator(".timeline-item").first).to_contain_text("Entered the journey at Decision")
     touchpoint_item = timeline.locator(".timeline-item[data-kind='touchpoint']").first
     expect(touchpoint_item).to_contain_text(f"Bought a kettle {PAYLOAD}")
-    expect(touchpoint_item).to_contain_text("12,800 JPY")
+    expect(touchpoint_item).to_contain_text("¥12,800")
     expect(page.locator("#journey-stage")).to_have_text("Decision")
     expect(page.locator("#touchpoint-form textarea")).to_have_value("")
     assert page.evaluate("window.__samePage === true")

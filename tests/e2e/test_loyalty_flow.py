@@ -49,9 +49,9 @@ def test_join_buy_see_the_points_and_redeem_a_reward(page, live_server, loyalty_
     form = page.locator("#touchpoint-form")
     form.get_by_label("What happened").select_option(label="Transaction (Decision)")
     form.get_by_label("Channel").select_option(label="Store")
-    form.get_by_label("Amount (JPY)").fill("12800")
+    form.get_by_label("Amount (yen)").fill("12800")
     form.get_by_role("button", name="Log touchpoint").click()
-    expect(page.locator("#timeline .timeline-item[data-kind='touchpoint']").first).to_contain_text("12,800 JPY")
+    expect(page.locator("#timeline .timeline-item[data-kind='touchpoint']").first).to_contain_text("¥12,800")
 
     # then: after a reload the panel shows the 128 points earned, and the timeline the ledger entry
     page.reload()

@@ -80,7 +80,7 @@ def test_a_rule_sends_a_thank_you_after_a_purchase_and_it_shows_in_the_outbox_an
     page.goto(live_server.url + customer.get_absolute_url())
     quick = page.locator("#touchpoint-form")
     quick.get_by_label("What happened").select_option(label="Transaction (Decision)")
-    quick.get_by_label("Amount (JPY)").fill("5400")
+    quick.get_by_label("Amount (yen)").fill("5400")
     quick.get_by_role("button", name="Log touchpoint").click()
     expect(page.locator("#timeline .timeline-item").first).to_contain_text("Entered the journey at Decision")
     assert FollowUp.objects.filter(customer=customer).count() == 1

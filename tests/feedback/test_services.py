@@ -287,7 +287,7 @@ def test_a_canned_response_fills_its_placeholders_for_the_ticket(agent, settings
     ticket = ticket_create(customer)
     canned = CannedResponseFactory(body="{customer_name}様 {ticket_reference} {agent_name} {shop_name} {unknown}")
     text = services.canned_response_render(canned=canned, ticket=ticket, agent=agent)
-    assert text == f"Sato Kenji様 {ticket.reference} {agent.get_full_name()} Kettle Shop {{unknown}}"
+    assert text == f"Kenji Sato様 {ticket.reference} {agent.first_name} {agent.last_name} Kettle Shop {{unknown}}"
 
 
 def test_a_canned_response_with_an_unknown_placeholder_or_a_taken_title_is_refused():

@@ -153,7 +153,7 @@ def test_marketing_sets_up_a_programme_its_tiers_and_rewards(marketing_client):
         {
             "name": "Shop club",
             "currency": "jpy",
-            "earn_rate": "0.01",
+            "spend_per_point": "100",
             "points_lifetime_months": "24",
             "expiry_reminder_days": "30",
             "tier_basis": "points",

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.localtime import local_date, local_datetime
 from customers.models import Segment
+from customers.roles import role_label
 from touchpoints.models import Stage, TouchpointType
 
 from . import outbox, placeholders
@@ -107,6 +108,7 @@ class FollowUpRuleForm(forms.ModelForm):
         self.fields["task_title"].help_text = _("What staff should do, e.g. “Call {customer_name}”.")
         self.fields["condition_segment"].queryset = Segment.objects.all()
         self.fields["assign_group"].queryset = Group.objects.order_by("name")
+        self.fields["assign_group"].label_from_instance = lambda group: role_label(group.name)
         # Each field shows when its trigger or action is chosen (static/outreach/js/outreach.js).
         shows = {
             "trigger_type": "trigger=touchpoint",

@@ -34,6 +34,8 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from customers.names import person_name
+
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 PLACEHOLDER_RE = re.compile(r"\{([a-z][a-z0-9_]{0,39})\}")
 
@@ -167,12 +169,8 @@ def render(text: str, *, customer: Any, language: str, extra: Mapping[str, Any] 
 
 
 def customer_name(customer: Any, language: str) -> str:
-    """Family name first in Japanese, given name first in English (without honorifics: templates add 様)."""
-    if not customer.given_name:
-        return customer.family_name
-    if language == "ja":
-        return f"{customer.family_name} {customer.given_name}"
-    return f"{customer.given_name} {customer.family_name}"
+    """The name in its script's order, whatever the message's language (without honorifics: templates add 様)."""
+    return person_name(customer.family_name, customer.given_name)
 
 
 def _unsubscribe_url(customer: Any) -> str:

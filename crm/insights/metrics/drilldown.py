@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from customers.models import Customer
+from customers.money import format_money
 from feedback.models import Survey
 from loyalty.models import LedgerEntry
 
@@ -73,9 +74,9 @@ def figure_values(key: str, period: Period, customer_ids: list[int]) -> tuple[st
         )
         for customer_id, orders, total in spent:
             values[customer_id] = ngettext(
-                "%(amount)s JPY · %(orders)s order", "%(amount)s JPY · %(orders)s orders", orders
+                "%(amount)s · %(orders)s order", "%(amount)s · %(orders)s orders", orders
             ) % {
-                "amount": f"{total:,.0f}",
+                "amount": format_money(total),
                 "orders": f"{orders:,}",
             }
     else:

@@ -8,6 +8,8 @@ from decimal import Decimal
 from django import template
 from django.utils.translation import gettext as _
 
+from customers.money import YEN, format_money
+
 register = template.Library()
 
 HEAT_BUCKETS = 10  # the cohort table's shades: heat-0 (no one) … heat-10 (everyone)
@@ -29,7 +31,7 @@ def format_value(value, unit: str) -> str:
     if value is None:
         return "—"
     if unit == "yen":
-        return f"¥{value:,.0f}"
+        return format_money(round(value), YEN)
     if unit == "percent":
         return f"{value:.1f}%"
     if unit == "hours":

@@ -318,7 +318,7 @@ def test_a_drill_down_shows_what_each_customer_counts_for(built, manager_client)
         )
         total = bought.aggregate(total=Sum("amount"))["total"]
         orders = bought.count()
-        assert values[customer.pk] == f"{total:,.0f} JPY · {orders} order{'' if orders == 1 else 's'}"
+        assert values[customer.pk] == f"¥{total:,.0f} · {orders} order{'' if orders == 1 else 's'}"
     assert label == "Spent in the period"
     assert metrics.figure_values("new_customers", built.june, [purchasers[0].pk]) is None
 
