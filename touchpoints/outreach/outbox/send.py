@@ -23,9 +23,10 @@ from customers.models import Customer
 
 from .. import channels
 from ..channels.email import Delivery, DeliveryError, HandedOverUnconfirmed
-from ..models import FollowUp, OutboundMessage, Purpose
+from ..models import FollowUp, MessageChannel, OutboundMessage, Purpose
 from .enqueue import _address, skip_reason_for
-from .policy import Skip, Status, _setting, quiet_until
+from .line_send import line_send_all
+from .policy import Skip, Status, _setting, line_users_attach, quiet_until
 from .timeline import messages_record_timeline
 from .unsubscribe import message_id_for, one_click_unsubscribe_url, unsubscribe_mailto, unsubscribe_token
 
@@ -239,6 +240,7 @@ def messages_send(
     )
     if not claimed:
         return report
+    _claim_line_siblings(token, started)
     messages = list(
         OutboundMessage.objects.filter(claim_token=token, status=Status.SENDING)
         .select_related("customer")
@@ -247,6 +249,7 @@ def messages_send(
         .order_by("pk")
     )
     report.claimed = len(messages)
+    line_users_attach([m.customer for m in messages if m.channel == MessageChannel.LINE])
 
     # Settle what will not be sent now: consent or address gone, quiet hours.
     skipped: dict[str, list[int]] = defaultdict(list)
@@ -254,7 +257,7 @@ def messages_send(
     to_send: list[OutboundMessage] = []
     for message in messages:
         reason = skip_reason_for(message.customer, purpose=message.purpose, channel=message.channel)
-        if not reason and channels.get(message.channel).by_staff:
+        if not reason and channels.get(message.channel).handed_to_staff():
             reason = Skip.STAFF_TASK
         if reason:
             skipped[reason].append(message.pk)
@@ -285,6 +288,10 @@ def messages_send(
     to_send, report.capped = _frequency_cap(to_send, token=token, now=started)
     report.skipped += report.capped
 
+    by_line = [m for m in to_send if m.channel == MessageChannel.LINE]
+    if by_line:
+        to_send = [m for m in to_send if m.channel != MessageChannel.LINE]
+        line_send_all(by_line, token=token, clock=clock, report=report)
     if to_send:
         own = delivery is None
         delivery = delivery or Delivery()
@@ -293,7 +300,8 @@ def messages_send(
         finally:
             if own:
                 delivery.close()
-    sent = [m for m in to_send if m.pk in set(report.sent_ids)]
+    sent_ids = set(report.sent_ids)
+    sent = [m for m in [*to_send, *by_line] if m.pk in sent_ids]
     if sent:
         report.timeline = messages_record_timeline(sent)
     logger.info(
@@ -308,6 +316,26 @@ def messages_send(
         report.unconfirmed,
     )
     return report
+
+
+def _claim_line_siblings(token: uuid.UUID, now: dt.datetime) -> None:
+    """A LINE request that is retried goes again with all its rows (same retry key, same recipients): the
+    queued rows sharing a claimed row's retry key are claimed too, whichever send task was given them."""
+    keys = list(
+        OutboundMessage.objects.filter(claim_token=token, channel=MessageChannel.LINE, retry_key__isnull=False)
+        .values_list("retry_key", flat=True)
+        .distinct()
+    )
+    if keys:
+        OutboundMessage.objects.filter(retry_key__in=keys, status=Status.QUEUED).update(
+            status=Status.SENDING,
+            attempts=F("attempts") + 1,
+            claim_token=token,
+            claimed_at=now,
+            handed_over_at=None,
+            enqueued_at=None,
+            updated_at=now,
+        )
 
 
 # The namespace of the per-customer advisory locks taken around the frequency cap check (two-int form).
