@@ -26,6 +26,7 @@ urlpatterns = [
     path("insights/", include("crm.insights.urls")),
     path("audit/", include("crm.audit.urls")),
     path("unsubscribe/", include("touchpoints.outreach.public_urls")),
+    path("line/", include("touchpoints.outreach.line.urls")),
     # One namespace for the ingest API's routes from two apps: a second include of "api" would hide its names.
     path("api/v1/", include((customers_api_urls.urlpatterns + touchpoints_api_urls.urlpatterns, "api"))),
     path("api/v1/", include("loyalty.api_urls")),

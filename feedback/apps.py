@@ -8,13 +8,15 @@ class FeedbackConfig(AppConfig):
 
     def ready(self) -> None:
         from customers import panels, timeline
-        from touchpoints.outreach import placeholders, sources
+        from touchpoints.outreach import inbound, placeholders, sources
 
-        from . import checks, timeline_entries  # noqa: F401 (checks registers itself)
+        from . import checks, inbound_line, timeline_entries  # noqa: F401 (checks registers itself)
         from . import panels as feedback_panels
 
         # Ticket replies and survey mail in the outbox are support correspondence, as the tickets are.
         sources.register(source_app="feedback", permission="feedback.view_ticket")
+        # A linked customer's LINE message joins their LINE ticket, or opens one.
+        inbound.register(inbound_line.receive_line)
         timeline.register(
             timeline.TimelineProvider(
                 kind="ticket",

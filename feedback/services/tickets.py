@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from customers.services import customer_touch
+from touchpoints.outreach import outbox
 
 from .. import events, sla
 from ..models import CLOCK_STATUSES, Status, Survey, Ticket, TicketMessage
@@ -335,6 +336,17 @@ def ticket_reply(
 
 def _reply_enqueue(ticket: Ticket, message: TicketMessage) -> Any:
     customer = ticket.customer
+    if ticket.channel == Ticket.Channel.LINE and outbox.line_reachable(customer):
+        # A LINE conversation is answered on LINE (by the reply token while it is fresh, by push after).
+        return _message_enqueue(
+            customer=customer,
+            key=message.outbox_key,
+            purpose="transactional",
+            subject=message.body.splitlines()[0][:100] if message.body else ticket.reference,
+            body=message.body,
+            source_ref=ticket.reference,
+            channel="line",
+        )
     language = customer.preferred_language or settings.LANGUAGE_CODE
     with translation.override(language):
         if ticket.source_survey_id is not None:

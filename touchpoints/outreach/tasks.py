@@ -11,6 +11,7 @@ from dataclasses import asdict
 from celery import shared_task
 
 from .broadcasts import broadcast_prepare, broadcasts_advance
+from .line.events import line_events_process
 from .outbox import message_send, messages_send, outbox_sweep
 from .rules import followups_dispatch, inactive_followups_schedule
 
@@ -55,3 +56,15 @@ def broadcasts_advance_task() -> dict:
 def broadcast_prepare_task(broadcast_id: int) -> int:
     """Prepare a broadcast's messages in batches; a second run resumes or does nothing."""
     return broadcast_prepare(broadcast_id=broadcast_id)
+
+
+@shared_task
+def line_events_process_task(event_ids: list[int]) -> int:
+    """Work through LINE webhook events just stored (follow, unfollow, message, accountLink)."""
+    return line_events_process(event_ids=event_ids)
+
+
+@shared_task
+def line_events_pending_task() -> int:
+    """Every tick: LINE events whose task was lost (a broker outage) are processed here."""
+    return line_events_process()

@@ -52,7 +52,8 @@ def render_for(
     return language, " ".join(subject.split())[:300], body
 
 
-def _line_reachable(customer: Customer) -> bool:
+def line_reachable(customer: Customer) -> bool:
+    """Whether a message to ``customer`` can go by LINE now (configured, linked, following, not blocked)."""
     return channels.get(MessageChannel.LINE).provider_ready() and not line_skip_reason(
         customer, purpose=Purpose.TRANSACTIONAL
     )
@@ -98,7 +99,7 @@ def message_build(
     if template is not None:
         channel = template.channel
         if template.line_first:
-            channel = MessageChannel.LINE if _line_reachable(customer) else MessageChannel.EMAIL
+            channel = MessageChannel.LINE if line_reachable(customer) else MessageChannel.EMAIL
         if template.purpose == Purpose.MARKETING:
             purpose = Purpose.MARKETING
         if channel == MessageChannel.LINE:
