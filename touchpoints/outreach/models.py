@@ -86,7 +86,7 @@ class MessageTemplate(models.Model):
         permissions = [("send_service_message", _("Can send service messages from rules and mark templates so"))]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(body_ja="") | ~Q(body_en=""),
+                condition=~Q(body_ja="") | ~Q(body_en="") | ~Q(line_body_ja="") | ~Q(line_body_en=""),
                 name="messagetemplate_has_a_body",
                 violation_error_message=_("Write the message in Japanese, in English, or both."),
             ),
