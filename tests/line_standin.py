@@ -224,6 +224,9 @@ def _handler(standin: LineStandin):
                 self.end_headers()
                 self.wfile.write(body)
                 return
+            if not path.path.startswith("/v2/"):
+                self._error(404, "Not found")  # a browser's favicon.ico
+                return
             if not self._authorised():
                 return
             if path.path == "/v2/bot/message/quota":
