@@ -30,7 +30,8 @@ def skip_reason_for(customer: Customer, *, purpose: str, channel: str) -> str:
     if purpose == Purpose.MARKETING and not customer.marketing_consent:
         return Skip.OPTED_OUT if customer.consent_source == UNSUBSCRIBE_SOURCE else Skip.NO_CONSENT
     if channel == MessageChannel.LINE:
-        return line_skip_reason(customer, purpose=purpose)
+        # Without a provider a LINE message is a staff task: the owner knows how to reach the customer.
+        return line_skip_reason(customer, purpose=purpose) if channels.get(channel).provider_ready() else ""
     via = channels.get(channel)
     if via.needs_address and not via.address_of(customer):
         return Skip.NO_ADDRESS
