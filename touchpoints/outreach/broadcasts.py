@@ -26,6 +26,7 @@ from customers.models import Customer, Segment
 from . import placeholders
 from .models import Broadcast, MessageChannel, MessageTemplate, OutboundMessage, Purpose
 from .outbox import message_build, messages_insert, publish_on_commit
+from .outbox.policy import line_users_attach
 
 logger = logging.getLogger(__name__)
 
@@ -199,6 +200,8 @@ def broadcast_prepare(*, broadcast_id: int, now: dt.datetime | None = None, chun
         if not customers:
             break
         capped = _recent_marketing([c.pk for c in customers], days=broadcast.cap_days, now=tick)
+        if template.channel == MessageChannel.LINE or template.line_first:
+            line_users_attach(customers)  # one query for the chunk's LINE users, not one per customer
         # Placeholders of other apps ({points_balance}…) are read once for the chunk, not once per message.
         with placeholders.bulk(c.pk for c in customers):
             messages = [

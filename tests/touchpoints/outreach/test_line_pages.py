@@ -87,3 +87,24 @@ def test_a_line_broadcast_over_the_months_quota_is_refused_with_a_clear_message(
 def test_the_broadcast_form_shows_the_line_quota(manager_client, line_standin):
     page = manager_client.get("/touchpoints/outreach/broadcasts/new/")
     assert b'id="line-quota"' in page.content and b"1000" in page.content
+
+
+def test_a_line_broadcast_reaches_following_customers_and_skips_the_others(line_standin, manager, published):
+    from touchpoints.outreach.broadcasts import broadcast_prepare
+    from touchpoints.outreach.models import OutboundMessage
+    from touchpoints.outreach.outbox import messages_send
+
+    following = [line_linked_customer(n) for n in range(1, 4)]
+    blocked = line_linked_customer(4)
+    LineUser.objects.filter(customer=blocked).update(following=False, blocked=True)
+    segment = Segment.objects.create(name="LINE", rules={"line": "linked"})
+    template = MessageTemplateFactory(channel="line", line_body_ja="セール", line_body_en="Sale")
+
+    broadcast = broadcast_create(name="Sale", template=template, segment=segment, by=manager)
+    broadcast_prepare(broadcast_id=broadcast.pk)
+    messages_send(message_ids=list(OutboundMessage.objects.filter(broadcast=broadcast).values_list("pk", flat=True)))
+
+    assert all(len(line_standin.texts_to(line_user_id(n))) == 1 for n in range(1, 4))
+    assert line_standin.texts_to(line_user_id(4)) == []
+    assert OutboundMessage.objects.get(broadcast=broadcast, customer=blocked).skip_reason == "line_unreachable"
+    assert len(following) == OutboundMessage.objects.filter(broadcast=broadcast, status="sent").count()
