@@ -77,6 +77,11 @@ app.conf.beat_schedule = {
         "schedule": float(os.environ.get("TSUNAGU_MAILBOX_POLL_SECONDS") or 60),
         "options": {"expires": float(os.environ.get("TSUNAGU_MAILBOX_POLL_SECONDS") or 60)},
     },
+    "touchpoints: LINE webhook events left unprocessed": {
+        "task": "touchpoints.outreach.tasks.line_events_pending_task",
+        "schedule": _outreach_tick,
+        "options": {"expires": _outreach_tick},  # a backlog of ticks is not worth running
+    },
     "touchpoints: sweep the outbox (recover, re-publish, timeline)": {
         "task": "touchpoints.outreach.tasks.outbox_sweep_task",
         "schedule": _outreach_tick,

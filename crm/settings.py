@@ -349,6 +349,24 @@ TSUNAGU_OUTREACH_TICK_SECONDS = env_int("TSUNAGU_OUTREACH_TICK_SECONDS", 60)
 # Seconds an SMTP connection waits for the server before giving up.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 
+# --- LINE (touchpoints/outreach/line/) -------------------------------------------------------------
+# The Messaging API channel: its ID, its provider's ID (LINE user IDs are per provider) and its secret (the
+# webhook's signature). The access token is read again at every use, from LINE_CHANNEL_ACCESS_TOKEN_FILE when
+# set (rotate by rewriting the file: no restart) or else from LINE_CHANNEL_ACCESS_TOKEN. No token: LINE
+# messages become staff tasks, as before.
+LINE_CHANNEL_ID = env("LINE_CHANNEL_ID", "")
+LINE_PROVIDER_ID = env("LINE_PROVIDER_ID", "") or LINE_CHANNEL_ID
+LINE_CHANNEL_SECRET = env("LINE_CHANNEL_SECRET", "")
+LINE_CHANNEL_ACCESS_TOKEN_FILE = env("LINE_CHANNEL_ACCESS_TOKEN_FILE", "")
+# LINE's API and its account-link dialog (the local stand-in's address in tests).
+LINE_API_HOST = env("LINE_API_HOST", "https://api.line.me").rstrip("/")
+LINE_ACCESS_HOST = env("LINE_ACCESS_HOST", "https://access.line.me").rstrip("/")
+# Seconds a reply token is used for a staff reply (LINE keeps it valid for about a minute); push after.
+LINE_REPLY_TOKEN_SECONDS = env_int("LINE_REPLY_TOKEN_SECONDS", 50)
+# A LINE message joins the customer's newest LINE ticket that is not closed and was active within this many
+# days; otherwise it opens a new ticket.
+LINE_TICKET_JOIN_DAYS = env_int("LINE_TICKET_JOIN_DAYS", 14)
+
 # --- Feedback (feedback/) --------------------------------------------------------------------------
 # Days a survey link (CSAT/NPS) stays valid; after that the page says it expired.
 TSUNAGU_SURVEY_LINK_DAYS = env_int("TSUNAGU_SURVEY_LINK_DAYS", 30)

@@ -34,6 +34,7 @@ urlpatterns = [
     path("unsubscribe/", include("touchpoints.outreach.public_urls")),
     path("preferences/<str:token>/", preferences.preferences, name="preferences"),
     path("m/", include("loyalty.member.urls")),
+    path("line/", include("touchpoints.outreach.line.urls")),
     # One namespace for the ingest API's routes from two apps: a second include of "api" would hide its names.
     path("api/v1/", include((customers_api_urls.urlpatterns + touchpoints_api_urls.urlpatterns, "api"))),
     path("api/v1/", include("loyalty.api_urls")),

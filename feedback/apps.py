@@ -11,7 +11,7 @@ class FeedbackConfig(AppConfig):
         from touchpoints import timeline_entries as journey_timeline
         from touchpoints.outreach import inbound, placeholders, sources
 
-        from . import checks, inbound_email, subjects, timeline_entries  # noqa: F401 (checks registers itself)
+        from . import checks, inbound_email, inbound_line, subjects, timeline_entries  # noqa: F401 (checks registers itself)
         from . import panels as feedback_panels
 
         # Ticket replies and survey mail in the outbox are support correspondence, as the tickets are. They are on
@@ -30,6 +30,8 @@ class FeedbackConfig(AppConfig):
         # Email customers send in joins their tickets.
         inbound.register(inbound_email.on_inbound_email)
         subjects.register()
+        # A linked customer's LINE message joins their LINE ticket, or opens one.
+        inbound.register(inbound_line.receive_line)
         timeline.register(
             timeline.TimelineProvider(
                 kind="ticket",

@@ -53,3 +53,21 @@ def support_client(client, support):
 def marketing_client(client, marketing):
     client.force_login(marketing)
     return client
+
+
+@pytest.fixture
+def line_standin(settings, monkeypatch):
+    """The LINE stand-in (tests/line_standin.py) on a free port, with Tsunagu's LINE settings pointed at it."""
+    from tests.line_standin import SECRET, TOKEN, LineStandin
+
+    settings.LINE_API_HOST = "http://127.0.0.1:0"
+    settings.LINE_CHANNEL_SECRET = SECRET
+    settings.LINE_CHANNEL_ID = "1650000000"
+    settings.LINE_PROVIDER_ID = "provider-1"
+    settings.LINE_CHANNEL_ACCESS_TOKEN_FILE = ""
+    settings.TSUNAGU_QUIET_HOURS = ""
+    monkeypatch.setenv("LINE_CHANNEL_ACCESS_TOKEN", TOKEN)
+    with LineStandin() as standin:
+        settings.LINE_API_HOST = standin.url
+        settings.LINE_ACCESS_HOST = standin.url
+        yield standin

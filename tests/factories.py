@@ -233,3 +233,30 @@ class CannedResponseFactory(factory.django.DjangoModelFactory):
 
     title = factory.Sequence(lambda n: f"Canned {n}")
     body = "Dear {customer_name}, thank you for your patience about {ticket_reference}. {agent_name}, {shop_name}"
+
+
+# --- LINE -------------------------------------------------------------------------------------------
+
+
+def line_user_id(n: int) -> str:
+    return "U" + f"{n:032x}"
+
+
+def line_linked_customer(n: int = 1, *, following: bool = True, **kwargs):
+    """A consenting customer linked to the LINE user ``line_user_id(n)`` of the configured provider, following."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from touchpoints.outreach.models import LineUser
+
+    customer = consenting_customer(**kwargs)
+    LineUser.objects.create(
+        provider=settings.LINE_PROVIDER_ID or settings.LINE_CHANNEL_ID or "default",
+        user_id=line_user_id(n),
+        customer=customer,
+        linked_at=timezone.now(),
+        following=following,
+        followed_at=timezone.now() if following else None,
+        follow_event_id="EVT" + str(n) if following else "",
+    )
+    return customer

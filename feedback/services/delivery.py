@@ -46,6 +46,7 @@ def _message_enqueue(
     context: dict[str, Any] | None = None,
     send_after: dt.datetime | None = None,
     source_ref: str = "",
+    channel: str = "email",
 ) -> Any:
     """The one place feedback hands a message to the customer to the outreach outbox.
 
@@ -69,7 +70,7 @@ def _message_enqueue(
         subject=subject,
         body=body,
         context=context or {},
-        channel="email",
+        channel=channel,
         send_after=send_after,
         source_app="feedback",
         source_ref=source_ref,

@@ -333,6 +333,17 @@ def ticket_reply(
 
 def _reply_enqueue(ticket: Ticket, message: TicketMessage) -> Any:
     customer = ticket.customer
+    if ticket.channel == Ticket.Channel.LINE and outbox.line_reachable(customer):
+        # A LINE conversation is answered on LINE (by the reply token while it is fresh, by push after).
+        return _message_enqueue(
+            customer=customer,
+            key=message.outbox_key,
+            purpose="transactional",
+            subject=message.body.splitlines()[0][:100] if message.body else ticket.reference,
+            body=message.body,
+            source_ref=ticket.reference,
+            channel="line",
+        )
     language = customer.preferred_language or settings.LANGUAGE_CODE
     with translation.override(language):
         if ticket.source_survey_id is not None:

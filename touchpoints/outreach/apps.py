@@ -24,6 +24,21 @@ class OutreachConfig(AppConfig):
                 slot="side",
             )
         )
+        from customers import segments
+
+        from .line import pages as line_pages
+
+        customer_panels.register(
+            customer_panels.Panel(
+                name="touchpoints.outreach.line",
+                template="outreach/includes/_panel_line.html",
+                context=line_pages.line_panel_context,
+                permission="outreach.view_lineuser",
+                order=35,
+                slot="side",
+            )
+        )
+        segments.register(line_pages.line_segment_condition())
         # Placeholders, and the follow-up rules' triggers: outreach listens to the journey's events.
         placeholders.register_outreach_placeholders()
         events.touchpoint_recorded.connect(

@@ -26,6 +26,7 @@ from customers.models import Customer, Segment
 from . import placeholders
 from .models import Broadcast, MessageChannel, MessageTemplate, OutboundMessage, Purpose
 from .outbox import message_build, messages_insert, publish_on_commit
+from .outbox.policy import line_users_attach
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +79,17 @@ def broadcast_create(
         errors["name"] = _("Give the broadcast a name.")
     if not template.is_active:
         errors["template"] = _("This template is switched off.")
-    elif template.channel != MessageChannel.EMAIL:
-        errors["template"] = _("Broadcasts send email templates only.")
+    elif template.channel not in (MessageChannel.EMAIL, MessageChannel.LINE) and not template.line_first:
+        errors["template"] = _("Broadcasts send email and LINE templates only.")
     elif template.purpose != Purpose.MARKETING:
         # A broadcast is marketing whatever its text: a service message would reach customers who never consented.
         errors["template"] = _("Broadcasts send marketing templates only.")
     elif placeholders.needs_context(template):
         errors["template"] = _("This template needs details a broadcast does not have (a ticket or a survey).")
+    if not errors and (template.channel == MessageChannel.LINE or template.line_first):
+        problem = line_quota_problem(segment)
+        if problem:
+            errors["segment"] = problem
     if errors:
         raise ValidationError(errors)
     broadcast = Broadcast.objects.create(
@@ -119,6 +124,23 @@ def broadcast_cancel(*, broadcast: Broadcast, by: AbstractBaseUser | None, now: 
     Broadcast.objects.filter(pk=broadcast.pk).update(counts=broadcast_counts(broadcast))
     logger.info("broadcast cancelled id=%s stopped=%d by=%s", broadcast.pk, stopped, getattr(by, "pk", None))
     return stopped
+
+
+def line_quota_problem(segment: Segment) -> str:
+    """Why a LINE broadcast to ``segment`` would exceed this month's LINE quota ("" when it fits or the plan is
+    unlimited). Every recipient of a multicast counts as one message."""
+    from .line.pages import quota, reachable_q
+
+    left = quota()
+    if left is None or left["left"] is None:
+        return ""
+    needed = Customer.objects.in_segment(segment).filter(reachable_q()).order_by().count()
+    if needed <= left["left"]:
+        return ""
+    return _(
+        "This broadcast needs %(needed)d LINE messages but only %(left)d are left this month (plan limit %(limit)d). "
+        "Narrow the segment, or send it next month."
+    ) % {"needed": needed, "left": left["left"], "limit": left["limit"]}
 
 
 def broadcast_counts(broadcast: Broadcast) -> dict[str, int]:
@@ -178,6 +200,8 @@ def broadcast_prepare(*, broadcast_id: int, now: dt.datetime | None = None, chun
         if not customers:
             break
         capped = _recent_marketing([c.pk for c in customers], days=broadcast.cap_days, now=tick)
+        if template.channel == MessageChannel.LINE or template.line_first:
+            line_users_attach(customers)  # one query for the chunk's LINE users, not one per customer
         # Placeholders of other apps ({points_balance}…) are read once for the chunk, not once per message.
         with placeholders.bulk(c.pk for c in customers):
             messages = [

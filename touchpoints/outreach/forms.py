@@ -26,7 +26,23 @@ TEXT_FIELDS = ("subject_ja", "body_ja", "subject_en", "body_en")
 class MessageTemplateForm(forms.ModelForm):
     class Meta:
         model = MessageTemplate
-        fields = ["name", "slug", "channel", "purpose", "subject_ja", "body_ja", "subject_en", "body_en", "is_active"]
+        fields = [
+            "name",
+            "slug",
+            "channel",
+            "line_first",
+            "purpose",
+            "subject_ja",
+            "body_ja",
+            "subject_en",
+            "body_en",
+            "line_body_ja",
+            "line_body_en",
+            "line_button_label_ja",
+            "line_button_label_en",
+            "line_button_url",
+            "is_active",
+        ]
         widgets = {"body_ja": forms.Textarea(attrs={"rows": 8}), "body_en": forms.Textarea(attrs={"rows": 8})}
 
     def __init__(self, *args, user=None, **kwargs):
@@ -179,7 +195,9 @@ class BroadcastForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Marketing email that needs nothing but the customer: a broadcast is mass mail, consent always applies.
         sendable = [t.pk for t in outbox.sendable_templates(user=None, purposes=(Purpose.MARKETING,))]
-        self.fields["template"].queryset = MessageTemplate.objects.filter(pk__in=sendable, channel=MessageChannel.EMAIL)
+        self.fields["template"].queryset = MessageTemplate.objects.filter(pk__in=sendable).filter(
+            Q(channel__in=[MessageChannel.EMAIL, MessageChannel.LINE]) | Q(line_first=True)
+        )
 
     def clean_send_at(self):
         value = self.cleaned_data.get("send_at")

@@ -58,6 +58,17 @@ class MessageTemplate(models.Model):
     body_ja = models.TextField(_("body (Japanese)"), max_length=20_000, blank=True)
     subject_en = models.CharField(_("subject (English)"), max_length=200, blank=True)
     body_en = models.TextField(_("body (English)"), max_length=20_000, blank=True)
+    # LINE: a text per language (empty: the email body is used), with an optional link button.
+    line_body_ja = models.TextField(_("LINE text (Japanese)"), max_length=5000, blank=True)
+    line_body_en = models.TextField(_("LINE text (English)"), max_length=5000, blank=True)
+    line_button_label_ja = models.CharField(_("LINE button label (Japanese)"), max_length=20, blank=True)
+    line_button_label_en = models.CharField(_("LINE button label (English)"), max_length=20, blank=True)
+    line_button_url = models.URLField(_("LINE button link"), max_length=500, blank=True)
+    line_first = models.BooleanField(
+        _("LINE if linked, otherwise email"),
+        default=False,
+        help_text=_("Sent by LINE to customers who follow the shop's LINE account, by email to the others."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, related_name="+"
@@ -75,7 +86,7 @@ class MessageTemplate(models.Model):
         permissions = [("send_service_message", _("Can send service messages from rules and mark templates so"))]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(body_ja="") | ~Q(body_en=""),
+                condition=~Q(body_ja="") | ~Q(body_en="") | ~Q(line_body_ja="") | ~Q(line_body_en=""),
                 name="messagetemplate_has_a_body",
                 violation_error_message=_("Write the message in Japanese, in English, or both."),
             ),
@@ -101,6 +112,18 @@ class MessageTemplate(models.Model):
             if body:
                 return code, getattr(self, f"subject_{code}"), body
         return language, "", ""
+
+    def line_text_for(self, language: str) -> tuple[str, str]:
+        """(LINE text, button label) in ``language``: the LINE text, else the email body, of that language first."""
+        order = ["ja", "en"] if language == "ja" else ["en", "ja"]
+        for code in order:
+            text = getattr(self, f"line_body_{code}") or getattr(self, f"body_{code}")
+            if text:
+                label = (
+                    getattr(self, f"line_button_label_{code}") or self.line_button_label_ja or self.line_button_label_en
+                )
+                return text, label
+        return "", ""
 
 
 class FollowUpRule(models.Model):
@@ -359,6 +382,7 @@ class OutboundMessage(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         STAFF_TASK = "staff_task", _("Handed to staff (no provider for the channel)")
         BOUNCED = "bounced", _("The address bounces")
+        LINE_UNREACHABLE = "line_unreachable", _("Not following on LINE (or blocked)")
 
     key = models.CharField(_("key"), max_length=150, unique=True)
     customer = models.ForeignKey(
@@ -395,6 +419,11 @@ class OutboundMessage(models.Model):
     handed_over_at = models.DateTimeField(_("handed to the mail server at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+    # LINE: the button's link, and the X-Line-Retry-Key of the request that carries the message (set, and
+    # committed, before the request leaves; a retry reuses it, so LINE answers 409 instead of sending twice).
+    link_url = models.CharField(_("link"), max_length=500, blank=True)
+    link_label = models.CharField(_("link label"), max_length=40, blank=True)
+    retry_key = models.UUIDField(null=True, blank=True, editable=False)
     followup = models.ForeignKey(
         FollowUp,
         verbose_name=_("follow-up"),
@@ -448,6 +477,10 @@ class OutboundMessage(models.Model):
             # The sweeper: queued rows by due time, and rows held by a send attempt.
             models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx", condition=Q(status="queued")),
             models.Index(fields=["claim_token"], name="outbox_claim_idx", condition=Q(claim_token__isnull=False)),
+            # A LINE request's rows, claimed together when it is retried.
+            models.Index(
+                fields=["retry_key"], name="outbox_retry_key_idx", condition=Q(status__in=["queued", "sending"])
+            ),
             # Sent rows still missing their timeline entry (normally none).
             models.Index(
                 fields=["sent_at"], name="outbox_untracked_idx", condition=Q(status="sent", touchpoint__isnull=True)
@@ -553,3 +586,19 @@ from .channels.mailbox.models import (  # noqa: E402, F401
     InboundMail,
     Mailbox,
 )
+from .line.models import LineLinkRequest, LineThrottle, LineUser, LineWebhookEvent  # noqa: E402
+
+__all__ = [
+    "Broadcast",
+    "FollowUp",
+    "FollowUpRule",
+    "LineLinkRequest",
+    "LineThrottle",
+    "LineUser",
+    "LineWebhookEvent",
+    "MessageChannel",
+    "MessageTemplate",
+    "OutboundMessage",
+    "Purpose",
+    "StaffTask",
+]

@@ -55,3 +55,10 @@ OUTREACH_PERMISSIONS = {
 # Service (transactional) messages reach customers without marketing consent: managers alone send them from rules
 # and mark templates as such (migration 0009).
 SERVICE_MESSAGE_PERMISSIONS = {MANAGER: ["outreach.send_service_message"]}
+
+# LINE: who may see a customer's LINE link, link an unlinked contact by hand, or unlink (migration 0005).
+LINE_PERMISSIONS = {
+    MANAGER: ["outreach.view_lineuser", "outreach.change_lineuser"],
+    SUPPORT: ["outreach.view_lineuser", "outreach.change_lineuser"],
+    MARKETING: ["outreach.view_lineuser"],
+}

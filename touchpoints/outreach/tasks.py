@@ -12,6 +12,7 @@ from celery import shared_task
 
 from .broadcasts import broadcast_prepare, broadcasts_advance
 from .channels.mailbox.fetching import mailboxes_fetch
+from .line.events import line_events_process
 from .outbox import message_send, messages_send, outbox_sweep
 from .rules import followups_dispatch, inactive_followups_schedule
 
@@ -62,3 +63,15 @@ def broadcast_prepare_task(broadcast_id: int) -> int:
 def mailboxes_fetch_task() -> dict:
     """Every poll: store each mailbox's new mail once, move it, process it (threading, bounces, unsubscribes)."""
     return mailboxes_fetch()
+
+
+@shared_task
+def line_events_process_task(event_ids: list[int]) -> int:
+    """Work through LINE webhook events just stored (follow, unfollow, message, accountLink)."""
+    return line_events_process(event_ids=event_ids)
+
+
+@shared_task
+def line_events_pending_task() -> int:
+    """Every tick: LINE events whose task was lost (a broker outage) are processed here."""
+    return line_events_process()

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import views
+from .line import pages as line_pages
 
 app_name = "outreach"
 
@@ -23,6 +24,9 @@ urlpatterns = [
     path("broadcasts/<int:pk>/", views.broadcast_detail, name="broadcast_detail"),
     path("broadcasts/<int:pk>/progress/", views.broadcast_progress, name="broadcast_progress"),
     path("broadcasts/<int:pk>/cancel/", views.broadcast_cancel, name="broadcast_cancel"),
+    path("line/contacts/", line_pages.line_contacts, name="line_contacts"),
+    path("line/contacts/<int:pk>/link/", line_pages.line_contact_link, name="line_contact_link"),
+    path("line/<int:pk>/unlink/", line_pages.line_unlink, name="line_unlink"),
     path("tasks/", views.task_list, name="tasks"),
     path("tasks/<int:pk>/done/", views.task_done, name="task_done"),
     path("tasks/<int:pk>/reassign/", views.task_reassign, name="task_reassign"),

@@ -37,6 +37,7 @@ from .forms import (
     TaskReassignForm,
     TaskSnoozeForm,
 )
+from .line import pages as line_pages
 from .models import Broadcast, FollowUp, FollowUpRule, MessageTemplate, OutboundMessage, StaffTask
 from .querysets import OUTBOX_ORDERING
 
@@ -259,7 +260,7 @@ def broadcast_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Broadcast created."))
             return redirect(broadcast)
-    return render(request, "outreach/broadcast_form.html", {"form": form})
+    return render(request, "outreach/broadcast_form.html", {"form": form, "line_quota": line_pages.quota()})
 
 
 def _progress_context(broadcast: Broadcast) -> dict:

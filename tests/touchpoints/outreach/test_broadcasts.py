@@ -126,7 +126,7 @@ def test_a_finished_broadcast_is_closed_with_its_final_counts(segment, audience,
 def test_broadcasts_refuse_templates_of_other_channels(segment, marketing):
     with pytest.raises(ValidationError):
         broadcasts.broadcast_create(
-            name="LINE", template=MessageTemplateFactory(channel="line"), segment=segment, by=marketing
+            name="SMS", template=MessageTemplateFactory(channel="sms"), segment=segment, by=marketing
         )
 
 

@@ -20,6 +20,11 @@ class Channel:
     needs_address: bool
     # Sent by hand from a staff task until a provider is configured; the outbox row is skipped (``staff_task``).
     by_staff: bool
+    # A channel the outbox sends when its provider is configured (LINE: an access token), by staff otherwise.
+    provider_ready: Callable[[], bool] | None = None
+
+    def handed_to_staff(self) -> bool:
+        return self.by_staff or (self.provider_ready is not None and not self.provider_ready())
 
 
 _registry: dict[str, Channel] = {}
@@ -35,4 +40,4 @@ def get(code: str) -> Channel:
 
 
 def by_staff_codes() -> list[str]:
-    return [code for code, channel in _registry.items() if channel.by_staff]
+    return [code for code, channel in _registry.items() if channel.handed_to_staff()]

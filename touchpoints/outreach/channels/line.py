@@ -1,8 +1,25 @@
-"""LINE: no provider yet, so a message becomes a staff task for the customer's owner, who sends it by hand."""
+"""LINE: sent by the outbox through the Messaging API (outbox/line_send.py) when an access token is configured,
+to customers linked to a LINE user who follows the shop's account; a staff task otherwise, as before."""
 
 from __future__ import annotations
 
+from ..line.client import configured
 from ..models import MessageChannel
+from ..outbox.policy import line_user_of
 from .base import Channel, register
 
-LINE = register(Channel(code=MessageChannel.LINE, address_of=lambda customer: "", needs_address=False, by_staff=True))
+
+def _line_user_id(customer) -> str:
+    user = line_user_of(customer)
+    return user.user_id if user is not None else ""
+
+
+LINE = register(
+    Channel(
+        code=MessageChannel.LINE,
+        address_of=_line_user_id,
+        needs_address=True,
+        by_staff=False,
+        provider_ready=configured,
+    )
+)

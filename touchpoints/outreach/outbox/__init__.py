@@ -7,6 +7,7 @@ Callers use the names re-exported here; ``publishing.publish`` is looked up at c
 from .actions import may_send_service_messages, message_cancel, message_retry, message_template_save, sendable_templates
 from .enqueue import (
     PreparedMessage,
+    line_reachable,
     message_build,
     message_enqueue,
     messages_insert,
@@ -37,6 +38,7 @@ __all__ = [
     "customer_id_from_token",
     "customer_unsubscribe",
     "email_for",
+    "line_reachable",
     "may_send_service_messages",
     "message_build",
     "message_cancel",

@@ -24,6 +24,7 @@ from .policy import (
     UNSUBSCRIBE_SOURCE,
     Skip,
     Status,
+    line_skip_reason,
     preference_purpose,
     quiet_until,
 )
@@ -44,6 +45,9 @@ def skip_reason_for(
     topic = preference_purpose(purpose=purpose, source_app=source_app, source_ref=source_ref)
     if topic is not None and channel in PREFERENCE_CHANNELS and not consent.allows(customer, channel, topic):
         return Skip.OPTED_OUT
+    if channel == MessageChannel.LINE:
+        # Without a provider a LINE message is a staff task: the owner knows how to reach the customer.
+        return line_skip_reason(customer, purpose=purpose) if channels.get(channel).provider_ready() else ""
     via = channels.get(channel)
     if via.needs_address and not via.address_of(customer):
         return Skip.NO_ADDRESS
@@ -63,6 +67,26 @@ def render_for(
     subject = placeholders.render(subject, customer=customer, language=language, extra=context)
     body = placeholders.render(body, customer=customer, language=language, extra=context)
     return language, " ".join(subject.split())[:300], body
+
+
+def line_reachable(customer: Customer) -> bool:
+    """Whether a message to ``customer`` can go by LINE now (configured, linked, following, not blocked)."""
+    return channels.get(MessageChannel.LINE).provider_ready() and not line_skip_reason(
+        customer, purpose=Purpose.TRANSACTIONAL
+    )
+
+
+def render_line(
+    template: MessageTemplate, customer: Customer, *, context: Mapping[str, Any] | None = None
+) -> tuple[str, str, str, str, str]:
+    """(language, subject, text, link, link label) of ``template``'s LINE version for ``customer``; the subject
+    is the text's first line (what the outbox and the timeline show)."""
+    language = customer.preferred_language if customer.preferred_language in ("ja", "en") else "ja"
+    text, label = template.line_text_for(language)
+    text = placeholders.render(text, customer=customer, language=language, extra=context)
+    link = placeholders.render(template.line_button_url, customer=customer, language=language, extra=context)
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    return language, first_line.strip()[:100], text, link.strip(), label
 
 
 def message_build(
@@ -88,11 +112,17 @@ def message_build(
     A template's channel wins over ``channel``; the purpose is marketing when either the caller or the
     template says so. ``enqueued_at`` is set when a send task should be published right away.
     """
+    link_url = link_label = ""
     if template is not None:
         channel = template.channel
+        if template.line_first:
+            channel = MessageChannel.LINE if line_reachable(customer) else MessageChannel.EMAIL
         if template.purpose == Purpose.MARKETING:
             purpose = Purpose.MARKETING
-        language, subject, body = render_for(template, customer, context=context)
+        if channel == MessageChannel.LINE:
+            language, subject, body, link_url, link_label = render_line(template, customer, context=context)
+        else:
+            language, subject, body = render_for(template, customer, context=context)
     else:
         language = customer.preferred_language if customer.preferred_language in ("ja", "en") else "ja"
         subject = " ".join(placeholders.render(subject, customer=customer, language=language, extra=context).split())
@@ -102,7 +132,7 @@ def message_build(
         reason = Skip.CANCELLED
     if capped and not reason:
         reason = Skip.CAPPED
-    if not reason and channels.get(channel).by_staff:
+    if not reason and channels.get(channel).handed_to_staff():
         reason = Skip.STAFF_TASK
     status = Status.SKIPPED if reason else Status.QUEUED
     not_before = max(send_after or now, now)
@@ -126,6 +156,8 @@ def message_build(
         enqueued_at=now if status == Status.QUEUED and not_before <= now else None,
         source_app=source_app[:30],
         source_ref=source_ref[:100],
+        link_url=link_url[:500],
+        link_label=link_label[:40],
         followup_id=followup_id,
         broadcast_id=broadcast_id,
         created_at=now,
@@ -149,6 +181,8 @@ class PreparedMessage:
         self.customer_id = customer.pk
         self.template_id = self.followup_id = self.broadcast_id = self.touchpoint_id = None
         self.claim_token = self.claimed_at = self.handed_over_at = self.sent_at = self.enqueued_at = None
+        self.retry_key = None
+        self.link_url = self.link_label = ""
         self.attempts = 0
         self.last_error = ""
         for name, value in values.items():

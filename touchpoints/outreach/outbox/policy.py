@@ -78,3 +78,42 @@ def quiet_until(at: dt.datetime) -> dt.datetime | None:
     else:
         return None
     return local_datetime(day, end)
+
+
+# --- LINE consent ---------------------------------------------------------------------------------
+
+_NOT_LOADED = object()
+
+
+def line_user_of(customer: Customer):
+    """The customer's LINE user for this channel's provider (None when not linked). A batch sets
+    ``customer._line_user`` for all its customers first (``line_users_attach``) instead of one query each."""
+    cached = customer.__dict__.get("_line_user", _NOT_LOADED)
+    if cached is not _NOT_LOADED:
+        return cached
+    from ..line.client import provider
+    from ..line.models import LineUser
+
+    return LineUser.objects.filter(customer_id=customer.pk, provider=provider()).first()
+
+
+def line_users_attach(customers) -> None:
+    """Load the LINE users of these customers in one query (``line_user_of`` then reads them)."""
+    from ..line.client import provider
+    from ..line.models import LineUser
+
+    customers = list(customers)
+    users = {u.customer_id: u for u in LineUser.objects.filter(customer__in=customers, provider=provider())}
+    for customer in customers:
+        customer.__dict__["_line_user"] = users.get(customer.pk)
+
+
+def line_skip_reason(customer: Customer, *, purpose: str) -> str:
+    """LINE's own consent, in one place: the customer is linked to a LINE user who follows the shop's account
+    (the follow event is kept as proof) and has not blocked it. The general rules (do not contact, marketing
+    consent) are checked before this by ``skip_reason_for``. (A per-channel, per-purpose preference check
+    belongs here too when it exists.)"""
+    user = line_user_of(customer)
+    if user is None or not user.following or user.blocked:
+        return Skip.LINE_UNREACHABLE
+    return ""

@@ -12,6 +12,7 @@ from .policy import Status, _setting
 
 logger = logging.getLogger(__name__)
 
+LINE_BATCH = 500
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
 
@@ -22,9 +23,18 @@ def publish(message_ids: Sequence[int]) -> int:
 
     size = max(1, _setting("TSUNAGU_OUTBOX_BATCH", 100))
     ids = list(message_ids)
+    # LINE rows go in tasks of up to 500 (one multicast each); email in TSUNAGU_OUTBOX_BATCH (one connection).
+    by_line = (
+        set(OutboundMessage.objects.filter(pk__in=ids, channel="line").values_list("pk", flat=True)) if ids else set()
+    )
+    chunks = [ids[s : s + size] for s in range(0, len(ids), size)] if not by_line else []
+    if by_line:
+        line_ids = [pk for pk in ids if pk in by_line]
+        other = [pk for pk in ids if pk not in by_line]
+        chunks = [other[s : s + size] for s in range(0, len(other), size)]
+        chunks += [line_ids[s : s + LINE_BATCH] for s in range(0, len(line_ids), LINE_BATCH)]
     published = 0
-    for start in range(0, len(ids), size):
-        chunk = ids[start : start + size]
+    for number, chunk in enumerate(chunks):
         try:
             if len(chunk) == 1:
                 message_send_task.apply_async(args=[chunk[0]], retry=True, retry_policy=PUBLISH_RETRY)
@@ -32,8 +42,9 @@ def publish(message_ids: Sequence[int]) -> int:
                 messages_send_task.apply_async(args=[chunk], retry=True, retry_policy=PUBLISH_RETRY)
             published += len(chunk)
         except Exception:
-            logger.exception("outbox: could not publish %d send task(s); the sweeper will retry", len(ids) - start)
-            OutboundMessage.objects.filter(pk__in=ids[start:], status=Status.QUEUED).update(enqueued_at=None)
+            rest = [pk for later in chunks[number:] for pk in later]
+            logger.exception("outbox: could not publish %d send task(s); the sweeper will retry", len(rest))
+            OutboundMessage.objects.filter(pk__in=rest, status=Status.QUEUED).update(enqueued_at=None)
             break
     return published
 

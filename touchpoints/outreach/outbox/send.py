@@ -26,7 +26,8 @@ from ..channels.email import Delivery, DeliveryError, HandedOverUnconfirmed
 from ..channels.mailbox.models import BouncedAddress
 from ..models import FollowUp, MessageChannel, OutboundMessage, Purpose
 from .enqueue import _address, skip_reason_for
-from .policy import Skip, Status, _setting, quiet_until
+from .line_send import line_send_all
+from .policy import Skip, Status, _setting, line_users_attach, quiet_until
 from .timeline import messages_record_timeline
 from .unsubscribe import message_id_for, one_click_unsubscribe_url, unsubscribe_mailto, unsubscribe_token
 
@@ -241,6 +242,7 @@ def messages_send(
     )
     if not claimed:
         return report
+    _claim_line_siblings(token, started)
     messages = list(
         OutboundMessage.objects.filter(claim_token=token, status=Status.SENDING)
         .select_related("customer")
@@ -257,6 +259,7 @@ def messages_send(
         .order_by("pk")
     )
     report.claimed = len(messages)
+    line_users_attach([m.customer for m in messages if m.channel == MessageChannel.LINE])
 
     # Settle what will not be sent now: consent or address gone, quiet hours.
     skipped: dict[str, list[int]] = defaultdict(list)
@@ -270,7 +273,7 @@ def messages_send(
             source_app=message.source_app,
             source_ref=message.source_ref,
         )
-        if not reason and channels.get(message.channel).by_staff:
+        if not reason and channels.get(message.channel).handed_to_staff():
             reason = Skip.STAFF_TASK
         if not reason and message.channel == MessageChannel.EMAIL and message.address_bounced:
             reason = Skip.BOUNCED
@@ -303,6 +306,10 @@ def messages_send(
     to_send, report.capped = _frequency_cap(to_send, token=token, now=started)
     report.skipped += report.capped
 
+    by_line = [m for m in to_send if m.channel == MessageChannel.LINE]
+    if by_line:
+        to_send = [m for m in to_send if m.channel != MessageChannel.LINE]
+        line_send_all(by_line, token=token, clock=clock, report=report)
     if to_send:
         own = delivery is None
         delivery = delivery or Delivery()
@@ -311,7 +318,8 @@ def messages_send(
         finally:
             if own:
                 delivery.close()
-    sent = [m for m in to_send if m.pk in set(report.sent_ids)]
+    sent_ids = set(report.sent_ids)
+    sent = [m for m in [*to_send, *by_line] if m.pk in sent_ids]
     if sent:
         report.timeline = messages_record_timeline(sent)
     logger.info(
@@ -326,6 +334,26 @@ def messages_send(
         report.unconfirmed,
     )
     return report
+
+
+def _claim_line_siblings(token: uuid.UUID, now: dt.datetime) -> None:
+    """A LINE request that is retried goes again with all its rows (same retry key, same recipients): the
+    queued rows sharing a claimed row's retry key are claimed too, whichever send task was given them."""
+    keys = list(
+        OutboundMessage.objects.filter(claim_token=token, channel=MessageChannel.LINE, retry_key__isnull=False)
+        .values_list("retry_key", flat=True)
+        .distinct()
+    )
+    if keys:
+        OutboundMessage.objects.filter(retry_key__in=keys, status=Status.QUEUED).update(
+            status=Status.SENDING,
+            attempts=F("attempts") + 1,
+            claim_token=token,
+            claimed_at=now,
+            handed_over_at=None,
+            enqueued_at=None,
+            updated_at=now,
+        )
 
 
 # The namespace of the per-customer advisory locks taken around the frequency cap check (two-int form).
@@ -459,7 +487,16 @@ def _send_all(
         else:
             # The customer withdrew consent (or was marked do-not-contact) since the batch was claimed.
             customer = Customer.objects.get(pk=message.customer_id)
-            reason = skip_reason_for(customer, purpose=message.purpose, channel=message.channel) or Skip.CANCELLED
+            reason = (
+                skip_reason_for(
+                    customer,
+                    purpose=message.purpose,
+                    channel=message.channel,
+                    source_app=message.source_app,
+                    source_ref=message.source_ref,
+                )
+                or Skip.CANCELLED
+            )
             OutboundMessage.objects.filter(pk=message.pk, claim_token=token).update(
                 status=Status.SKIPPED, skip_reason=reason, claim_token=None, handed_over_at=None, updated_at=clock()
             )

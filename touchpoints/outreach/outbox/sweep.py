@@ -52,6 +52,18 @@ def outbox_recover(*, now: dt.datetime | None = None) -> tuple[int, int]:
     resend = sent = 0
     for token in _stale_tokens(now, timeout):
         with transaction.atomic():
+            # A LINE request carries its retry key: sent again with it, LINE answers 409 if it had taken it.
+            resend += OutboundMessage.objects.filter(
+                claim_token=token, status=Status.SENDING, handed_over_at__isnull=False, retry_key__isnull=False
+            ).update(
+                status=Status.QUEUED,
+                claim_token=None,
+                handed_over_at=None,
+                next_attempt_at=now,
+                enqueued_at=None,
+                last_error=_("Recovered: the sender stopped during a LINE request; sent again with its retry key."),
+                updated_at=now,
+            )
             sent += OutboundMessage.objects.filter(
                 claim_token=token, status=Status.SENDING, handed_over_at__isnull=False
             ).update(

@@ -1,0 +1,55 @@
+"""The page a customer opens from LINE to link their account (linking.py has the flow); no staff login."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .linking import link_code_check, link_code_send, link_request_for, throttled
+
+TEMPLATE = "outreach/line_link.html"
+
+
+def _page(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
+    response = render(request, TEMPLATE, context, status=status)
+    # The code form's answer redirects to LINE's link dialog: the page's form-action must allow that address.
+    response._csp_update = {"form-action": [settings.LINE_ACCESS_HOST]}
+    return response
+
+
+def _client(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def link_start(request: HttpRequest) -> HttpResponse:
+    link_token = request.GET.get("linkToken") or request.POST.get("linkToken") or ""
+    link = link_request_for(link_token)
+    if link is None:
+        return _page(request, {"invalid": True}, status=400)
+    if request.method == "POST":
+        if throttled(_client(request)):
+            return _page(request, {"throttled": True, "link_token": link.link_token}, status=429)
+        link_code_send(request=link, email=request.POST.get("email", "")[:254])
+        return _page(request, {"code_step": True, "link_token": link.link_token})
+    return _page(request, {"link_token": link.link_token})
+
+
+@never_cache
+@require_POST
+def link_code(request: HttpRequest) -> HttpResponse:
+    link = link_request_for(request.POST.get("linkToken", ""))
+    if link is None:
+        return _page(request, {"invalid": True}, status=400)
+    if throttled(_client(request)):
+        return _page(request, {"throttled": True, "link_token": link.link_token}, status=429)
+    target = link_code_check(request=link, code=request.POST.get("code", "")[:20])
+    if target is None:
+        return render(
+            request, TEMPLATE, {"code_step": True, "wrong_code": True, "link_token": link.link_token}, status=400
+        )
+    return HttpResponseRedirect(target)
