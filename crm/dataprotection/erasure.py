@@ -28,6 +28,7 @@ from feedback.submissions import FeedbackPhoto, PendingSubmission
 from loyalty.models import MemberCard, Redemption
 from touchpoints.models import StageTransition, Touchpoint
 from touchpoints.outreach.channels.mailbox.models import InboundAttachment, InboundMail
+from touchpoints.outreach.line.models import LineLinkRequest, LineUser, LineWebhookEvent
 from touchpoints.outreach.models import OutboundMessage, StaffTask
 
 ERASED = "[erased]"  # stored, in no language: shown as it is wherever the name or a subject is required
@@ -106,7 +107,8 @@ def customer_anonymise(*, customer: Customer) -> dict[str, int]:
         "tickets": Ticket.objects.filter(customer_id=pk)
         .exclude(subject=ERASED, body="")
         .update(subject=ERASED, body=""),
-        "inbound_mail": _inbound_mail(pk),  # before the messages: their channel ids name the mail
+        "inbound_mail": _inbound_mail(pk),
+        "line": _line(pk),  # before the messages: their channel ids name the mail
         "ticket_messages": TicketMessage.objects.filter(customer_id=pk)
         .exclude(body="", sender="")
         .update(body="", sender=""),
@@ -152,3 +154,15 @@ def _inbound_mail(pk: int) -> int:
     mails = InboundMail.objects.filter(message_id__in=ids.values("external_id"))
     InboundAttachment.objects.filter(mail__in=mails).exclude(content=None).update(content=None, filename="")
     return mails.exclude(raw=b"", sender="", subject="").update(raw=b"", sender="", subject="", size=0)
+
+
+def _line(pk: int) -> int:
+    """The customer's LINE identity: the link (its user id, name, last message) and the webhook events that came
+    from it. If the person still follows the account, their next message arrives as an unlinked contact."""
+    user_ids = list(LineUser.objects.filter(customer_id=pk).values_list("user_id", flat=True))
+    if not user_ids:
+        return 0
+    events = LineWebhookEvent.objects.filter(payload__source__userId__in=user_ids).exclude(payload={})
+    erased = events.update(payload={})
+    LineLinkRequest.objects.filter(customer_id=pk).delete()
+    return erased + LineUser.objects.filter(customer_id=pk).delete()[0]

@@ -213,3 +213,28 @@ def test_erasure_blanks_the_mail_the_customer_sent_in_and_its_attachments(full_c
     assert (bytes(mail.raw), mail.sender, mail.subject) == (b"", "", "")
     assert list(InboundAttachment.objects.values_list("content", "filename")) == [(None, "")]
     assert bytes(other.raw) == b"From: someone else"
+
+
+def test_erasure_forgets_the_customers_line_identity_and_its_events(full_customer, manager):
+    # given: her LINE link and a message event from it; another person's event
+    from touchpoints.outreach.line.models import LineUser, LineWebhookEvent
+
+    LineUser.objects.create(
+        provider="p1", user_id="U-hanako", customer=full_customer.customer, display_name="はなこ", following=True
+    )
+    hers = LineWebhookEvent.objects.create(
+        event_id="e1", kind="message", payload={"source": {"userId": "U-hanako"}, "message": {"text": "はなこです"}}
+    )
+    others = LineWebhookEvent.objects.create(
+        event_id="e2", kind="message", payload={"source": {"userId": "U-other"}, "message": {"text": "hi"}}
+    )
+    data_request = services.data_request_record(
+        customer=full_customer.customer, kind="erasure", received_via="letter", by=manager
+    )
+    # when
+    services.customer_erase(data_request=data_request, confirmation=str(full_customer.customer.pk), by=manager)
+    # then
+    hers.refresh_from_db()
+    others.refresh_from_db()
+    assert not LineUser.objects.exists()
+    assert hers.payload == {} and others.payload["message"]["text"] == "hi"
