@@ -25,13 +25,27 @@ TEXT_FIELDS = ("subject_ja", "body_ja", "subject_en", "body_en")
 class MessageTemplateForm(forms.ModelForm):
     class Meta:
         model = MessageTemplate
-        fields = ["name", "slug", "channel", "purpose", "subject_ja", "body_ja", "subject_en", "body_en", "is_active"]
+        fields = [
+            "name",
+            "slug",
+            "channel",
+            "purpose",
+            "body_format",
+            "subject_ja",
+            "body_ja",
+            "subject_en",
+            "body_en",
+            "is_active",
+        ]
         widgets = {"body_ja": forms.Textarea(attrs={"rows": 8}), "body_en": forms.Textarea(attrs={"rows": 8})}
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:  # the apps that send a template refer to its slug
             self.fields["slug"].disabled = True
+        else:  # new templates are written formatted (HTML mail with its plain-text part)
+            self.fields["body_format"].initial = MessageTemplate.BodyFormat.MARKDOWN
+        self.fields["body_format"].required = False  # not sent: it stays as it is (plain text for a new one)
         if not outbox.may_send_service_messages(user):  # a service message skips consent: a manager's call
             if self.instance.pk and self.instance.purpose == Purpose.TRANSACTIONAL:
                 self.fields["purpose"].disabled = True
@@ -40,6 +54,9 @@ class MessageTemplateForm(forms.ModelForm):
         names = ", ".join(p.token for p in placeholders.placeholders())
         for name in ("body_ja", "body_en"):
             self.fields[name].help_text = _("Placeholders: %(names)s") % {"names": names}
+
+    def clean_body_format(self):
+        return self.cleaned_data.get("body_format") or self.instance.body_format or MessageTemplate.BodyFormat.PLAIN
 
     def clean(self):
         cleaned = super().clean()
@@ -172,6 +189,8 @@ class BroadcastForm(forms.Form):
         initial=0,
         required=False,
     )
+    # The number of recipients staff saw on the confirmation ("send to N customers?"), checked again on sending.
+    expected = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

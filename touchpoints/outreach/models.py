@@ -58,6 +58,18 @@ class MessageTemplate(models.Model):
     body_ja = models.TextField(_("body (Japanese)"), max_length=20_000, blank=True)
     subject_en = models.CharField(_("subject (English)"), max_length=200, blank=True)
     body_en = models.TextField(_("body (English)"), max_length=20_000, blank=True)
+
+    class BodyFormat(models.TextChoices):
+        PLAIN = "plain", _("Plain text")
+        MARKDOWN = "markdown", _("Formatted (Markdown: HTML mail with a plain-text part)")
+
+    body_format = models.CharField(
+        _("body format"),
+        max_length=10,
+        choices=BodyFormat.choices,
+        default=BodyFormat.PLAIN,
+        help_text=_("Formatted: **bold**, # headings, - lists, [links](https://…), ![images](https://…) by URL."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, related_name="+"
@@ -338,6 +350,9 @@ class Broadcast(models.Model):
         return reverse("outreach:broadcast_detail", args=[self.pk])
 
 
+TEST_SOURCE = "test"  # the ``source_app`` of test sends (OutboundMessage.is_test)
+
+
 class OutboundMessage(models.Model):
     """The outbox: one row per message to one customer, unique by ``key``; see touchpoints/outreach/outbox/."""
 
@@ -467,6 +482,12 @@ class OutboundMessage(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("outreach:outbox_detail", args=[self.pk])
+
+    @property
+    def is_test(self) -> bool:
+        """A test send to a staff member (a broadcast's "send a test to me"): sent to ``to_address`` as it is,
+        never counted for the customer whose details filled it in, never on their timeline."""
+        return self.source_app == TEST_SOURCE
 
 
 class StaffTask(models.Model):

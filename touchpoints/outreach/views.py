@@ -25,7 +25,7 @@ from customers.models import Customer
 from customers.pagination import KeysetListView
 from customers.service_errors import apply_service_errors
 
-from . import broadcasts, outbox, rules
+from . import broadcasts, outbox, richtext, rules
 from .forms import (
     BroadcastForm,
     FollowUpRuleForm,
@@ -118,6 +118,10 @@ def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
                 language_name=dict(settings.LANGUAGES).get(language, language),
                 subject=subject,
                 body=body,
+                # Sanitised by nh3 (richtext.py): what the HTML part of the mail shows.
+                body_html=richtext.markdown_fragment(body, for_mail=False)
+                if template.body_format == "markdown"
+                else "",
                 reason=OutboundMessage.SkipReason(reason).label if reason else "",
             )
     return render(request, "outreach/includes/_template_preview.html", context)
@@ -239,26 +243,64 @@ class BroadcastListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
         return Broadcast.objects.select_related("template", "segment", "created_by")
 
 
+def _confirm_context(form: BroadcastForm) -> dict:
+    """The confirmation page: who it reaches, who not and why, the message as a sample recipient gets it."""
+    data = form.cleaned_data
+    audience = broadcasts.broadcast_audience(segment=data["segment"], cap_days=data["cap_days"] or 0)
+    template = data["template"]
+    sample = broadcasts.broadcast_sample(segment=data["segment"])
+    context: dict = {"form": form, "audience": audience, "template": template, "sample": sample}
+    if sample is not None:
+        language, subject, body = outbox.render_for(template, sample)
+        context.update(
+            language_name=dict(settings.LANGUAGES).get(language, language),
+            subject=subject,
+            body=body,
+            body_html=richtext.markdown_fragment(body, for_mail=False) if template.body_format == "markdown" else "",
+        )
+    context["held_until"] = outbox.quiet_until(data["send_at"] or timezone.now())
+    return context
+
+
 @login_required
 @permission_required("outreach.add_broadcast", raise_exception=True)
 def broadcast_create(request: HttpRequest) -> HttpResponse:
+    """Three steps on one address: the form; its confirmation (audience, preview, a test to oneself); the send,
+    which carries the count confirmed and fails if the audience has changed since."""
     form = BroadcastForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    action = request.POST.get("action", "review")
+    if request.method == "POST" and form.is_valid() and action != "edit":
         data = form.cleaned_data
-        try:
-            broadcast = broadcasts.broadcast_create(
-                name=data["name"],
-                template=data["template"],
-                segment=data["segment"],
-                send_at=data["send_at"],
-                cap_days=data["cap_days"] or 0,
-                by=request.user,
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, _("Broadcast created."))
-            return redirect(broadcast)
+        if action == "send" and data["expected"] is not None:
+            try:
+                broadcast = broadcasts.broadcast_create(
+                    name=data["name"],
+                    template=data["template"],
+                    segment=data["segment"],
+                    send_at=data["send_at"],
+                    cap_days=data["cap_days"] or 0,
+                    expected_recipients=data["expected"],
+                    by=request.user,
+                )
+            except ValidationError as exc:
+                if getattr(exc, "code", None) != "audience_changed":
+                    apply_service_errors(form, exc)
+                    return render(request, "outreach/broadcast_form.html", {"form": form})
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, _("Broadcast created."))
+                return redirect(broadcast)
+        elif action == "test":
+            sample = broadcasts.broadcast_sample(segment=data["segment"])
+            try:
+                if sample is None:
+                    raise ValidationError(_("The segment has no customer to fill the test in with."))
+                broadcasts.broadcast_test_send(template=data["template"], customer=sample, by=request.user)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, _("A test was sent to %(email)s.") % {"email": request.user.email})
+        return render(request, "outreach/broadcast_confirm.html", _confirm_context(form))
     return render(request, "outreach/broadcast_form.html", {"form": form})
 
 
@@ -269,7 +311,16 @@ def _progress_context(broadcast: Broadcast) -> dict:
     pending = counts.get("queued", 0) + counts.get("sending", 0)
     percent = round(100 * broadcast.prepared_count / broadcast.total) if broadcast.total else 0
     live = broadcast.status in (Broadcast.Status.SCHEDULED, Broadcast.Status.PREPARING, Broadcast.Status.SENDING)
-    return {"broadcast": broadcast, "counts": counts, "pending": pending, "percent": min(percent, 100), "live": live}
+    held, held_until = broadcasts.broadcast_held(broadcast) if pending else (0, None)
+    return {
+        "broadcast": broadcast,
+        "counts": counts,
+        "pending": pending,
+        "percent": min(percent, 100),
+        "live": live,
+        "held": held,
+        "held_until": held_until,
+    }
 
 
 @login_required
