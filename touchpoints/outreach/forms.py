@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.localtime import local_date, local_datetime
 from customers.models import Segment
-from touchpoints.models import Stage, TouchpointType
+from touchpoints.models import Channel, Stage, TouchpointType
 
 from . import outbox, placeholders
 from .models import FollowUpRule, MessageChannel, MessageTemplate, OutboundMessage, Purpose
@@ -262,6 +262,38 @@ class TaskReassignForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = task_workers()
+
+
+class ManualTaskForm(forms.Form):
+    """A task staff give by hand from the customer page ("call her back tomorrow")."""
+
+    title = forms.CharField(label=_("What needs doing"), max_length=200)
+    due_at = forms.DateTimeField(
+        label=_("Due"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    assignee = forms.ModelChoiceField(
+        label=_("Assign to"),
+        queryset=get_user_model().objects.none(),
+        required=False,
+        empty_label=_("Nobody (the team)"),
+    )
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE)
+    note = forms.CharField(label=_("Note"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, user=None, now: dt.datetime | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = task_workers()
+        now = now or timezone.now()
+        # Tomorrow at 10:00, business time: what "call her back tomorrow" means.
+        self.fields["due_at"].initial = local_datetime(local_date(now) + dt.timedelta(days=1), dt.time(10))
+        if user is not None:
+            self.fields["assignee"].initial = user.pk
+
+    def clean_due_at(self):
+        value = self.cleaned_data["due_at"]
+        if value > timezone.now() + dt.timedelta(days=366):
+            raise ValidationError(_("Choose a time within a year."))
+        return value
 
 
 class TaskSnoozeForm(forms.Form):

@@ -529,6 +529,8 @@ def task_create(
     title = " ".join((title or "").split())
     if not title:
         raise ValidationError({"title": _("Say what needs doing.")})
+    if assignee is not None and not (assignee.is_active and assignee.has_perm("outreach.change_stafftask")):
+        raise ValidationError({"assignee": _("This person cannot work staff tasks.")})
     task = StaffTask(customer=customer, title=title[:200], due_at=due_at, assignee=assignee, channel=channel, note=note)
     task.full_clean()
     task.save()

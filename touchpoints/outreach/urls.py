@@ -24,6 +24,7 @@ urlpatterns = [
     path("broadcasts/<int:pk>/progress/", views.broadcast_progress, name="broadcast_progress"),
     path("broadcasts/<int:pk>/cancel/", views.broadcast_cancel, name="broadcast_cancel"),
     path("tasks/", views.task_list, name="tasks"),
+    path("customers/<int:customer_pk>/tasks/new/", views.customer_task_create, name="customer_task_create"),
     path("tasks/<int:pk>/done/", views.task_done, name="task_done"),
     path("tasks/<int:pk>/reassign/", views.task_reassign, name="task_reassign"),
     path("tasks/<int:pk>/snooze/", views.task_snooze, name="task_snooze"),

@@ -29,6 +29,7 @@ from . import broadcasts, outbox, richtext, rules
 from .forms import (
     BroadcastForm,
     FollowUpRuleForm,
+    ManualTaskForm,
     MessageTemplateForm,
     OutboxFilterForm,
     PreviewForm,
@@ -398,6 +399,38 @@ def task_list(request: HttpRequest) -> HttpResponse:
             "now": now,
         },
     )
+
+
+@login_required
+@permission_required(["outreach.change_stafftask", "customers.view_customer"], raise_exception=True)
+@require_POST
+def customer_task_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
+    """A task given by hand from the customer page ("call her back tomorrow")."""
+    customer = get_object_or_404(Customer, pk=customer_pk)
+    form = ManualTaskForm(request.POST, user=request.user)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            rules.task_create(
+                customer=customer,
+                title=data["title"],
+                due_at=data["due_at"],
+                assignee=data["assignee"],
+                channel=data["channel"],
+                note=data["note"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Task created."))
+    else:
+        messages.error(
+            request,
+            _("The task was not created: %(errors)s")
+            % {"errors": " ".join(e for errs in form.errors.values() for e in errs)},
+        )
+    return redirect(customer)
 
 
 def _task_for(request: HttpRequest, pk: int) -> StaffTask:
