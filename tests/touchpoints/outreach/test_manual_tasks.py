@@ -22,7 +22,12 @@ def test_support_gives_a_task_from_the_customer_page_and_it_is_in_their_list(sup
     due = timezone.localtime() + dt.timedelta(days=1)
     response = support_client.post(
         reverse("outreach:customer_task_create", args=[customer.pk]),
-        {"title": "Call her back", "due_at": due.strftime("%Y-%m-%dT%H:%M"), "assignee": support.pk, "channel": "phone"},
+        {
+            "title": "Call her back",
+            "due_at": due.strftime("%Y-%m-%dT%H:%M"),
+            "assignee": support.pk,
+            "channel": "phone",
+        },
     )
 
     task = StaffTask.objects.get()
