@@ -536,3 +536,63 @@ def task_create(
     task.save()
     logger.info("staff task created id=%s by=%s", task.pk, getattr(by, "pk", None))
     return task
+
+
+BULK_TASKS_MAX = 5000  # a list larger than this is a broadcast's job, not a to-do list
+
+
+@transaction.atomic
+def tasks_create_for_customers(
+    *,
+    customer_ids: list[int],
+    title: str,
+    due_at: dt.datetime,
+    by: AbstractBaseUser | None,
+    assignee: AbstractBaseUser | None = None,
+    channel: str = "phone",
+) -> int:
+    """One task per customer of a list (a figure's customers, a segment). Idempotent: a customer who already has
+    an open task of the same title gets none, so a second click (or a retried request) creates nothing.
+    Returns how many tasks were created."""
+    title = " ".join((title or "").split())[:200]
+    if not title:
+        raise ValidationError({"title": _("Say what needs doing.")})
+    if assignee is not None and not (assignee.is_active and assignee.has_perm("outreach.change_stafftask")):
+        raise ValidationError({"assignee": _("This person cannot work staff tasks.")})
+    ids = sorted(set(customer_ids))
+    if len(ids) > BULK_TASKS_MAX:
+        raise ValidationError(
+            _("That is %(n)d customers: tasks are for at most %(max)d at once.")
+            % {"n": len(ids), "max": BULK_TASKS_MAX}
+        )
+    # Serialise two identical requests: the second waits, then sees the first one's tasks.
+    customers = list(
+        Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True)
+    )
+    taken = set(
+        StaffTask.objects.filter(customer_id__in=customers, status=StaffTask.Status.OPEN, title=title).values_list(
+            "customer_id", flat=True
+        )
+    )
+    now = timezone.now()
+    tasks = [
+        StaffTask(
+            customer_id=pk,
+            title=title,
+            channel=channel,
+            assignee=assignee,
+            due_at=due_at,
+            created_at=now,
+            updated_at=now,
+        )
+        for pk in customers
+        if pk not in taken
+    ]
+    StaffTask.objects.bulk_create(tasks, batch_size=1000)
+    logger.info(
+        "staff tasks created for a list: %d new, %d already open, by=%s",
+        len(tasks),
+        len(taken),
+        getattr(by, "pk", None),
+    )
+    return len(tasks)

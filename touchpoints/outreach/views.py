@@ -268,7 +268,8 @@ def _confirm_context(form: BroadcastForm) -> dict:
 def broadcast_create(request: HttpRequest) -> HttpResponse:
     """Three steps on one address: the form; its confirmation (audience, preview, a test to oneself); the send,
     which carries the count confirmed and fails if the audience has changed since."""
-    form = BroadcastForm(request.POST or None)
+    # ?segment= preselects the segment (a list saved as one from a figure's customers).
+    form = BroadcastForm(request.POST or None, initial={"segment": request.GET.get("segment", "")[:12]})
     action = request.POST.get("action", "review")
     if request.method == "POST" and form.is_valid() and action != "edit":
         data = form.cleaned_data
