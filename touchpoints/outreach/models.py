@@ -259,6 +259,7 @@ class FollowUp(models.Model):
         CONDITIONS = "conditions", _("Cancelled: conditions no longer met")
         RULE_OFF = "rule_off", _("Cancelled: the rule was switched off")
         CAPPED = "capped", _("Skipped: frequency cap")
+        TASK_CAPPED = "task_capped", _("Skipped: the customer already has open tasks")
 
     rule = models.ForeignKey(FollowUpRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="followups")
     customer = models.ForeignKey(
