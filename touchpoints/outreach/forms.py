@@ -46,6 +46,15 @@ class MessageTemplateForm(forms.ModelForm):
         else:  # new templates are written formatted (HTML mail with its plain-text part)
             self.fields["body_format"].initial = MessageTemplate.BodyFormat.MARKDOWN
         self.fields["body_format"].required = False  # not sent: it stays as it is (plain text for a new one)
+        # The identifier is made from the name when left empty (a Japanese name gives "template-N").
+        self.fields["slug"].required = False
+        self.fields["slug"].label = _("Identifier")
+        self.fields["slug"].help_text = _(
+            "Optional: made from the name if left empty. Letters a–z, digits, hyphens and underscores."
+        )
+        self.fields["slug"].error_messages["invalid"] = _(
+            "Use only letters a–z, digits, hyphens and underscores, or leave it empty."
+        )
         if not outbox.may_send_service_messages(user):  # a service message skips consent: a manager's call
             if self.instance.pk and self.instance.purpose == Purpose.TRANSACTIONAL:
                 self.fields["purpose"].disabled = True
