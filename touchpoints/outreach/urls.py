@@ -11,6 +11,7 @@ urlpatterns = [
     path("templates/new/", views.TemplateCreateView.as_view(), name="template_create"),
     path("templates/<int:pk>/edit/", views.TemplateUpdateView.as_view(), name="template_update"),
     path("templates/<int:pk>/preview/", views.template_preview, name="template_preview"),
+    path("templates/preview/", views.template_preview_unsaved, name="template_preview_unsaved"),
     path("rules/", views.RuleListView.as_view(), name="rules"),
     path("rules/new/", views.RuleCreateView.as_view(), name="rule_create"),
     path("rules/<int:pk>/edit/", views.RuleUpdateView.as_view(), name="rule_update"),

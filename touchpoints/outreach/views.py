@@ -102,7 +102,29 @@ PREVIEW_MATCHES = 5  # a name several customers share: the preview shows the fir
 def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The template rendered for one customer, as they would receive it (nothing is sent)."""
     template = get_object_or_404(MessageTemplate, pk=pk)
-    form = PreviewForm(request.GET or None)
+    return render(request, "outreach/includes/_template_preview.html", _preview_context(template, request.GET or None))
+
+
+@login_required
+@permission_required(["outreach.view_messagetemplate", "customers.view_customer"], raise_exception=True)
+@require_POST
+def template_preview_unsaved(request: HttpRequest) -> HttpResponse:
+    """The template as typed in the form, not yet saved, rendered for a customer (nothing is saved or sent)."""
+    form = MessageTemplateForm(request.POST, user=request.user)
+    form.is_valid()  # the preview shows what it can; saving reports the errors
+    data = form.cleaned_data
+    template = MessageTemplate(
+        name=data.get("name") or "",
+        channel=data.get("channel") or "email",
+        purpose=data.get("purpose") or "marketing",
+        body_format=data.get("body_format") or MessageTemplate.BodyFormat.PLAIN,
+        **{name: data.get(name) or "" for name in ("subject_ja", "body_ja", "subject_en", "body_en")},
+    )
+    return render(request, "outreach/includes/_template_preview.html", _preview_context(template, request.POST))
+
+
+def _preview_context(template: MessageTemplate, query) -> dict:
+    form = PreviewForm(query)
     context: dict = {"template": template, "form": form}
     if form.is_valid():
         matches = _find_customers(form.cleaned_data["customer"])
@@ -125,7 +147,7 @@ def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
                 else "",
                 reason=OutboundMessage.SkipReason(reason).label if reason else "",
             )
-    return render(request, "outreach/includes/_template_preview.html", context)
+    return context
 
 
 # --- Follow-up rules ------------------------------------------------------------------------------

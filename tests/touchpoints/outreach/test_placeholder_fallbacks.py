@@ -68,3 +68,31 @@ def test_a_template_gets_an_identifier_made_from_its_name(marketing_client):
     assert sorted(slugs)[:2] == ["spring-sale", "spring-sale-2"] and any(s.startswith("template-") for s in slugs)
     page = bad.content.decode()
     assert "leave it empty" in page and "“slug”" not in page and "valid slug" not in page.lower()
+
+
+def test_a_template_is_previewed_before_it_is_saved(marketing_client):
+    from django.urls import reverse
+
+    from tests.factories import consenting_customer
+    from touchpoints.outreach.models import MessageTemplate
+
+    consenting_customer(family_name="安藤", given_name="裕子", email="ando@example.com", preferred_language="ja")
+    form = marketing_client.get(reverse("outreach:template_create")).content.decode()
+    assert 'id="preview-form"' in form
+
+    preview = marketing_client.post(
+        reverse("outreach:template_preview_unsaved"),
+        {
+            "name": "Unsaved",
+            "channel": "email",
+            "purpose": "marketing",
+            "body_format": "markdown",
+            "subject_ja": "{customer_name}様へ",
+            "body_ja": "**{customer_name}様**\n{if tier}ランク {tier}{end}\n{unsubscribe_url}",
+            "customer": "ando@example.com",
+        },
+    )
+
+    body = preview.content.decode()
+    assert preview.status_code == 200 and "安藤 裕子様へ" in body and "<strong>安藤 裕子様</strong>" in body
+    assert "ランク" not in body and not MessageTemplate.objects.filter(name="Unsaved").exists()
