@@ -18,10 +18,11 @@ def test_a_manager_saves_a_figures_customers_as_a_segment_and_gives_them_tasks(
     page, live_server, staff_roles, problems
 ):
     from crm.insights.roles import INSIGHTS_PERMISSIONS
+    from customers.roles import SEGMENT_PERMISSIONS
     from touchpoints.outreach.roles import OUTREACH_PERMISSIONS
     from touchpoints.roles import JOURNEY_PERMISSIONS
 
-    grant(INSIGHTS_PERMISSIONS, JOURNEY_PERMISSIONS, OUTREACH_PERMISSIONS)
+    grant(INSIGHTS_PERMISSIONS, JOURNEY_PERMISSIONS, OUTREACH_PERMISSIONS, SEGMENT_PERMISSIONS)
     touchpoint_catalogue()
     UserFactory(username="manager-drill", role="Manager")
     customers = [CustomerFactory(family_name=f"Newcomer {i}") for i in range(3)]

@@ -68,6 +68,9 @@ class MessageTemplate(models.Model):
         max_length=10,
         choices=BodyFormat.choices,
         default=BodyFormat.PLAIN,
+        # Also a database default: the data migrations of other apps insert templates with their historical model,
+        # which has no such field.
+        db_default=BodyFormat.PLAIN,
         help_text=_("Formatted: **bold**, # headings, - lists, [links](https://…), ![images](https://…) by URL."),
     )
     is_active = models.BooleanField(_("active"), default=True)

@@ -17,6 +17,7 @@ class Migration(migrations.Migration):
                     ("plain", "Plain text"),
                     ("markdown", "Formatted (Markdown: HTML mail with a plain-text part)"),
                 ],
+                db_default="plain",
                 default="plain",
                 help_text="Formatted: **bold**, # headings, - lists, [links](https://…), ![images](https://…) by URL.",
                 max_length=10,
