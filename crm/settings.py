@@ -333,6 +333,8 @@ if TSUNAGU_QUIET_HOURS.strip() and not re.fullmatch(rf"\s*{_HH_MM}\s*-\s*{_HH_MM
     raise ImproperlyConfigured(
         f"TSUNAGU_QUIET_HOURS must read like 21:00-08:00, or be empty (got {TSUNAGU_QUIET_HOURS!r})."
     )
+# Follow-up rules open at most this many staff tasks per customer (and never two from the same rule).
+TSUNAGU_OPEN_TASKS_PER_CUSTOMER = env_int("TSUNAGU_OPEN_TASKS_PER_CUSTOMER", 3)
 # A message that keeps failing is retried after 1, 2, 4… times this many seconds, up to the attempts limit.
 TSUNAGU_OUTBOX_RETRY_SECONDS = env_int("TSUNAGU_OUTBOX_RETRY_SECONDS", 300)
 TSUNAGU_OUTBOX_MAX_ATTEMPTS = env_int("TSUNAGU_OUTBOX_MAX_ATTEMPTS", 6)

@@ -71,6 +71,14 @@ class SegmentRulesForm(forms.Form):
             field = condition.field()
             field.required = False
             field.label = condition.label
+            if isinstance(field.widget, forms.SelectMultiple) and not isinstance(
+                field.widget, forms.CheckboxSelectMultiple
+            ):
+                # Ticked boxes, not a native multi-select that needs Ctrl-click; a filter box when the list is long.
+                field.widget = forms.CheckboxSelectMultiple(
+                    attrs={"data-filterable": "", "data-filter-label": _("Type to filter")}
+                )
+                field.widget.choices = field.choices
             self.fields[f"rule_{condition.key}"] = field
 
     @classmethod

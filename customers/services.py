@@ -499,3 +499,29 @@ def segment_save(
     segment.name, segment.description, segment.rules = name, description, rules
     segment.save()
     return segment
+
+
+@transaction.atomic
+def segment_from_customers(
+    *, name: str, customer_ids: list[int], by: AbstractBaseUser | None = None, description: str = ""
+) -> Segment:
+    """Save a list of customers (those behind a figure, a filtered list) as a segment: the list of the moment,
+    kept as a tag of the same name (staff see it on each customer, and may add or remove people by hand), with a
+    segment on that tag. Nobody is added later by the list's filter: a figure's customers change every day."""
+    segment_name = " ".join((name or "").split())
+    if not segment_name:
+        raise ValidationError({"name": _("A segment needs a name.")})
+    if Segment.objects.filter(name__iexact=segment_name).exists():
+        raise ValidationError({"name": _("A segment with this name already exists.")})
+    tag = tag_save(
+        name=segment_name[:50],
+        description=_("Customers saved as the segment “%(name)s”.") % {"name": segment_name},
+    )
+    through = Customer.tags.through
+    ids = sorted(set(Customer.objects.filter(pk__in=customer_ids).values_list("pk", flat=True)))
+    for start in range(0, len(ids), 2000):
+        through.objects.bulk_create(
+            [through(customer_id=pk, tag_id=tag.pk) for pk in ids[start : start + 2000]], ignore_conflicts=True
+        )
+    logger.info("segment saved from a list of %d customers by=%s", len(ids), getattr(by, "pk", None))
+    return segment_save(name=segment_name, rules={"tags": [tag.pk]}, description=description, by=by)

@@ -158,10 +158,18 @@ class TicketTagAdmin(admin.ModelAdmin):
 class CannedResponseAdminForm(forms.ModelForm):
     class Meta:
         model = CannedResponse
-        fields = ["title", "body", "is_active"]
+        fields = ["title", "body", "body_en", "is_active"]
 
     def clean_body(self) -> str:
         body = self.cleaned_data["body"]
+        try:
+            services.canned_placeholders_check(body)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["body"]) from exc
+        return body
+
+    def clean_body_en(self) -> str:
+        body = self.cleaned_data["body_en"]
         try:
             services.canned_placeholders_check(body)
         except ValidationError as exc:
@@ -174,12 +182,12 @@ class CannedResponseAdmin(admin.ModelAdmin):
     form = CannedResponseAdminForm
     list_display = ["title", "is_active", "updated_at"]
     list_filter = ["is_active"]
-    search_fields = ["title", "body"]
+    search_fields = ["title", "body", "body_en"]
     readonly_fields = ["created_by", "created_at", "updated_at"]
 
     def save_model(self, request, obj, form, change):
         services.canned_response_save(
-            title=obj.title, body=obj.body, is_active=obj.is_active, canned=obj, by=request.user
+            title=obj.title, body=obj.body, body_en=obj.body_en, is_active=obj.is_active, canned=obj, by=request.user
         )
 
 

@@ -116,3 +116,36 @@ NPS_ANSWER_SHARE = 0.45
 NPS_BANDS = [("promoter", 45), ("passive", 35), ("detractor", 20)]
 LOOP_CLOSED_SHARE = 0.85  # of the recent unhappy answers, the share someone came back to already
 LOOP_OPEN_DAYS = 21  # older unhappy answers all had their loop closed
+
+# Canned responses staff start with: (title, Japanese text, English text). The picker inserts the text in the
+# customer's language.
+CANNED_RESPONSES: list[tuple[str, str, str]] = [
+    (
+        "お詫びと交換のご案内 / Apology and exchange",
+        "{customer_name}様\n\nこのたびはご迷惑をおかけし、誠に申し訳ございません。"
+        "交換品を本日発送いたします。お手元の商品は同封の返送用伝票でご返送ください。\n\n{shop_name} {agent_name}",
+        "Dear {customer_name},\n\nWe are sorry for the trouble. We are sending a replacement today; please return the "
+        "item you received with the prepaid label enclosed.\n\n{agent_name}, {shop_name}",
+    ),
+    (
+        "配送状況のご連絡 / Delivery update",
+        "{customer_name}様\n\nお問い合わせ（{ticket_reference}）ありがとうございます。"
+        "配送状況を確認いたしましたので、ご報告いたします。\n\n{shop_name} {agent_name}",
+        "Dear {customer_name},\n\nThank you for your message ({ticket_reference}). We have checked on your delivery "
+        "and here is where it stands.\n\n{agent_name}, {shop_name}",
+    ),
+    (
+        "ポイントについてのご案内 / About loyalty points",
+        "{customer_name}様\n\nポイントはお買い上げ金額に応じて付与され、会員ページでいつでも残高と有効期限を"
+        "ご確認いただけます。\n\n{shop_name} {agent_name}",
+        "Dear {customer_name},\n\nYou earn points with every purchase; your member page shows your balance and when "
+        "your points expire.\n\n{agent_name}, {shop_name}",
+    ),
+    (
+        "解決のご確認 / Checking it is resolved",
+        "{customer_name}様\n\n「{ticket_subject}」の件、その後問題なくご利用いただけておりますでしょうか。"
+        "ご不明な点がございましたら、このメールにご返信ください。\n\n{shop_name} {agent_name}",
+        "Dear {customer_name},\n\nIs everything all right now with “{ticket_subject}”? If anything is still unclear, "
+        "just reply to this mail.\n\n{agent_name}, {shop_name}",
+    ),
+]

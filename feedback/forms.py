@@ -250,8 +250,8 @@ class BulkForm(forms.Form):
 class CannedResponseForm(forms.ModelForm):
     class Meta:
         model = CannedResponse
-        fields = ["title", "body", "is_active"]
-        widgets = {"body": forms.Textarea(attrs={"rows": 8})}
+        fields = ["title", "body", "body_en", "is_active"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 8}), "body_en": forms.Textarea(attrs={"rows": 8})}
 
 
 class FiguresForm(forms.Form):

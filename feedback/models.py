@@ -457,11 +457,15 @@ class CannedResponse(models.Model):
     """A prepared reply. Placeholders in braces are filled per ticket (see services.CANNED_PLACEHOLDERS)."""
 
     title = models.CharField(_("title"), max_length=100)
+    # In Japanese and in English, as email templates are: the picker inserts the one in the customer's language
+    # (the other when that one is empty).
     body = models.TextField(
-        _("text"),
+        _("text (Japanese)"),
         max_length=5_000,
+        blank=True,
         help_text=_("Placeholders: {customer_name}, {ticket_reference}, {ticket_subject}, {agent_name}, {shop_name}."),
     )
+    body_en = models.TextField(_("text (English)"), max_length=5_000, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, related_name="+"

@@ -83,6 +83,6 @@ class LoyaltyConfig(AppConfig):
             _("Points balance"),
             services.placeholder_points_balance,
             prefetch=services.placeholders_points_balance,
-            empty="0",
+            empty="",  # a non-member: {if points_balance}…{end} leaves the sentence out
         )
         placeholders.register("tier", _("Loyalty tier"), services.placeholder_tier, prefetch=services.placeholders_tier)

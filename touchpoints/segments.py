@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django import forms
 from django.db.models import Case, DecimalField, Exists, F, OuterRef, Q, Sum, When
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.segments import SegmentCondition, register
@@ -38,6 +40,13 @@ def _net_spend_at_least(minimum: Decimal) -> Q:
     return Q(pk__in=spenders)
 
 
+def _last_purchase_over(days: int) -> Q:
+    """Customers who have bought, but not in the last ``days`` days (business time): "lapsed buyers"."""
+    since = timezone.now() - dt.timedelta(days=days)
+    purchases = Touchpoint.objects.filter(customer_id=OuterRef("pk"), type__kind=TouchpointType.Kind.PURCHASE)
+    return Q(Exists(purchases)) & ~Q(Exists(purchases.filter(occurred_at__gte=since)))
+
+
 def register_journey_conditions() -> None:
     register(
         SegmentCondition(
@@ -59,5 +68,14 @@ def register_journey_conditions() -> None:
             dump=lambda value: str(value),
             load=lambda value: Decimal(str(value)),
             order=81,
+        )
+    )
+    register(
+        SegmentCondition(
+            key="last_purchase_over_days",
+            label=_("Last purchase more than this many days ago"),
+            field=lambda: forms.IntegerField(min_value=1, max_value=3650),
+            to_q=_last_purchase_over,
+            order=82,
         )
     )

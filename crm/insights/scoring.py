@@ -397,8 +397,24 @@ def contact_followup_start(*, customer, by, now: dt.datetime | None = None):
     return task, True
 
 
-def contact_call_log(*, customer, by, key: str, summary: str = ""):
-    """Log a phone call to a customer of the contact list on their timeline; ``key`` makes a retried POST a no-op."""
+class CallOutcome(models.TextChoices):
+    REACHED = "reached", _("Talked to them")
+    NO_ANSWER = "no_answer", _("No answer")
+    VOICEMAIL = "voicemail", _("Left a message")
+    CALL_BACK = "call_back", _("Asked to call back")
+
+
+def contact_call_log(*, customer, by, key: str, summary: str = "", outcome: str = "", note: str = ""):
+    """Log a phone call to a customer of the contact list on their timeline, with its outcome and a note; ``key``
+    makes a retried POST a no-op."""
+    if outcome and outcome not in CallOutcome.values:
+        raise ValidationError(_("Choose how the call went."))
+    note = " ".join((note or "").split())[:900]
+    if outcome and not summary:
+        label = str(CallOutcome(outcome).label)
+        summary = f"{_('Call')}: {label}" + (f" — {note}" if note else "")
+    elif note and not summary:
+        summary = note
     touchpoint_type = TouchpointType.objects.filter(slug=CALL_TYPE_SLUG, is_active=True).first()
     if touchpoint_type is None:
         raise ValidationError(
@@ -410,7 +426,7 @@ def contact_call_log(*, customer, by, key: str, summary: str = ""):
         channel=Channel.PHONE,
         direction=Direction.OUTBOUND,
         summary=summary or str(_("Call from the contact list")),
-        metadata={"from": "contact_list"},
+        metadata={"from": "contact_list", **({"outcome": outcome} if outcome else {})},
         idempotency_key=f"contact-call:{key}",
         by=by,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -47,13 +48,14 @@ def _queryset(request: HttpRequest):
     return scoring.contact_queryset(segment=segment, owner=request.user if mine else None)
 
 
-def _abilities(request: HttpRequest) -> dict[str, bool]:
+def _abilities(request: HttpRequest) -> dict[str, Any]:
     """What the rows show, worked out once per page rather than once per row."""
     user = request.user
     return {
         "can_see_spend": user.has_perm("insights.view_revenue"),
         "can_call": user.has_perm("touchpoints.add_touchpoint"),
         "can_follow_up": user.has_perm("outreach.add_stafftask"),
+        "call_outcomes": scoring.CallOutcome.choices,
     }
 
 
@@ -155,7 +157,13 @@ def contact_call(request: HttpRequest, pk: int) -> HttpResponse:
     if not KEY_RE.match(key):
         return HttpResponse(status=400)
     try:
-        scoring.contact_call_log(customer=customer, by=request.user, key=f"{request.user.pk}:{key}")
+        scoring.contact_call_log(
+            customer=customer,
+            by=request.user,
+            key=f"{request.user.pk}:{key}",
+            outcome=request.POST.get("outcome", "")[:20],
+            note=request.POST.get("note", "")[:2000],
+        )
     except ValidationError as exc:
         return _row_response(request, customer, done="", error=" ".join(exc.messages))
     return _row_response(

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import drill_actions, views
 
 app_name = "insights"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("cohorts.csv", views.cohort_export, name="cohorts_export"),
     path("funnel/", views.funnel_card, name="funnel_card"),
     path("figures/<slug:key>/customers/", views.figure_customers, name="figure_customers"),
+    path("figures/<slug:key>/customers/act/", drill_actions.figure_customers_act, name="figure_customers_act"),
     path("figures/<slug:key>/customers.csv", views.figure_customers_export, name="figure_customers_export"),
     path("about/", views.about, name="about"),
     path("export/dashboard.csv", views.dashboard_export, name="dashboard_export"),

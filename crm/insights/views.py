@@ -224,6 +224,8 @@ def _drillable(request: HttpRequest, key: str) -> metrics.FigureDef:
 @require_GET
 def figure_customers(request: HttpRequest, key: str) -> HttpResponse:
     """The customers behind a figure of a period, newest first, a keyset page at a time."""
+    from .drill_actions import drill_action_forms  # it imports this module's helpers
+
     figure = _drillable(request, key)
     today = timezone.localdate()
     form = PeriodForm(request.GET or None, today=today)
@@ -251,6 +253,7 @@ def figure_customers(request: HttpRequest, key: str) -> HttpResponse:
             "query": _period_query(period),
             "can_export": request.user.has_perm("insights.export_reports")
             and request.user.has_perm("customers.export_customer"),
+            **drill_action_forms(request, figure, period),
         },
     )
 

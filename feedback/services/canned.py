@@ -35,7 +35,14 @@ def canned_response_render(*, canned: CannedResponse, ticket: Ticket, agent: Abs
             "agent_name": staff_name(agent),
             "shop_name": settings.TSUNAGU_SHOP_NAME,
         }
-    return PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), canned.body)
+    return PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), canned_text_for(canned, customer))
+
+
+def canned_text_for(canned: CannedResponse, customer) -> str:
+    """The text in the customer's language (English for those who read English), else the other one."""
+    english = (customer.preferred_language or "").startswith("en")
+    first, second = (canned.body_en, canned.body) if english else (canned.body, canned.body_en)
+    return first or second
 
 
 def canned_placeholders_check(body: str) -> None:
@@ -52,13 +59,21 @@ def canned_response_save(
     *,
     title: str,
     body: str,
+    body_en: str = "",
     is_active: bool = True,
     canned: CannedResponse | None = None,
     by: AbstractBaseUser | None = None,
 ) -> CannedResponse:
     title = _text(title, name="title", limit=100, required=True, single_line=True)
-    body = _text(body, name="body", limit=5_000, required=True)
+    body = _text(body, name="body", limit=5_000, required=False)
+    body_en = _text(body_en, name="body_en", limit=5_000, required=False)
+    if not body and not body_en:
+        raise ValidationError({"body": _("Write the reply in Japanese, in English, or both.")})
     canned_placeholders_check(body)
+    try:
+        canned_placeholders_check(body_en)
+    except ValidationError as exc:
+        raise ValidationError({"body_en": exc.message_dict["body"]}) from None
     clash = CannedResponse.objects.filter(title__iexact=title)
     if canned is not None and canned.pk:
         clash = clash.exclude(pk=canned.pk)
@@ -67,7 +82,7 @@ def canned_response_save(
     canned = canned if canned is not None else CannedResponse()
     if canned.pk is None and canned.created_by_id is None:
         canned.created_by = by
-    canned.title, canned.body, canned.is_active = title, body, is_active
+    canned.title, canned.body, canned.body_en, canned.is_active = title, body, body_en, is_active
     canned.save()
     return canned
 

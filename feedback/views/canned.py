@@ -38,6 +38,7 @@ class CannedResponseFormMixin:
             services.canned_response_save(
                 title=data["title"],
                 body=data["body"],
+                body_en=data["body_en"],
                 is_active=data["is_active"],
                 canned=self.object if self.object and self.object.pk else None,
                 by=self.request.user,

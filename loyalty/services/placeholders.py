@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce
 
 from customers.models import Customer
@@ -11,8 +11,10 @@ from ..models import Membership
 
 
 def placeholder_points_balance(customer: Customer) -> str:
-    total = Membership.objects.active().filter(customer=customer).aggregate(n=Coalesce(Sum("balance"), 0))["n"]
-    return f"{total:,}"
+    """The balance of a member ("0" when they have none); "" for a non-member, so that ``{if points_balance}`` and
+    ``{points_balance|…}`` can tell them apart."""
+    row = Membership.objects.active().filter(customer=customer).aggregate(n=Sum("balance"), members=Count("pk"))
+    return f"{row['n'] or 0:,}" if row["members"] else ""
 
 
 def placeholder_tier(customer: Customer) -> str:

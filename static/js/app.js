@@ -13,6 +13,36 @@
       event.preventDefault();
     }
   });
+  // Checkbox lists marked data-filterable (the segment builder's multiple choices) get a filter box when they are
+  // long: typing narrows the list; ticked boxes stay visible. Works without it (plain checkboxes, no Ctrl-click).
+  function addCheckboxFilters(root) {
+    var groups = {};
+    root.querySelectorAll("input[type=checkbox][data-filterable]").forEach(function (box) {
+      (groups[box.name] = groups[box.name] || []).push(box);
+    });
+    Object.keys(groups).forEach(function (name) {
+      var boxes = groups[name];
+      var list = boxes[0].closest("[id^=div_id_]") || boxes[0].parentNode.parentNode;
+      if (boxes.length < 7 || list.querySelector("input[data-checkbox-filter]")) { return; }
+      var filter = document.createElement("input");
+      filter.type = "search";
+      filter.className = "form-control form-control-sm mb-2";
+      filter.setAttribute("data-checkbox-filter", name);
+      filter.setAttribute("aria-label", boxes[0].getAttribute("data-filter-label") || "Filter");
+      filter.placeholder = boxes[0].getAttribute("data-filter-label") || "";
+      var label = list.querySelector("label, legend");
+      (label && label.parentNode === list ? label : list.firstChild).after(filter);
+      filter.addEventListener("input", function () {
+        var q = filter.value.trim().toLowerCase();
+        boxes.forEach(function (box) {
+          var row = box.closest(".form-check") || box.parentNode;
+          var text = row.textContent.trim().toLowerCase();
+          row.hidden = !(box.checked || !q || text.indexOf(q) !== -1);
+        });
+      });
+    });
+  }
+  addCheckboxFilters(document);
   // After htmx adds a note, clear the form.
   document.body.addEventListener("htmx:afterRequest", function (event) {
     var form = event.target;

@@ -171,9 +171,8 @@ def test_the_streamed_preview_says_what_validating_the_whole_file_says_across_ch
 def _big_file(path, rows: int, *, tags: bool = True) -> None:
     with path.open("w", encoding="utf-8") as file:
         file.write("external_id,email,family_name,given_name,family_name_kana,phone,birth_date,city,tags\n")
-        line = (
-            "EXT-{0:07d},user{0}@example.com,山田{0},太郎,ヤマダ,090-1234-{1:04d},1985-04-03,東京都千代田区,"
-            + ("VIP;News\n" if tags else "\n")
+        line = "EXT-{0:07d},user{0}@example.com,山田{0},太郎,ヤマダ,090-1234-{1:04d},1985-04-03,東京都千代田区," + (
+            "VIP;News\n" if tags else "\n"
         )
         for n in range(rows):
             file.write(line.format(n, n % 10000))

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
+from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, Min, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,9 +26,9 @@ from django.utils.translation import gettext as _
 from customers.models import Customer, Segment
 
 from . import placeholders
-from .models import Broadcast, MessageChannel, MessageTemplate, OutboundMessage, Purpose
+from .models import TEST_SOURCE, Broadcast, MessageChannel, MessageTemplate, OutboundMessage, Purpose
 from .outbox import message_build, messages_insert, publish_on_commit
-from .outbox.policy import line_users_attach
+from .outbox.policy import UNSUBSCRIBE_SOURCE, line_users_attach
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,106 @@ def _publish_prepare(broadcast_id: int) -> None:
         logger.exception("broadcast %s: could not publish the prepare task", broadcast_id)
 
 
+# --- Before sending: who will receive it, a sample, a test to oneself ------------------------------
+
+Skip = OutboundMessage.SkipReason
+
+
+@dataclass
+class Audience:
+    """Who a broadcast would reach now: the segment's customers, those it would send to, and those it would
+    skip, by reason (the same rules as the outbox's, in the same order: do-not-contact, consent, address,
+    the frequency cap)."""
+
+    total: int
+    recipients: int
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def excluded_rows(self) -> list[tuple[str, int]]:
+        """(reason label, count) of the reasons that exclude anyone, for the page."""
+        return [(Skip(reason).label, n) for reason, n in self.excluded.items() if n]
+
+
+def _recently_sent(days: int, now: dt.datetime):
+    return Exists(
+        OutboundMessage.objects.filter(
+            customer_id=OuterRef("pk"),
+            purpose=Purpose.MARKETING,
+            status__in=[*PENDING, OutboundMessage.Status.SENT],
+            created_at__gte=now - dt.timedelta(days=days),
+        ).exclude(source_app=TEST_SOURCE)
+    )
+
+
+def broadcast_audience(*, segment: Segment, cap_days: int = 0, now: dt.datetime | None = None) -> Audience:
+    """Count the segment's customers a broadcast would send to now, and those excluded and why (one query)."""
+    now = now or timezone.now()
+    dnc = Q(do_not_contact=True)
+    opted_out = ~dnc & Q(marketing_consent=False, consent_source=UNSUBSCRIBE_SOURCE)
+    no_consent = ~dnc & Q(marketing_consent=False) & ~Q(consent_source=UNSUBSCRIBE_SOURCE)
+    reachable = ~dnc & Q(marketing_consent=True)
+    no_address = reachable & Q(email="")
+    sendable = reachable & ~Q(email="")
+    customers = Customer.objects.in_segment(segment).order_by()
+    aggregates = {
+        "total": Count("pk"),
+        f"n_{Skip.DO_NOT_CONTACT.value}": Count("pk", filter=dnc),
+        f"n_{Skip.OPTED_OUT.value}": Count("pk", filter=opted_out),
+        f"n_{Skip.NO_CONSENT.value}": Count("pk", filter=no_consent),
+        f"n_{Skip.NO_ADDRESS.value}": Count("pk", filter=no_address),
+        "sendable": Count("pk", filter=sendable),
+    }
+    if cap_days:
+        customers = customers.annotate(recent=_recently_sent(cap_days, now))
+        aggregates[f"n_{Skip.CAPPED.value}"] = Count("pk", filter=sendable & Q(recent=True))
+    counts = customers.aggregate(**aggregates)
+    capped = counts.get(f"n_{Skip.CAPPED.value}", 0)
+    excluded = {
+        reason.value: counts.get(f"n_{reason.value}", 0)
+        for reason in (Skip.DO_NOT_CONTACT, Skip.OPTED_OUT, Skip.NO_CONSENT, Skip.NO_ADDRESS, Skip.CAPPED)
+    }
+    return Audience(total=counts["total"], recipients=counts["sendable"] - capped, excluded=excluded)
+
+
+def broadcast_sample(*, segment: Segment) -> Customer | None:
+    """A customer the broadcast would reach (the first by id), to preview the message with; else any one."""
+    customers = Customer.objects.in_segment(segment).order_by("pk")
+    return customers.filter(do_not_contact=False, marketing_consent=True).exclude(email="").first() or customers.first()
+
+
+@transaction.atomic
+def broadcast_test_send(
+    *, template: MessageTemplate, customer: Customer, by: AbstractBaseUser, now: dt.datetime | None = None
+) -> OutboundMessage:
+    """Send the template, filled in for ``customer``, to the staff member ``by`` (through the outbox, marked as a
+    test): nothing reaches the customer, nothing is counted against them or put on their timeline."""
+    now = now or timezone.now()
+    address = (getattr(by, "email", "") or "").strip()
+    if not address:
+        raise ValidationError(_("Your account has no email address to send the test to."))
+    key = f"test:{by.pk}:{template.pk}:{uuid.uuid4().hex}"
+    prepared = message_build(
+        customer=customer, key=key, purpose=Purpose.TRANSACTIONAL, template=template, now=now, source_app=TEST_SOURCE
+    )
+    message = prepared.as_model()
+    # A service message in form only: no quiet hours, no unsubscribe link that would unsubscribe the customer.
+    message.purpose = Purpose.TRANSACTIONAL
+    message.to_address = address
+    message.subject = (_("[Test] %(subject)s") % {"subject": message.subject})[:300]
+    message.status = OutboundMessage.Status.QUEUED
+    message.skip_reason = ""
+    message.next_attempt_at = message.enqueued_at = now
+    message.source_ref = f"user:{by.pk}"
+    message.save(force_insert=True)
+    publish_on_commit([message.pk])
+    logger.info("broadcast test sent message=%s template=%s by=%s", message.pk, template.pk, by.pk)
+    return message
+
+
+# --- Creating, cancelling, preparing -------------------------------------------------------------
+
+
 @transaction.atomic
 def broadcast_create(
     *,
@@ -70,11 +172,25 @@ def broadcast_create(
     by: AbstractBaseUser | None,
     send_at: dt.datetime | None = None,
     cap_days: int = 0,
+    expected_recipients: int | None = None,
     now: dt.datetime | None = None,
 ) -> Broadcast:
+    """Create (and, when due, start) a broadcast. ``expected_recipients`` is the count staff confirmed
+    ("send to N customers?"): when the audience is no longer N, nothing is created and the error says so."""
     now = now or timezone.now()
     name = " ".join((name or "").split())
     errors = {}
+    if expected_recipients is not None:
+        audience = broadcast_audience(segment=segment, cap_days=cap_days, now=now)
+        if audience.recipients != expected_recipients:
+            raise ValidationError(
+                _(
+                    "The audience changed since you checked it: it is now %(now)d customers, not %(then)d. "
+                    "Check it again and confirm."
+                )
+                % {"now": audience.recipients, "then": expected_recipients},
+                code="audience_changed",
+            )
     if not name:
         errors["name"] = _("Give the broadcast a name.")
     if not template.is_active:
@@ -262,3 +378,11 @@ def broadcasts_advance(*, now: dt.datetime | None = None) -> dict[str, int]:
             status=Broadcast.Status.DONE, finished_at=now, counts=broadcast_counts(broadcast)
         )
     return {"started": len(due), "finished": finished}
+
+
+def broadcast_held(broadcast: Broadcast) -> tuple[int, dt.datetime | None]:
+    """(how many, until when) of the broadcast's queued messages wait for the quiet hours to end."""
+    row = OutboundMessage.objects.filter(
+        broadcast=broadcast, status=OutboundMessage.Status.QUEUED, skip_reason=Skip.QUIET_HOURS
+    ).aggregate(n=Count("id"), until=Min("next_attempt_at"))
+    return row["n"], row["until"]

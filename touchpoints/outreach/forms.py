@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.localtime import local_date, local_datetime
 from customers.models import Segment
 from customers.roles import role_label
-from touchpoints.models import Stage, TouchpointType
+from touchpoints.models import Channel, Stage, TouchpointType
 
 from . import outbox, placeholders
 from .models import FollowUpRule, MessageChannel, MessageTemplate, OutboundMessage, Purpose
@@ -32,6 +32,7 @@ class MessageTemplateForm(forms.ModelForm):
             "channel",
             "line_first",
             "purpose",
+            "body_format",
             "subject_ja",
             "body_ja",
             "subject_en",
@@ -49,6 +50,18 @@ class MessageTemplateForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:  # the apps that send a template refer to its slug
             self.fields["slug"].disabled = True
+        else:  # new templates are written formatted (HTML mail with its plain-text part)
+            self.fields["body_format"].initial = MessageTemplate.BodyFormat.MARKDOWN
+        self.fields["body_format"].required = False  # not sent: it stays as it is (plain text for a new one)
+        # The identifier is made from the name when left empty (a Japanese name gives "template-N").
+        self.fields["slug"].required = False
+        self.fields["slug"].label = _("Identifier")
+        self.fields["slug"].help_text = _(
+            "Optional: made from the name if left empty. Letters a–z, digits, hyphens and underscores."
+        )
+        self.fields["slug"].error_messages["invalid"] = _(
+            "Use only letters a–z, digits, hyphens and underscores, or leave it empty."
+        )
         if not outbox.may_send_service_messages(user):  # a service message skips consent: a manager's call
             if self.instance.pk and self.instance.purpose == Purpose.TRANSACTIONAL:
                 self.fields["purpose"].disabled = True
@@ -57,6 +70,9 @@ class MessageTemplateForm(forms.ModelForm):
         names = ", ".join(p.token for p in placeholders.placeholders())
         for name in ("body_ja", "body_en"):
             self.fields[name].help_text = _("Placeholders: %(names)s") % {"names": names}
+
+    def clean_body_format(self):
+        return self.cleaned_data.get("body_format") or self.instance.body_format or MessageTemplate.BodyFormat.PLAIN
 
     def clean(self):
         cleaned = super().clean()
@@ -190,6 +206,8 @@ class BroadcastForm(forms.Form):
         initial=0,
         required=False,
     )
+    # The number of recipients staff saw on the confirmation ("send to N customers?"), checked again on sending.
+    expected = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -263,6 +281,38 @@ class TaskReassignForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = task_workers()
+
+
+class ManualTaskForm(forms.Form):
+    """A task staff give by hand from the customer page ("call her back tomorrow")."""
+
+    title = forms.CharField(label=_("What needs doing"), max_length=200)
+    due_at = forms.DateTimeField(
+        label=_("Due"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    assignee = forms.ModelChoiceField(
+        label=_("Assign to"),
+        queryset=get_user_model().objects.none(),
+        required=False,
+        empty_label=_("Nobody (the team)"),
+    )
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE)
+    note = forms.CharField(label=_("Note"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, user=None, now: dt.datetime | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = task_workers()
+        now = now or timezone.now()
+        # Tomorrow at 10:00, business time: what "call her back tomorrow" means.
+        self.fields["due_at"].initial = local_datetime(local_date(now) + dt.timedelta(days=1), dt.time(10))
+        if user is not None:
+            self.fields["assignee"].initial = user.pk
+
+    def clean_due_at(self):
+        value = self.cleaned_data["due_at"]
+        if value > timezone.now() + dt.timedelta(days=366):
+            raise ValidationError(_("Choose a time within a year."))
+        return value
 
 
 class TaskSnoozeForm(forms.Form):

@@ -69,6 +69,21 @@ class MessageTemplate(models.Model):
         default=False,
         help_text=_("Sent by LINE to customers who follow the shop's LINE account, by email to the others."),
     )
+
+    class BodyFormat(models.TextChoices):
+        PLAIN = "plain", _("Plain text")
+        MARKDOWN = "markdown", _("Formatted (Markdown: HTML mail with a plain-text part)")
+
+    body_format = models.CharField(
+        _("body format"),
+        max_length=10,
+        choices=BodyFormat.choices,
+        default=BodyFormat.PLAIN,
+        # Also a database default: the data migrations of other apps insert templates with their historical model,
+        # which has no such field.
+        db_default=BodyFormat.PLAIN,
+        help_text=_("Formatted: **bold**, # headings, - lists, [links](https://…), ![images](https://…) by URL."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, related_name="+"
@@ -270,6 +285,7 @@ class FollowUp(models.Model):
         CONDITIONS = "conditions", _("Cancelled: conditions no longer met")
         RULE_OFF = "rule_off", _("Cancelled: the rule was switched off")
         CAPPED = "capped", _("Skipped: frequency cap")
+        TASK_CAPPED = "task_capped", _("Skipped: the customer already has open tasks")
 
     rule = models.ForeignKey(FollowUpRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="followups")
     customer = models.ForeignKey(
@@ -359,6 +375,9 @@ class Broadcast(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("outreach:broadcast_detail", args=[self.pk])
+
+
+TEST_SOURCE = "test"  # the ``source_app`` of test sends (OutboundMessage.is_test)
 
 
 class OutboundMessage(models.Model):
@@ -501,6 +520,12 @@ class OutboundMessage(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("outreach:outbox_detail", args=[self.pk])
+
+    @property
+    def is_test(self) -> bool:
+        """A test send to a staff member (a broadcast's "send a test to me"): sent to ``to_address`` as it is,
+        never counted for the customer whose details filled it in, never on their timeline."""
+        return self.source_app == TEST_SOURCE
 
 
 class StaffTask(models.Model):

@@ -37,7 +37,12 @@ from django.utils.translation import gettext_lazy as _
 from customers.names import person_name
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-PLACEHOLDER_RE = re.compile(r"\{([a-z][a-z0-9_]{0,39})\}")
+# {name}, or {name|text shown when it is empty} (a non-member's {tier|—}).
+PLACEHOLDER_RE = re.compile(r"\{([a-z][a-z0-9_]{0,39})(?:\|([^{}\n]{0,100}))?\}")
+# {if name}…{end}: the text between is kept only when {name} has a value for this customer, so a sentence about
+# the rank and the points disappears for a non-member instead of reading
+# 「現在のランクは、ポイント残高は0ポイントです。」.
+CONDITIONAL_RE = re.compile(r"\{if ([a-z][a-z0-9_]{0,39})\}(.*?)\{end\}", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,10 @@ def placeholders() -> list[Placeholder]:
 
 
 def names_in(text: str) -> set[str]:
-    return set(PLACEHOLDER_RE.findall(text or ""))
+    text = text or ""
+    conditions = {m.group(1) for m in CONDITIONAL_RE.finditer(text)}
+    inner = CONDITIONAL_RE.sub(lambda m: m.group(2), text)
+    return conditions | {m.group(1) for m in PLACEHOLDER_RE.finditer(inner)}
 
 
 def unknown_names(text: str, extra: Mapping[str, Any] | None = None) -> list[str]:
@@ -146,8 +154,7 @@ def render(text: str, *, customer: Any, language: str, extra: Mapping[str, Any] 
     values: dict[str, str] = {}
     batch = _bulk.get()
 
-    def value(match: re.Match) -> str:
-        name = match.group(1)
+    def lookup(name: str) -> str | None:
         if name not in values:
             if extra and name in extra:
                 values[name] = str(extra[name])
@@ -159,9 +166,22 @@ def render(text: str, *, customer: Any, language: str, extra: Mapping[str, Any] 
                     prefetched = batch.value(placeholder, customer) if batch is not None else None
                     values[name] = prefetched if prefetched is not None else str(placeholder.func(customer))
             else:
-                return match.group(0)
+                return None
         return values[name]
 
+    def value(match: re.Match) -> str:
+        found = lookup(match.group(1))
+        if found is None:
+            return match.group(0)
+        fallback = match.group(2)
+        return found if found.strip() or fallback is None else fallback
+
+    def block(match: re.Match) -> str:
+        found = lookup(match.group(1))
+        return match.group(2) if found is not None and found.strip() else ""
+
+    if "{if " in text:
+        text = CONDITIONAL_RE.sub(block, text)
     return PLACEHOLDER_RE.sub(value, text)
 
 

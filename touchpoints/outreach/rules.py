@@ -47,6 +47,13 @@ Outcome = FollowUp.Outcome
 
 # A touchpoint that happened longer than this before it was recorded (a history import) triggers nothing.
 TRIGGER_MAX_AGE = dt.timedelta(days=2)
+# What a touchpoint's ``metadata["origin"]`` says when no customer or staff member made it happen: a rule's own
+# action (a task it opened, then closed with a call logged; the mail it sent) or the system. No rule fires on
+# those, so "support touchpoint -> task for support" cannot feed itself.
+MACHINE_ORIGINS = ("rule", "system")
+# At most this many open staff tasks per customer from rules (TSUNAGU_OPEN_TASKS_PER_CUSTOMER), and never two
+# open from the same rule: staff work the one they have.
+OPEN_TASKS_PER_CUSTOMER = 3
 DISPATCH_CHUNK = 500
 DISPATCH_MAX = 100_000
 INACTIVE_CHUNK = 2000
@@ -149,7 +156,10 @@ def followups_schedule_for_touchpoint(*, touchpoint: Touchpoint, now: dt.datetim
     now = now or timezone.now()
     if touchpoint.occurred_at < now - TRIGGER_MAX_AGE:
         return 0
-    own_rule = (touchpoint.metadata or {}).get("rule")
+    metadata = touchpoint.metadata or {}
+    if metadata.get("origin") in MACHINE_ORIGINS:
+        return 0
+    own_rule = metadata.get("rule")
     triggers = [
         Triggered(rule, touchpoint.customer_id, f"tp:{touchpoint.pk}", touchpoint.occurred_at, touchpoint.pk)
         for rule in active_rules()
@@ -352,6 +362,22 @@ def _recent_marketing(customer_ids: set[int], *, days: int, now: dt.datetime) ->
     return latest
 
 
+def _open_tasks(customer_ids: set[int]) -> tuple[dict[int, int], set[tuple[int, int]]]:
+    """Open staff tasks of these customers: how many each has, and the (customer, rule) pairs already open."""
+    if not customer_ids:
+        return {}, set()
+    counts: dict[int, int] = defaultdict(int)
+    pairs: set[tuple[int, int]] = set()
+    rows = StaffTask.objects.filter(customer_id__in=customer_ids, status=StaffTask.Status.OPEN).values_list(
+        "customer_id", "followup__rule_id"
+    )
+    for customer_id, rule_id in rows:
+        counts[customer_id] += 1
+        if rule_id is not None:
+            pairs.add((customer_id, rule_id))
+    return dict(counts), pairs
+
+
 def _dispatch_chunk(batch: list[FollowUp], *, now: dt.datetime, report: DispatchReport) -> list[int]:
     outcomes: dict[int, str] = {}
     for f in batch:
@@ -373,6 +399,8 @@ def _dispatch_chunk(batch: list[FollowUp], *, now: dt.datetime, report: Dispatch
     recent = _recent_marketing({f.customer_id for f in marketing if f.rule.cap_days}, days=cap_days, now=now)
     messages: list[OutboundMessage] = []
     tasks: list[StaffTask] = []
+    open_count, open_from_rule = _open_tasks({f.customer_id for f in live if f.rule.action == FollowUpRule.Action.TASK})
+    task_cap = getattr(settings, "TSUNAGU_OPEN_TASKS_PER_CUSTOMER", OPEN_TASKS_PER_CUSTOMER)
     for f in live:
         rule = f.rule
         if rule.action == FollowUpRule.Action.SEND:
@@ -399,7 +427,11 @@ def _dispatch_chunk(batch: list[FollowUp], *, now: dt.datetime, report: Dispatch
                 outcomes[f.pk] = Outcome.MESSAGE
                 if is_marketing and message.status == OutboundMessage.Status.QUEUED:
                     recent[f.customer_id] = now  # the cap holds within the chunk too
+        elif (f.customer_id, rule.pk) in open_from_rule or open_count.get(f.customer_id, 0) >= task_cap:
+            outcomes[f.pk] = Outcome.TASK_CAPPED
         else:
+            open_count[f.customer_id] = open_count.get(f.customer_id, 0) + 1
+            open_from_rule.add((f.customer_id, rule.pk))
             owner_id = f.customer.owner_id if rule.assign_to == FollowUpRule.AssignTo.OWNER else None
             tasks.append(
                 StaffTask(
@@ -426,7 +458,7 @@ def _dispatch_chunk(batch: list[FollowUp], *, now: dt.datetime, report: Dispatch
     by_outcome: dict[str, list[int]] = defaultdict(list)
     for pk, outcome in outcomes.items():
         by_outcome[outcome].append(pk)
-    done = {Outcome.MESSAGE, Outcome.TASK, Outcome.CAPPED}
+    done = {Outcome.MESSAGE, Outcome.TASK, Outcome.CAPPED, Outcome.TASK_CAPPED}
     for outcome, pks in by_outcome.items():
         FollowUp.objects.filter(pk__in=pks, status=FollowUp.Status.SCHEDULED).update(
             status=FollowUp.Status.DONE if outcome in done else FollowUp.Status.CANCELLED,
@@ -435,7 +467,7 @@ def _dispatch_chunk(batch: list[FollowUp], *, now: dt.datetime, report: Dispatch
         )
     report.messages += len(by_outcome.get(Outcome.MESSAGE, []))
     report.tasks += len(by_outcome.get(Outcome.TASK, []))
-    report.capped += len(by_outcome.get(Outcome.CAPPED, []))
+    report.capped += len(by_outcome.get(Outcome.CAPPED, [])) + len(by_outcome.get(Outcome.TASK_CAPPED, []))
     report.cancelled += sum(
         len(by_outcome.get(o, [])) for o in (Outcome.PURCHASED, Outcome.CONDITIONS, Outcome.RULE_OFF)
     )
@@ -474,13 +506,20 @@ def task_complete(
     locked = _open_task(task)
     touchpoint = None
     if touchpoint_type is not None:
+        # A task a rule opened carries the rule as the origin of what logging it records: no rule fires on it.
+        rule_id = (
+            FollowUp.objects.filter(pk=locked.followup_id).values_list("rule_id", flat=True).first()
+            if locked.followup_id
+            else None
+        )
+        origin = {"origin": "rule", "rule": rule_id} if rule_id else {}
         touchpoint = touchpoint_record(
             customer=locked.customer,
             touchpoint_type=touchpoint_type,
             channel=locked.channel,
             direction=Direction.OUTBOUND,
             summary=(summary or locked.title)[:1000],
-            metadata={"staff_task": locked.pk},
+            metadata={"staff_task": locked.pk, **origin},
             idempotency_key=f"task:{locked.pk}",
             by=by,
         )
@@ -529,8 +568,70 @@ def task_create(
     title = " ".join((title or "").split())
     if not title:
         raise ValidationError({"title": _("Say what needs doing.")})
+    if assignee is not None and not (assignee.is_active and assignee.has_perm("outreach.change_stafftask")):
+        raise ValidationError({"assignee": _("This person cannot work staff tasks.")})
     task = StaffTask(customer=customer, title=title[:200], due_at=due_at, assignee=assignee, channel=channel, note=note)
     task.full_clean()
     task.save()
     logger.info("staff task created id=%s by=%s", task.pk, getattr(by, "pk", None))
     return task
+
+
+BULK_TASKS_MAX = 5000  # a list larger than this is a broadcast's job, not a to-do list
+
+
+@transaction.atomic
+def tasks_create_for_customers(
+    *,
+    customer_ids: list[int],
+    title: str,
+    due_at: dt.datetime,
+    by: AbstractBaseUser | None,
+    assignee: AbstractBaseUser | None = None,
+    channel: str = "phone",
+) -> int:
+    """One task per customer of a list (a figure's customers, a segment). Idempotent: a customer who already has
+    an open task of the same title gets none, so a second click (or a retried request) creates nothing.
+    Returns how many tasks were created."""
+    title = " ".join((title or "").split())[:200]
+    if not title:
+        raise ValidationError({"title": _("Say what needs doing.")})
+    if assignee is not None and not (assignee.is_active and assignee.has_perm("outreach.change_stafftask")):
+        raise ValidationError({"assignee": _("This person cannot work staff tasks.")})
+    ids = sorted(set(customer_ids))
+    if len(ids) > BULK_TASKS_MAX:
+        raise ValidationError(
+            _("That is %(n)d customers: tasks are for at most %(max)d at once.")
+            % {"n": len(ids), "max": BULK_TASKS_MAX}
+        )
+    # Serialise two identical requests: the second waits, then sees the first one's tasks.
+    customers = list(
+        Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True)
+    )
+    taken = set(
+        StaffTask.objects.filter(customer_id__in=customers, status=StaffTask.Status.OPEN, title=title).values_list(
+            "customer_id", flat=True
+        )
+    )
+    now = timezone.now()
+    tasks = [
+        StaffTask(
+            customer_id=pk,
+            title=title,
+            channel=channel,
+            assignee=assignee,
+            due_at=due_at,
+            created_at=now,
+            updated_at=now,
+        )
+        for pk in customers
+        if pk not in taken
+    ]
+    StaffTask.objects.bulk_create(tasks, batch_size=1000)
+    logger.info(
+        "staff tasks created for a list: %d new, %d already open, by=%s",
+        len(tasks),
+        len(taken),
+        getattr(by, "pk", None),
+    )
+    return len(tasks)

@@ -25,10 +25,11 @@ from customers.models import Customer
 from customers.pagination import KeysetListView
 from customers.service_errors import apply_service_errors
 
-from . import broadcasts, outbox, rules
+from . import broadcasts, outbox, richtext, rules
 from .forms import (
     BroadcastForm,
     FollowUpRuleForm,
+    ManualTaskForm,
     MessageTemplateForm,
     OutboxFilterForm,
     PreviewForm,
@@ -102,7 +103,29 @@ PREVIEW_MATCHES = 5  # a name several customers share: the preview shows the fir
 def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The template rendered for one customer, as they would receive it (nothing is sent)."""
     template = get_object_or_404(MessageTemplate, pk=pk)
-    form = PreviewForm(request.GET or None)
+    return render(request, "outreach/includes/_template_preview.html", _preview_context(template, request.GET or None))
+
+
+@login_required
+@permission_required(["outreach.view_messagetemplate", "customers.view_customer"], raise_exception=True)
+@require_POST
+def template_preview_unsaved(request: HttpRequest) -> HttpResponse:
+    """The template as typed in the form, not yet saved, rendered for a customer (nothing is saved or sent)."""
+    form = MessageTemplateForm(request.POST, user=request.user)
+    form.is_valid()  # the preview shows what it can; saving reports the errors
+    data = form.cleaned_data
+    template = MessageTemplate(
+        name=data.get("name") or "",
+        channel=data.get("channel") or "email",
+        purpose=data.get("purpose") or "marketing",
+        body_format=data.get("body_format") or MessageTemplate.BodyFormat.PLAIN,
+        **{name: data.get(name) or "" for name in ("subject_ja", "body_ja", "subject_en", "body_en")},
+    )
+    return render(request, "outreach/includes/_template_preview.html", _preview_context(template, request.POST))
+
+
+def _preview_context(template: MessageTemplate, query) -> dict:
+    form = PreviewForm(query)
     context: dict = {"template": template, "form": form}
     if form.is_valid():
         matches = _find_customers(form.cleaned_data["customer"])
@@ -119,9 +142,13 @@ def template_preview(request: HttpRequest, pk: int) -> HttpResponse:
                 language_name=dict(settings.LANGUAGES).get(language, language),
                 subject=subject,
                 body=body,
+                # Sanitised by nh3 (richtext.py): what the HTML part of the mail shows.
+                body_html=richtext.markdown_fragment(body, for_mail=False)
+                if template.body_format == "markdown"
+                else "",
                 reason=OutboundMessage.SkipReason(reason).label if reason else "",
             )
-    return render(request, "outreach/includes/_template_preview.html", context)
+    return context
 
 
 # --- Follow-up rules ------------------------------------------------------------------------------
@@ -240,26 +267,68 @@ class BroadcastListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
         return Broadcast.objects.select_related("template", "segment", "created_by")
 
 
+def _confirm_context(form: BroadcastForm) -> dict:
+    """The confirmation page: who it reaches, who not and why, the message as a sample recipient gets it."""
+    data = form.cleaned_data
+    audience = broadcasts.broadcast_audience(segment=data["segment"], cap_days=data["cap_days"] or 0)
+    template = data["template"]
+    sample = broadcasts.broadcast_sample(segment=data["segment"])
+    context: dict = {"form": form, "audience": audience, "template": template, "sample": sample}
+    if sample is not None:
+        language, subject, body = outbox.render_for(template, sample)
+        context.update(
+            language_name=dict(settings.LANGUAGES).get(language, language),
+            subject=subject,
+            body=body,
+            body_html=richtext.markdown_fragment(body, for_mail=False) if template.body_format == "markdown" else "",
+        )
+    context["held_until"] = outbox.quiet_until(data["send_at"] or timezone.now())
+    context["line_quota"] = line_pages.quota() if template.channel == "line" or template.line_first else None
+    return context
+
+
 @login_required
 @permission_required("outreach.add_broadcast", raise_exception=True)
 def broadcast_create(request: HttpRequest) -> HttpResponse:
-    form = BroadcastForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    """Three steps on one address: the form; its confirmation (audience, preview, a test to oneself); the send,
+    which carries the count confirmed and fails if the audience has changed since."""
+    # ?segment= preselects the segment (a list saved as one from a figure's customers).
+    form = BroadcastForm(request.POST or None, initial={"segment": request.GET.get("segment", "")[:12]})
+    action = request.POST.get("action", "review")
+    if request.method == "POST" and form.is_valid() and action != "edit":
         data = form.cleaned_data
-        try:
-            broadcast = broadcasts.broadcast_create(
-                name=data["name"],
-                template=data["template"],
-                segment=data["segment"],
-                send_at=data["send_at"],
-                cap_days=data["cap_days"] or 0,
-                by=request.user,
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(request, _("Broadcast created."))
-            return redirect(broadcast)
+        if action == "send" and data["expected"] is not None:
+            try:
+                broadcast = broadcasts.broadcast_create(
+                    name=data["name"],
+                    template=data["template"],
+                    segment=data["segment"],
+                    send_at=data["send_at"],
+                    cap_days=data["cap_days"] or 0,
+                    expected_recipients=data["expected"],
+                    by=request.user,
+                )
+            except ValidationError as exc:
+                if getattr(exc, "code", None) != "audience_changed":
+                    apply_service_errors(form, exc)
+                    return render(
+                        request, "outreach/broadcast_form.html", {"form": form, "line_quota": line_pages.quota()}
+                    )
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, _("Broadcast created."))
+                return redirect(broadcast)
+        elif action == "test":
+            sample = broadcasts.broadcast_sample(segment=data["segment"])
+            try:
+                if sample is None:
+                    raise ValidationError(_("The segment has no customer to fill the test in with."))
+                broadcasts.broadcast_test_send(template=data["template"], customer=sample, by=request.user)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, _("A test was sent to %(email)s.") % {"email": request.user.email})
+        return render(request, "outreach/broadcast_confirm.html", _confirm_context(form))
     return render(request, "outreach/broadcast_form.html", {"form": form, "line_quota": line_pages.quota()})
 
 
@@ -270,7 +339,16 @@ def _progress_context(broadcast: Broadcast) -> dict:
     pending = counts.get("queued", 0) + counts.get("sending", 0)
     percent = round(100 * broadcast.prepared_count / broadcast.total) if broadcast.total else 0
     live = broadcast.status in (Broadcast.Status.SCHEDULED, Broadcast.Status.PREPARING, Broadcast.Status.SENDING)
-    return {"broadcast": broadcast, "counts": counts, "pending": pending, "percent": min(percent, 100), "live": live}
+    held, held_until = broadcasts.broadcast_held(broadcast) if pending else (0, None)
+    return {
+        "broadcast": broadcast,
+        "counts": counts,
+        "pending": pending,
+        "percent": min(percent, 100),
+        "live": live,
+        "held": held,
+        "held_until": held_until,
+    }
 
 
 @login_required
@@ -348,6 +426,38 @@ def task_list(request: HttpRequest) -> HttpResponse:
             "now": now,
         },
     )
+
+
+@login_required
+@permission_required(["outreach.change_stafftask", "customers.view_customer"], raise_exception=True)
+@require_POST
+def customer_task_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
+    """A task given by hand from the customer page ("call her back tomorrow")."""
+    customer = get_object_or_404(Customer, pk=customer_pk)
+    form = ManualTaskForm(request.POST, user=request.user)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            rules.task_create(
+                customer=customer,
+                title=data["title"],
+                due_at=data["due_at"],
+                assignee=data["assignee"],
+                channel=data["channel"],
+                note=data["note"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Task created."))
+    else:
+        messages.error(
+            request,
+            _("The task was not created: %(errors)s")
+            % {"errors": " ".join(e for errs in form.errors.values() for e in errs)},
+        )
+    return redirect(customer)
 
 
 def _task_for(request: HttpRequest, pk: int) -> StaffTask:

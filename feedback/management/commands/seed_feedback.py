@@ -73,6 +73,18 @@ class Seeded:
     customer_at: dict[int, dt.datetime] = field(default_factory=dict)  # customer id -> latest event
 
 
+def seed_canned_responses() -> int:
+    """The demo's canned responses, each once (by title): running twice adds nothing."""
+    from feedback.models import CannedResponse
+
+    added = 0
+    for title, body_ja, body_en in demo_data.CANNED_RESPONSES:
+        if not CannedResponse.objects.filter(title__iexact=title).exists():
+            services.canned_response_save(title=title, body=body_ja, body_en=body_en)
+            added += 1
+    return added
+
+
 class FeedbackSeeder:
     def __init__(self, *, seed: int, end: dt.datetime) -> None:
         self.seed, self.end = seed, end
@@ -352,6 +364,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         started_clock = time.monotonic()
+        canned = seed_canned_responses()
+        if canned:
+            self.stdout.write(f"Feedback: {canned} canned responses (Japanese and English).")
         if Ticket.objects.filter(idempotency_key__startswith=KEY_PREFIX).exists() or (
             Ticket.objects.exists() and not options["force"]
         ):

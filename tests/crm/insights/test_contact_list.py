@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from crm.insights.models import CustomerScore, Segment
 from crm.insights.scoring import follow_up_due
+from customers.models import Customer
 from tests.factories import CustomerFactory, UserFactory
 from touchpoints.models import Touchpoint
 from touchpoints.outreach.models import StaffTask
@@ -286,3 +287,25 @@ def test_panel_by_role(marketing, support):
 
     assert 'id="score-panel"' in marketing and "76,543" not in marketing
     assert 'id="score-panel"' not in support
+
+
+def test_a_call_is_logged_with_its_outcome_and_a_note_and_the_row_shows_the_phone(manager_client):
+    customer = score().customer
+    Customer.objects.filter(pk=customer.pk).update(phone="+81312345678")
+    page = manager_client.get(LIST)
+    key = page.context["page"].rows[0].call_key
+    assert "03-1234-5678" in page.content.decode() and 'href="tel:+81312345678"' in page.content.decode()
+
+    manager_client.post(
+        reverse("insights_scoring:contact_call", args=[customer.pk]),
+        {"key": key, "outcome": "call_back", "note": "Busy, call Friday"},
+        **HTMX,
+    )
+    bad = manager_client.post(
+        reverse("insights_scoring:contact_call", args=[customer.pk]), {"key": "b" * 32, "outcome": "nope"}, **HTMX
+    )
+
+    (touchpoint,) = Touchpoint.objects.filter(customer=customer)
+    assert touchpoint.metadata["outcome"] == "call_back" and "Busy, call Friday" in touchpoint.summary
+    assert "Asked to call back" in touchpoint.summary
+    assert bad.status_code == 200 and "Choose how the call went" in bad.content.decode()

@@ -12,11 +12,12 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from tests.factories import FollowUpRuleFactory, MessageTemplateFactory, UserFactory, consenting_customer
 from touchpoints.outreach import outbox
-from touchpoints.outreach.models import Purpose
+from touchpoints.outreach.models import MessageTemplate, Purpose
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -96,6 +97,24 @@ def _grants() -> dict[str, set[str]]:
     return {name: codenames for name, codenames in grants.items() if codenames}
 
 
+def _old_template() -> MessageTemplate:
+    """A template written as main's schema has it: the columns added after the move (body_format…) are not there
+    yet, so the current model may not write or read them."""
+    later = {"body_format"}
+    fields = [f for f in MessageTemplate._meta.concrete_fields if not f.primary_key and f.name not in later]
+    built = MessageTemplateFactory.build(purpose=Purpose.MARKETING)
+    built.created_at = built.updated_at = timezone.now()
+    columns = ", ".join(f.column for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO touchpoints_messagetemplate ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "  # noqa: S608
+            "RETURNING id",
+            [f.get_db_prep_save(getattr(built, f.attname), connection) for f in fields],
+        )
+        pk = cursor.fetchone()[0]
+    return MessageTemplate.objects.only(*(f.name for f in fields)).get(pk=pk)
+
+
 @pytest.mark.skip(
     reason="Writes its 'before' rows with today's models into main's old schema: the LINE columns on MessageTemplate "
     "and OutboundMessage (outreach 0004/0005) are not there yet. To do: write its rows with raw SQL."
@@ -109,7 +128,7 @@ def test_a_database_from_main_migrates_forward_with_the_same_rows_and_permission
     _columns.clear()
 
     customer = consenting_customer()
-    template = MessageTemplateFactory(purpose=Purpose.MARKETING)
+    template = _old_template()
     FollowUpRuleFactory(template=template)
     outbox.message_enqueue(customer=customer, key="migration-1", purpose=Purpose.MARKETING, template=template)
     outbox.message_enqueue(
@@ -142,8 +161,12 @@ def test_a_database_from_main_migrates_forward_with_the_same_rows_and_permission
     # When it migrates forward
     _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
-    # Then nothing in the tables changed, and the grants followed their content types, renamed in place
-    assert _rows() == rows
+    # Then nothing in the tables changed (columns added later come last), and the grants followed their content
+    # types, renamed in place
+    after = _rows()
+    assert {
+        table: [row[: len(rows[table][0])] for row in after[table]] if rows[table] else after[table] for table in TABLES
+    } == rows
     assert _grants() == grants
     assert _later(Permission.objects.all(), "content_type__").count() == permissions
     assert _later(ContentType.objects.all()).count() == content_types

@@ -380,7 +380,14 @@ def test_a_broadcast_is_created_and_shows_its_progress(marketing_client):
     template = MessageTemplateFactory()
     response = marketing_client.post(
         reverse("outreach:broadcast_create"),
-        {"name": "Spring", "template": template.pk, "segment": segment.pk, "cap_days": "0"},
+        {
+            "name": "Spring",
+            "template": template.pk,
+            "segment": segment.pk,
+            "cap_days": "0",
+            "action": "send",
+            "expected": "0",
+        },
     )
     broadcast = Broadcast.objects.get(name="Spring")
     assert response.status_code == 302

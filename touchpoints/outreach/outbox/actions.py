@@ -8,6 +8,7 @@ import logging
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from .. import placeholders
@@ -54,6 +55,8 @@ def message_template_save(*, template: MessageTemplate, by=None) -> MessageTempl
     elif template.pk is not None:
         template.slug = MessageTemplate.objects.values_list("slug", flat=True).get(pk=template.pk)
     template.name = " ".join((template.name or "").split())
+    if template.pk is None and not (template.slug or "").strip():
+        template.slug = _unique_slug(template.name)
     if template.purpose == Purpose.TRANSACTIONAL and not may_send_service_messages(by):
         was = MessageTemplate.objects.filter(pk=template.pk).values_list("purpose", flat=True).first()
         if was != Purpose.TRANSACTIONAL:  # its text may still be edited; making one is a manager's call
@@ -62,6 +65,19 @@ def message_template_save(*, template: MessageTemplate, by=None) -> MessageTempl
     template.save()
     logger.info("message template saved id=%s by=%s", template.pk, getattr(by, "pk", None))
     return template
+
+
+def _unique_slug(name: str) -> str:
+    """An identifier for a new template made from its name ("spring-sale", "spring-sale-2"; a name in Japanese,
+    which has no ASCII letters to keep, gives "template-<n>")."""
+    base = slugify(name)[:40] or "template"
+    existing = set(MessageTemplate.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    if base != "template" and base not in existing:
+        return base
+    n = 2 if base != "template" else MessageTemplate.objects.count() + 1
+    while f"{base}-{n}" in existing:
+        n += 1
+    return f"{base}-{n}"
 
 
 def may_send_service_messages(user) -> bool:

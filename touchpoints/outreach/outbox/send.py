@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce, Greatest, Lower
@@ -21,10 +21,10 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 
-from .. import channels, sources
+from .. import channels, richtext, sources
 from ..channels.email import Delivery, DeliveryError, HandedOverUnconfirmed
 from ..channels.mailbox.models import BouncedAddress
-from ..models import FollowUp, MessageChannel, OutboundMessage, Purpose
+from ..models import FollowUp, MessageChannel, MessageTemplate, OutboundMessage, Purpose
 from .enqueue import _address, skip_reason_for
 from .line_send import line_send_all
 from .policy import Skip, Status, _setting, line_users_attach, quiet_until
@@ -205,6 +205,20 @@ def email_for(message: OutboundMessage) -> EmailMessage:
             unsubscribe += f", <mailto:{mailbox}?subject={quote('unsubscribe ' + token)}>"
         headers["List-Unsubscribe"] = unsubscribe
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    template = message.template if message.template_id else None
+    if template is not None and template.body_format == MessageTemplate.BodyFormat.MARKDOWN:
+        # HTML with a plain-text part, both from the Markdown the staff wrote (richtext.py).
+        email = EmailMultiAlternatives(
+            subject=message.subject,
+            body=richtext.markdown_to_text(message.body),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[message.to_address],
+            headers=headers,
+        )
+        email.attach_alternative(
+            richtext.markdown_to_html(message.body, title=message.subject, language=message.language), "text/html"
+        )
+        return email
     return EmailMessage(
         subject=message.subject,
         body=message.body,
@@ -245,7 +259,7 @@ def messages_send(
     _claim_line_siblings(token, started)
     messages = list(
         OutboundMessage.objects.filter(claim_token=token, status=Status.SENDING)
-        .select_related("customer")
+        .select_related("customer", "template")
         # The frequency cap of the rule or broadcast that made the message (0: none).
         .annotate(cap_days=Coalesce("followup__rule__cap_days", "broadcast__cap_days", Value(0)))
         # The customer's address bounced for good (a 5.x.x delivery report): nothing more is sent to it.
@@ -266,6 +280,9 @@ def messages_send(
     deferred: dict[dt.datetime, list[int]] = defaultdict(list)
     to_send: list[OutboundMessage] = []
     for message in messages:
+        if message.is_test:  # to the staff member who asked, as addressed: the customer only filled it in
+            to_send.append(message)
+            continue
         reason = skip_reason_for(
             message.customer,
             purpose=message.purpose,
@@ -319,7 +336,7 @@ def messages_send(
             if own:
                 delivery.close()
     sent_ids = set(report.sent_ids)
-    sent = [m for m in [*to_send, *by_line] if m.pk in sent_ids]
+    sent = [m for m in [*to_send, *by_line] if m.pk in sent_ids and not m.is_test]
     if sent:
         report.timeline = messages_record_timeline(sent)
     logger.info(

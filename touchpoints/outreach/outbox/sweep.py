@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import channels, sources
-from ..models import OutboundMessage
+from ..models import TEST_SOURCE, OutboundMessage
 from . import publishing
 from .policy import SWEEP_CHUNK, SWEEP_MAX, TIMELINE_REPAIR_AFTER, TIMELINE_REPAIR_WINDOW, Status, _setting
 from .timeline import messages_record_timeline
@@ -125,6 +125,7 @@ def outbox_repair_timeline(*, now: dt.datetime | None = None) -> int:
         )
         .exclude(channel__in=channels.by_staff_codes())
         .exclude(source_app__in=sources.off_timeline())  # their app shows them: never recorded, not missing
+        .exclude(source_app=TEST_SOURCE)  # test sends to staff are not the customer's
         .order_by("sent_at")[:SWEEP_CHUNK]
     )
     return messages_record_timeline(messages)

@@ -77,7 +77,8 @@ def _link_touchpoints(messages: Sequence[OutboundMessage]) -> None:
 
 
 def _timeline_metadata(message: OutboundMessage) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"outbox": message.pk, "purpose": message.purpose}
+    # Sent by the system (a rule, a broadcast, an app's greeting): no follow-up rule fires on it.
+    metadata: dict[str, Any] = {"outbox": message.pk, "purpose": message.purpose, "origin": "system"}
     if message.template_id:
         metadata["template"] = message.template_id
     if message.followup_id:
