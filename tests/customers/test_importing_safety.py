@@ -218,6 +218,5 @@ def test_applying_a_large_file_holds_one_chunk_not_the_file(tmp_path):
     # when: previewed, stored and applied in a fresh process (rolled back at the end)
     peak_mb, created = _peak_memory(path, "--apply")
     # then
-    print(f"peak {peak_mb} MB")
     assert created == 30_000
     assert peak_mb < 60, peak_mb
