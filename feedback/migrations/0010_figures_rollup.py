@@ -5,57 +5,79 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('feedback', '0009_inbound_messages'),
+        ("feedback", "0009_inbound_messages"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FiguresDay',
+            name="FiguresDay",
             fields=[
-                ('day', models.DateField(primary_key=True, serialize=False, verbose_name='day')),
-                ('csat_answers', models.PositiveIntegerField(default=0)),
-                ('csat_satisfied', models.PositiveIntegerField(default=0)),
-                ('csat_score_sum', models.PositiveIntegerField(default=0)),
-                ('nps_answers', models.PositiveIntegerField(default=0)),
-                ('nps_promoters', models.PositiveIntegerField(default=0)),
-                ('nps_passives', models.PositiveIntegerField(default=0)),
-                ('nps_detractors', models.PositiveIntegerField(default=0)),
-                ('unhappy_answers', models.PositiveIntegerField(default=0)),
-                ('first_responses_due', models.PositiveIntegerField(default=0)),
-                ('first_responses_met', models.PositiveIntegerField(default=0)),
-                ('resolutions_due', models.PositiveIntegerField(default=0)),
-                ('resolutions_met', models.PositiveIntegerField(default=0)),
-                ('loops_closed', models.PositiveIntegerField(default=0)),
+                ("day", models.DateField(primary_key=True, serialize=False, verbose_name="day")),
+                ("csat_answers", models.PositiveIntegerField(default=0)),
+                ("csat_satisfied", models.PositiveIntegerField(default=0)),
+                ("csat_score_sum", models.PositiveIntegerField(default=0)),
+                ("nps_answers", models.PositiveIntegerField(default=0)),
+                ("nps_promoters", models.PositiveIntegerField(default=0)),
+                ("nps_passives", models.PositiveIntegerField(default=0)),
+                ("nps_detractors", models.PositiveIntegerField(default=0)),
+                ("unhappy_answers", models.PositiveIntegerField(default=0)),
+                ("first_responses_due", models.PositiveIntegerField(default=0)),
+                ("first_responses_met", models.PositiveIntegerField(default=0)),
+                ("resolutions_due", models.PositiveIntegerField(default=0)),
+                ("resolutions_met", models.PositiveIntegerField(default=0)),
+                ("loops_closed", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'verbose_name': 'feedback figures of a day',
-                'verbose_name_plural': 'feedback figures by day',
-                'ordering': ['day'],
+                "verbose_name": "feedback figures of a day",
+                "verbose_name_plural": "feedback figures by day",
+                "ordering": ["day"],
             },
         ),
         migrations.CreateModel(
-            name='FiguresWatermark',
+            name="FiguresWatermark",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('refreshed_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("refreshed_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='FiguresSpan',
+            name="FiguresSpan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('first_response', 'First response'), ('resolution', 'Resolution'), ('loop', 'Loop closed')], max_length=16)),
-                ('at', models.DateTimeField()),
-                ('day', models.DateField()),
-                ('span', models.DurationField()),
-                ('ticket', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='feedback.ticket')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("first_response", "First response"),
+                            ("resolution", "Resolution"),
+                            ("loop", "Loop closed"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("day", models.DateField()),
+                ("span", models.DurationField()),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="feedback.ticket",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['kind', 'at'],
-                'indexes': [models.Index(fields=['kind', 'at'], include=('span',), name='figuresspan_kind_at_idx'), models.Index(fields=['day'], name='figuresspan_day_idx')],
-                'constraints': [models.UniqueConstraint(fields=('ticket', 'kind'), name='figuresspan_ticket_kind_uniq')],
+                "ordering": ["kind", "at"],
+                "indexes": [
+                    models.Index(fields=["kind", "at"], include=("span",), name="figuresspan_kind_at_idx"),
+                    models.Index(fields=["day"], name="figuresspan_day_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("ticket", "kind"), name="figuresspan_ticket_kind_uniq")
+                ],
             },
         ),
     ]
