@@ -72,7 +72,7 @@ class Migration(migrations.Migration):
             options={
                 "ordering": ["kind", "at"],
                 "indexes": [
-                    models.Index(fields=["kind", "at"], include=("span",), name="figuresspan_kind_at_idx"),
+                    models.Index(fields=["at"], include=("kind", "span"), name="figuresspan_at_idx"),
                     models.Index(fields=["day"], name="figuresspan_day_idx"),
                 ],
                 "constraints": [
