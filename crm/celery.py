@@ -60,6 +60,17 @@ app.conf.beat_schedule = {
         "schedule": float(os.environ.get("TSUNAGU_SLA_CHECK_SECONDS") or 60),
         "options": {"expires": float(os.environ.get("TSUNAGU_SLA_CHECK_SECONDS") or 60)},
     },
+    # Feedback: the figures page's rollup, refreshed from only the days that changed (TSUNAGU_ROLLUP_SECONDS), and
+    # rebuilt nightly (a deletion leaves no trace for the refresh).
+    "feedback: refresh the figures rollup": {
+        "task": "feedback.tasks.figures_rollup_refresh_task",
+        "schedule": float(os.environ.get("TSUNAGU_ROLLUP_SECONDS") or 300),
+        "options": {"expires": float(os.environ.get("TSUNAGU_ROLLUP_SECONDS") or 300)},
+    },
+    "feedback: rebuild the figures rollup from scratch": {
+        "task": "feedback.tasks.figures_rollup_rebuild_task",
+        "schedule": crontab(minute=35, hour=18),  # 03:35 in Tokyo
+    },
     # Outreach: due rows in the database, picked up every tick (TSUNAGU_OUTREACH_TICK_SECONDS).
     "touchpoints: dispatch due follow-ups": {
         "task": "touchpoints.outreach.tasks.followups_dispatch_task",

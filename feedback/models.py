@@ -618,4 +618,5 @@ class Survey(models.Model):
 
 
 # Kept in its own module for size; imported here so that Django (and callers) find it with the others.
+from .rollup_models import FiguresDay, FiguresSpan, FiguresWatermark  # noqa: E402, F401
 from .submissions import FeedbackPhoto, PendingSubmission  # noqa: E402, F401

@@ -65,7 +65,11 @@ class MembershipQuerySet(models.QuerySet):
     ) -> MembershipQuerySet:
         """The members list's whitelisted filters (validated by ``MemberFilterForm``). ``q`` is a member number,
         as read off a card (spaces, dashes and full-width digits allowed), or the customer's name, kana, email or
-        phone (the customers' own search, ``CustomerQuerySet.search_ids``)."""
+        phone: the customers' own search (``CustomerQuerySet.search``: its trigram and prefix indexes), the very
+        condition the customer list filters on, as a semi-join. Not ``search_ids``: its cap of ids read in table
+        order hid the members beyond it, and made PostgreSQL walk most memberships by joining date to find the
+        few whose customers came first; uncapped, a common name walks the joining-date index and checks each
+        customer by primary key until the page is full, a rare one starts from the search's index."""
         qs = self
         if q:
             number = "".join(ch for ch in fold(q) if ch.isdigit())
@@ -74,7 +78,7 @@ class MembershipQuerySet(models.QuerySet):
                 # both cannot use either index and reads every membership.
                 qs = qs.filter(member_number=number)
             else:
-                qs = qs.filter(customer__in=Customer.objects.search_ids(q))
+                qs = qs.filter(customer__in=Customer.objects.search(q).order_by().values("pk"))
         if programme_id:
             qs = qs.filter(programme_id=programme_id)
         if tier_id:

@@ -203,6 +203,22 @@ def test_the_members_list_filters_by_tier_and_status_with_keyset_pages(manager_c
     assert manager_client.get(reverse("loyalty:members"), {"status": "nonsense", "tier": "x"}).status_code == 200
 
 
+def test_a_name_search_finds_every_member_of_that_name_through_the_customers_search(manager_client, club, monkeypatch):
+    # given three members named 佐藤, and the other apps' capped id list (customers' SEARCH_IDS_MAX) lowered to 2:
+    # the members list must not depend on it (it hid members beyond the first ids the search happened to read)
+    monkeypatch.setattr("customers.querysets.SEARCH_IDS_MAX", 2)
+    names = ("一郎", "二郎", "三郎")
+    satos = [member_join(CustomerFactory(family_name="佐藤", given_name=name), club) for name in names]
+    other = member_join(CustomerFactory(family_name="Tanaka"), club)
+    for q in ("佐藤", "佐藤 "):
+        # when searching by the name, then every 佐藤 is listed (newest first) and no one else
+        body = manager_client.get(reverse("loyalty:members"), {"q": q}).content.decode()
+        assert all(m.member_number in body for m in satos) and other.member_number not in body, q
+        assert [body.index(m.member_number) for m in reversed(satos)] == sorted(
+            body.index(m.member_number) for m in satos
+        )
+
+
 def test_a_member_is_found_by_the_number_on_the_card_or_by_name(manager_client, club):
     hanako = member_join(CustomerFactory(family_name="佐藤", family_name_kana="サトウ", given_name="花子"), club)
     other = member_join(CustomerFactory(family_name="Tanaka"), club)
