@@ -4,6 +4,38 @@ import django.db.models.functions.text
 from django.conf import settings
 from django.db import migrations, models
 
+SECONDARY_EMAIL = models.EmailField(blank=True, max_length=254, verbose_name="other email")
+SECONDARY_PHONE = models.CharField(blank=True, max_length=32, verbose_name="other phone")
+COLUMNS = {"secondary_email": SECONDARY_EMAIL, "secondary_phone": SECONDARY_PHONE}
+
+
+def _fields(apps):
+    model = apps.get_model("customers", "Customer")
+    for name, field in COLUMNS.items():
+        field = field.clone()
+        field.set_attributes_from_name(name)
+        field.model = model
+        yield model, field
+
+
+def add_columns(apps, schema_editor):
+    for model, field in _fields(apps):
+        if schema_editor.connection.vendor == "sqlite":
+            length = field.max_length
+            schema_editor.execute(
+                f"ALTER TABLE customers_customer ADD COLUMN {field.column} varchar({length}) NOT NULL DEFAULT ''"
+            )
+        else:
+            schema_editor.add_field(model, field)
+
+
+def remove_columns(apps, schema_editor):
+    for model, field in _fields(apps):
+        if schema_editor.connection.vendor == "sqlite":
+            schema_editor.execute(f"ALTER TABLE customers_customer DROP COLUMN {field.column}")
+        else:
+            schema_editor.remove_field(model, field)
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -12,15 +44,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name="customer",
-            name="secondary_email",
-            field=models.EmailField(blank=True, max_length=254, verbose_name="other email"),
-        ),
-        migrations.AddField(
-            model_name="customer",
-            name="secondary_phone",
-            field=models.CharField(blank=True, max_length=32, verbose_name="other phone"),
+        # On SQLite a NOT NULL column would make Django rebuild the customers table, which the triggers of 0009
+        # and 0010 (on the tags and activity tables) refuse mid-rename: add the columns in place there.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AddField(model_name="customer", name="secondary_email", field=SECONDARY_EMAIL),
+                migrations.AddField(model_name="customer", name="secondary_phone", field=SECONDARY_PHONE),
+            ],
+            database_operations=[migrations.RunPython(add_columns, remove_columns)],
         ),
         migrations.AddField(
             model_name="customermerge",

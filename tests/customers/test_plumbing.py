@@ -8,6 +8,7 @@ import zoneinfo
 
 import pytest
 from django import forms
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import Signal
@@ -185,6 +186,7 @@ class _CustomerKeysetView(KeysetListView):
 
 def _get(params=None, **headers) -> str:
     request = RequestFactory().get("/list/", params or {}, headers=headers)
+    request.session = SessionStore()  # a search's text is kept there, its links carry a token
     response = _CustomerKeysetView.as_view()(request)
     if hasattr(response, "render"):
         response.render()

@@ -47,7 +47,7 @@ def test_a_manager_edits_a_customer_then_sees_the_change_the_access_and_the_repo
     page.goto(live_server.url + reverse("home"))
     page.locator("#nav-insights").click()
     page.get_by_role("link", name="Access report").click()
-    page.get_by_label("Customers").fill(str(customer.pk))
+    page.locator("#id_customers").fill(str(customer.pk))
     today = timezone.localdate().isoformat()
     page.get_by_label("From").fill(today)
     page.get_by_label("To (inclusive)").fill(today)

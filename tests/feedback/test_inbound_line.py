@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from feedback.models import Ticket, TicketMessage
 from feedback.services import ticket_reply
@@ -47,7 +48,10 @@ def test_a_line_message_opens_a_ticket_and_the_reply_goes_back_by_line(client, l
     assert delivery.via == "reply" and delivery.messages[0]["text"] == "確認いたします。少々お待ちください。"
     reply.outbound.refresh_from_db()
     assert reply.outbound.channel == "line" and reply.outbound.status == "sent"
-    assert Touchpoint.objects.filter(customer=customer, channel="line", direction="outbound").exists()
+    # a ticket's mail is on the timeline as the ticket's own reply entry, not as an outbox touchpoint
+    client.force_login(support)
+    timeline = client.get(reverse("customers:timeline", args=[customer.pk]), headers={"HX-Request": "true"})
+    assert "確認いたします。少々お待ちください。" in timeline.content.decode()
 
 
 def test_a_second_message_joins_the_open_line_ticket_and_a_late_reply_is_pushed(client, line_standin, support):

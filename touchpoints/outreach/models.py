@@ -59,14 +59,16 @@ class MessageTemplate(models.Model):
     subject_en = models.CharField(_("subject (English)"), max_length=200, blank=True)
     body_en = models.TextField(_("body (English)"), max_length=20_000, blank=True)
     # LINE: a text per language (empty: the email body is used), with an optional link button.
-    line_body_ja = models.TextField(_("LINE text (Japanese)"), max_length=5000, blank=True)
-    line_body_en = models.TextField(_("LINE text (English)"), max_length=5000, blank=True)
-    line_button_label_ja = models.CharField(_("LINE button label (Japanese)"), max_length=20, blank=True)
-    line_button_label_en = models.CharField(_("LINE button label (English)"), max_length=20, blank=True)
-    line_button_url = models.URLField(_("LINE button link"), max_length=500, blank=True)
+    # Database defaults too: other apps' data migrations insert templates with a historical model that lacks these.
+    line_body_ja = models.TextField(_("LINE text (Japanese)"), max_length=5000, blank=True, db_default="")
+    line_body_en = models.TextField(_("LINE text (English)"), max_length=5000, blank=True, db_default="")
+    line_button_label_ja = models.CharField(_("LINE button label (Japanese)"), max_length=20, blank=True, db_default="")
+    line_button_label_en = models.CharField(_("LINE button label (English)"), max_length=20, blank=True, db_default="")
+    line_button_url = models.URLField(_("LINE button link"), max_length=500, blank=True, db_default="")
     line_first = models.BooleanField(
         _("LINE if linked, otherwise email"),
         default=False,
+        db_default=False,
         help_text=_("Sent by LINE to customers who follow the shop's LINE account, by email to the others."),
     )
 

@@ -97,33 +97,38 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="messagetemplate",
             name="line_body_en",
-            field=models.TextField(blank=True, max_length=5000, verbose_name="LINE text (English)"),
+            field=models.TextField(blank=True, db_default="", max_length=5000, verbose_name="LINE text (English)"),
         ),
         migrations.AddField(
             model_name="messagetemplate",
             name="line_body_ja",
-            field=models.TextField(blank=True, max_length=5000, verbose_name="LINE text (Japanese)"),
+            field=models.TextField(blank=True, db_default="", max_length=5000, verbose_name="LINE text (Japanese)"),
         ),
         migrations.AddField(
             model_name="messagetemplate",
             name="line_button_label_en",
-            field=models.CharField(blank=True, max_length=20, verbose_name="LINE button label (English)"),
+            field=models.CharField(
+                blank=True, db_default="", max_length=20, verbose_name="LINE button label (English)"
+            ),
         ),
         migrations.AddField(
             model_name="messagetemplate",
             name="line_button_label_ja",
-            field=models.CharField(blank=True, max_length=20, verbose_name="LINE button label (Japanese)"),
+            field=models.CharField(
+                blank=True, db_default="", max_length=20, verbose_name="LINE button label (Japanese)"
+            ),
         ),
         migrations.AddField(
             model_name="messagetemplate",
             name="line_button_url",
-            field=models.URLField(blank=True, max_length=500, verbose_name="LINE button link"),
+            field=models.URLField(blank=True, db_default="", max_length=500, verbose_name="LINE button link"),
         ),
         migrations.AddField(
             model_name="messagetemplate",
             name="line_first",
             field=models.BooleanField(
                 default=False,
+                db_default=False,
                 help_text="Sent by LINE to customers who follow the shop's LINE account, by email to the others.",
                 verbose_name="LINE if linked, otherwise email",
             ),
