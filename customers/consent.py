@@ -40,12 +40,15 @@ def _default(customer: Customer, channel: str, purpose: str) -> bool:
 
 
 def _latest(customer: Customer, channel: str | None = None, purpose: str | None = None) -> dict[tuple[str, str], bool]:
-    """{(channel, purpose): allowed} of the newest rows, in one query on contact_preference_idx."""
-    qs = ContactPreference.objects.filter(customer_id=customer.pk)
+    """{(channel, purpose): allowed} of the newest rows, in one query on contact_preference_idx (newest first; the
+    first row of each cell wins: portable, where DISTINCT ON is PostgreSQL's alone)."""
+    qs = ContactPreference.objects.filter(customer_id=customer.pk).order_by("-at", "-id")
     if channel is not None:
-        qs = qs.filter(channel=channel, purpose=purpose)
-    rows = qs.order_by("channel", "purpose", "-at", "-id").distinct("channel", "purpose")
-    return {(row.channel, row.purpose): row.allowed for row in rows.only("channel", "purpose", "allowed")}
+        qs = qs.filter(channel=channel, purpose=purpose)[:1]
+    latest: dict[tuple[str, str], bool] = {}
+    for row in qs.only("channel", "purpose", "allowed"):
+        latest.setdefault((row.channel, row.purpose), row.allowed)
+    return latest
 
 
 def allows(customer: Customer, channel: str, purpose: str) -> bool:

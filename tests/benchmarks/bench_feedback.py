@@ -92,7 +92,7 @@ def feedback_seed(log=print) -> Ticket:
                 customer_id, kind, channel, subject, body, priority, status, assignee_id, order_reference,
                 sla_policy_id, first_response_due_at, resolution_due_at, first_responded_at, resolved_at, closed_at,
                 first_response_breached, resolution_breached, sla_paused_at, next_due_at, next_warn_at,
-                loop_closed_at, idempotency_key, created_at, updated_at)
+                loop_closed_at, idempotency_key, created_at, updated_at, subject_key, subject_params)
             SELECT customer_id, kind, channel,
                    'Bench ticket ' || i || ': ' || (ARRAY['kettle leaks','late delivery','wrong size','refund',
                        'great service','lid broken','invoice'])[1 + i %% 7],
@@ -111,7 +111,7 @@ def feedback_seed(log=print) -> Ticket:
                    CASE WHEN status IN ('new', 'open')
                         THEN CASE WHEN responded IS NULL THEN fr_due ELSE res_due END - interval '1 hour'
                         ELSE %(no_deadline)s END,
-                   NULL, '', created, created
+                   NULL, '', created, created, '', '{}'::jsonb
             FROM s
             """,
             {

@@ -84,10 +84,10 @@ def loyalty_seed(log=print) -> Programme:
             cursor.execute(
                 """
                 INSERT INTO loyalty_ledgerentry (membership_id, kind, points, reason, source, source_ref,
-                    order_reference, key, expires_on, remaining, allocations, created_at)
+                    order_reference, key, expires_on, remaining, allocations, created_at, reason_key, reason_params)
                 SELECT m.id, 'earn', m.balance, 'Purchase', 'purchase', '', '', 'bench:' || m.id,
                     current_date + (m.id %% 360)::int, m.balance, '{}'::jsonb,
-                    now() - make_interval(days => (m.id %% 300)::int)
+                    now() - make_interval(days => (m.id %% 300)::int), '', '{}'::jsonb
                 FROM loyalty_membership m WHERE m.programme_id = %s
                 """,
                 [programme.pk],

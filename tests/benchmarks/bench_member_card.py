@@ -75,9 +75,10 @@ def card_page(ctx: Context) -> list[Measurement]:
             cursor.execute(
                 """
                 INSERT INTO loyalty_ledgerentry (membership_id, kind, points, reason, source, source_ref,
-                    order_reference, key, expires_on, remaining, allocations, created_at)
+                    order_reference, key, expires_on, remaining, allocations, created_at, reason_key, reason_params)
                 SELECT %s, 'earn', 10, 'Purchase', 'purchase', '', '', 'bench-card:' || i,
-                    current_date + (i %% 700)::int - 300, 10, '{}'::jsonb, now() - make_interval(hours => i)
+                    current_date + (i %% 700)::int - 300, 10, '{}'::jsonb, now() - make_interval(hours => i),
+                    '', '{}'::jsonb
                 FROM generate_series(1, %s) i
                 """,
                 [member.pk, ENTRIES],

@@ -204,7 +204,9 @@ def test_keyset_list_view_renders_the_full_page_with_a_whitelisted_sort_and_its_
     body = _get({"sort": "password", "q": "x", "after": "garbage"})
     # then the default sort is used, the cursor is not kept in the links, and the count is there
     kind, sort, names, query, count, next_cursor = body.split("|")
-    assert (kind, sort, query, count) == ("page", "-created", "sort=password&amp;q=x", "3")
+    # the search text travels as a session token (customers/search_tokens.py), never in the link
+    assert (kind, sort, count) == ("page", "-created", "3")
+    assert query.startswith("sort=password&amp;s=") and "q=x" not in query
     assert names == "Chiba,Baba,"
     # and the next page starts where this one ended
     assert _get({"sort": "name", "after": _get({"sort": "name"}).split("|")[5]}).split("|")[2] == "Chiba,"
