@@ -163,7 +163,9 @@ def test_follow_ups_falling_due_while_redis_is_down_are_all_sent_once_it_is_back
             and pending() == 0
             and OutboundMessage.objects.count() == 200
         ),
-        timeout=120,
+        # Beat and the worker reconnect with backoff and beat runs more jobs now (mail, LINE, rollups): on a loaded
+        # machine it once timed out at 120 s in a full run (passing alone). What is asserted is unchanged.
+        timeout=240,
         what="every follow-up dispatched and sent",
     )
     time.sleep(1)
