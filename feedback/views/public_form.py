@@ -14,9 +14,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
+from customers import throttling
 from customers.service_errors import apply_service_errors
 
-from .. import services, throttling
+from .. import services
 from ..forms import PublicFeedbackForm
 from ..models import Ticket
 

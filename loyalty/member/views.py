@@ -21,12 +21,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from customers import throttling
 from touchpoints.outreach.preferences import preferences_url
 
 from .. import services
 from ..models import MemberCard, Redemption, Reward
 from ..services import cards
-from . import throttle
 from .forms import CardRedeemForm, CodeForm, EmailForm
 from .qr import qr_data_uri
 from .session import card_from_session, card_session_close, card_session_open
@@ -76,15 +76,15 @@ def start(request: HttpRequest) -> HttpResponse:
         email = form.cleaned_data["email"].strip().lower()
         rate = settings.TSUNAGU_CARD_CODE_RATE_LIMIT
         wait = max(
-            throttle.retry_after(scope=CODE_SCOPE, ident=throttle.client_ip(request), rate=rate),
-            throttle.retry_after(scope=CODE_SCOPE + ":email", ident=email, rate=rate),
+            throttling.retry_after(scope=CODE_SCOPE, ident=throttling.client_ip(request), rate=rate),
+            throttling.retry_after(scope=CODE_SCOPE + ":email", ident=email, rate=rate),
         )
         if wait:
             minutes = max(1, (wait + 59) // 60)
             form.add_error(None, _("Too many codes asked for. Please try again in %(n)d minutes.") % {"n": minutes})
         else:
-            throttle.hit(scope=CODE_SCOPE, ident=throttle.client_ip(request), rate=rate)
-            throttle.hit(scope=CODE_SCOPE + ":email", ident=email, rate=rate)
+            throttling.hit(scope=CODE_SCOPE, ident=throttling.client_ip(request), rate=rate)
+            throttling.hit(scope=CODE_SCOPE + ":email", ident=email, rate=rate)
             cards.card_code_send(email=email)
             request.session["member_card_email"] = email
             return redirect("member:code")

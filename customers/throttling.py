@@ -1,4 +1,5 @@
-"""Rate limits for the public pages, counted in the cache (Redis in production): a fixed window per client.
+"""Rate limits for the public pages (the feedback form, the member card's code form), counted in the cache
+(Redis in production): a fixed window per client address, or per any other identity (an email address).
 
 The count only grows for what was accepted (a person correcting a typo is not punished); a client over the
 limit is told how long to wait, and what they typed is shown back to them, so nothing is lost.
