@@ -8,6 +8,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from customers import throttling
+
 from .linking import link_code_check, link_code_send, link_request_for, throttled
 
 TEMPLATE = "outreach/line_link.html"
@@ -21,7 +23,7 @@ def _page(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResp
 
 
 def _client(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+    return throttling.client_ip(request)  # behind a proxy, the address it names (TSUNAGU_CLIENT_IP_HEADER)
 
 
 @never_cache

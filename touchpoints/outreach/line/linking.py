@@ -14,13 +14,13 @@ import secrets
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from customers import throttling
 from customers.models import Customer
 
 from ..outbox import message_enqueue
@@ -35,13 +35,13 @@ PER_ADDRESS_PER_HOUR = 10
 
 
 def throttled(client: str) -> bool:
-    """True when this client address asked for too many codes or tried too many this hour (one counter)."""
-    key = f"line-link:{client}"
-    cache.add(key, 0, 3600)
-    try:
-        return cache.incr(key) > PER_ADDRESS_PER_HOUR
-    except ValueError:  # expired between add and incr
-        return False
+    """True when this client address asked for too many codes or tried too many this hour (one counter); the
+    public pages' fixed window (customers/throttling.py)."""
+    rate = f"{PER_ADDRESS_PER_HOUR}/hour"
+    if throttling.retry_after(scope="line-link", ident=client, rate=rate):
+        return True
+    throttling.hit(scope="line-link", ident=client, rate=rate)
+    return False
 
 
 def _hash(code: str, request: LineLinkRequest) -> str:
