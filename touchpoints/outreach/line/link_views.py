@@ -10,7 +10,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from customers import throttling
 
-from .linking import link_code_check, link_code_send, link_request_for, throttled
+from .linking import (
+    link_code_check,
+    link_code_send,
+    link_proof_check,
+    link_request_for,
+    proof_for,
+    proof_throttled,
+    proofs,
+    throttled,
+)
 
 TEMPLATE = "outreach/line_link.html"
 
@@ -20,6 +29,16 @@ def _page(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResp
     # The code form's answer redirects to LINE's link dialog: the page's form-action must allow that address.
     response._csp_update = {"form-action": [settings.LINE_ACCESS_HOST]}
     return response
+
+
+def _first_step(link_token: str, *, forms: dict | None = None, proof_error: str = "") -> dict:
+    """The first step's context: the address form, and a form for each other proof registered."""
+    forms = forms or {}
+    return {
+        "link_token": link_token,
+        "proofs": [(proof, forms.get(proof.key) or proof.form(prefix=proof.key)) for proof in proofs()],
+        "proof_error": proof_error,
+    }
 
 
 def _client(request: HttpRequest) -> str:
@@ -38,7 +57,29 @@ def link_start(request: HttpRequest) -> HttpResponse:
             return _page(request, {"throttled": True, "link_token": link.link_token}, status=429)
         link_code_send(request=link, email=request.POST.get("email", "")[:254])
         return _page(request, {"code_step": True, "link_token": link.link_token})
-    return _page(request, {"link_token": link.link_token})
+    return _page(request, _first_step(link.link_token))
+
+
+@never_cache
+@require_POST
+def link_proof(request: HttpRequest, key: str) -> HttpResponse:
+    """Another proof than the mailed code (a member number and birth date): the same answer for every wrong
+    part, throttled per client address, per link request and per thing guessed at."""
+    proof = proof_for(key)
+    link = link_request_for(request.POST.get("linkToken", ""))
+    if link is None or proof is None:
+        return _page(request, {"invalid": True}, status=400)
+    if throttled(_client(request)):
+        return _page(request, {"throttled": True, "link_token": link.link_token}, status=429)
+    form = proof.form(request.POST, prefix=proof.key)
+    if not form.is_valid():
+        return _page(request, _first_step(link.link_token, forms={proof.key: form}, proof_error=proof.key), status=400)
+    if proof_throttled(request=link, proof=proof, data=form.cleaned_data):
+        return _page(request, {"throttled": True, "link_token": link.link_token}, status=429)
+    target = link_proof_check(request=link, proof=proof, data=form.cleaned_data)
+    if target is None:
+        return _page(request, _first_step(link.link_token, forms={proof.key: form}, proof_error=proof.key), status=400)
+    return HttpResponseRedirect(target)
 
 
 @never_cache

@@ -9,4 +9,5 @@ urlpatterns = [
     path("webhook/", webhook.webhook, name="webhook"),
     path("link/", link_views.link_start, name="link"),
     path("link/code/", link_views.link_code, name="link_code"),
+    path("link/proof/<slug:key>/", link_views.link_proof, name="link_proof"),
 ]
