@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import MessageTemplateFactory, consenting_customer, line_linked_customer, line_user_id
-from tests.line_standin import sign
+from tests.line_standin import button_uri, sign
 from touchpoints.outreach.line.events import line_events_process, line_user_link
 from touchpoints.outreach.models import LineUser, LineWebhookEvent, OutboundMessage
 from touchpoints.outreach.outbox import message_enqueue
@@ -74,7 +74,7 @@ def test_follow_records_consent_with_its_proof_and_invites_an_unlinked_user_to_l
     assert user.customer is None
     # the invitation to link: a push with a button to Tsunagu's link page
     (invite,) = line_standin.deliveries_to(line_user_id(1))
-    assert "/line/link/?linkToken=" in invite.messages[0]["template"]["actions"][0]["uri"]
+    assert "/line/link/?linkToken=" in button_uri(invite.messages[0])
 
 
 def test_unfollow_withdraws_consent_and_stops_queued_line_messages(client, line_standin):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -20,6 +25,9 @@ from .linking import (
     proofs,
     throttled,
 )
+from .login import LoginError, login_configured, login_finish
+
+logger = logging.getLogger(__name__)
 
 TEMPLATE = "outreach/line_link.html"
 
@@ -96,3 +104,30 @@ def link_code(request: HttpRequest) -> HttpResponse:
             request, TEMPLATE, {"code_step": True, "wrong_code": True, "link_token": link.link_token}, status=400
         )
     return HttpResponseRedirect(target)
+
+
+def _back(request: HttpRequest, next_url: str) -> HttpResponse:
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = "/"
+    return HttpResponseRedirect(next_url)
+
+
+@never_cache
+@require_http_methods(["GET"])
+def login_callback(request: HttpRequest) -> HttpResponse:
+    """LINE Login's redirect back (login.py): links the LINE account to the customer who started it here."""
+    if not login_configured():
+        raise Http404
+    try:
+        result = login_finish(
+            request,
+            state=request.GET.get("state", "")[:100],
+            code=request.GET.get("code", ""),
+            error=request.GET.get("error", "")[:100],
+        )
+    except LoginError as exc:
+        logger.warning("LINE: login refused: %s", exc)
+        messages.error(request, _("LINE was not linked. Please try again."))
+        return _back(request, exc.next_url or "/")
+    messages.success(request, _("Your LINE account is linked."))
+    return _back(request, result.next_url)
