@@ -45,6 +45,15 @@ def test_a_bad_body_with_a_good_signature_is_a_clear_400(client, line_standin):
         assert _post(client, body, sign(body)).status_code == 400
 
 
+def test_the_webhook_stores_a_delivery_in_one_statement(client, line_standin, django_assert_num_queries):
+    # given a delivery of five events (LINE batches them)
+    body, signature = line_standin.signed([line_standin.text(line_user_id(n), "こんにちは") for n in range(5)])
+    # when it is posted, then the webhook's whole database work is one INSERT (no transaction block, no reads)
+    with django_assert_num_queries(1):
+        assert _post(client, body, signature).status_code == 200
+    assert LineWebhookEvent.objects.count() == 5
+
+
 def test_a_replayed_webhook_stores_and_does_nothing_twice(client, line_standin):
     # given a follow delivered, then the same body delivered again (a replay, or LINE's redelivery)
     body, signature = line_standin.signed([line_standin.follow(line_user_id(1))])
