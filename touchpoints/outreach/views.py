@@ -270,8 +270,8 @@ class BroadcastListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
 def _confirm_context(form: BroadcastForm) -> dict:
     """The confirmation page: who it reaches, who not and why, the message as a sample recipient gets it."""
     data = form.cleaned_data
-    audience = broadcasts.broadcast_audience(segment=data["segment"], cap_days=data["cap_days"] or 0)
     template = data["template"]
+    audience = broadcasts.broadcast_audience(segment=data["segment"], cap_days=data["cap_days"] or 0, template=template)
     sample = broadcasts.broadcast_sample(segment=data["segment"])
     context: dict = {"form": form, "audience": audience, "template": template, "sample": sample}
     if sample is not None:
