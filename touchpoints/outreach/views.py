@@ -40,6 +40,7 @@ from .forms import (
 )
 from .line import pages as line_pages
 from .models import Broadcast, FollowUp, FollowUpRule, MessageTemplate, OutboundMessage, StaffTask
+from .outbox.enqueue import render_line
 from .querysets import OUTBOX_ORDERING
 
 # --- Message templates ----------------------------------------------------------------------------
@@ -274,7 +275,16 @@ def _confirm_context(form: BroadcastForm) -> dict:
     audience = broadcasts.broadcast_audience(segment=data["segment"], cap_days=data["cap_days"] or 0, template=template)
     sample = broadcasts.broadcast_sample(segment=data["segment"])
     context: dict = {"form": form, "audience": audience, "template": template, "sample": sample}
-    if sample is not None:
+    if sample is not None and template.channel == "line" and not template.line_first:
+        # A LINE template's preview is its LINE text (the bubble's text; the button's link under it).
+        language, subject, body, link, _label = render_line(template, sample)
+        context.update(
+            language_name=dict(settings.LANGUAGES).get(language, language),
+            subject=subject,
+            body=f"{body}\n{link}" if link else body,
+            body_html="",
+        )
+    elif sample is not None:
         language, subject, body = outbox.render_for(template, sample)
         context.update(
             language_name=dict(settings.LANGUAGES).get(language, language),
