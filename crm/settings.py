@@ -368,6 +368,10 @@ LINE_CHANNEL_ACCESS_TOKEN_FILE = env("LINE_CHANNEL_ACCESS_TOKEN_FILE", "")
 # LINE's API and its account-link dialog (the local stand-in's address in tests).
 LINE_API_HOST = env("LINE_API_HOST", "https://api.line.me").rstrip("/")
 LINE_ACCESS_HOST = env("LINE_ACCESS_HOST", "https://access.line.me").rstrip("/")
+# LINE Login (OpenID Connect): a LINE Login channel of the same provider lets a member link LINE from their member
+# card. Unset: the button is absent.
+LINE_LOGIN_CHANNEL_ID = env("TSUNAGU_LINE_LOGIN_CHANNEL_ID", "")
+LINE_LOGIN_CHANNEL_SECRET = env("TSUNAGU_LINE_LOGIN_CHANNEL_SECRET", "")
 # Seconds a reply token is used for a staff reply (LINE keeps it valid for about a minute); push after.
 LINE_REPLY_TOKEN_SECONDS = env_int("LINE_REPLY_TOKEN_SECONDS", 50)
 # A LINE message joins the customer's newest LINE ticket that is not closed and was active within this many

@@ -70,6 +70,24 @@ class LoyaltyConfig(AppConfig):
         pre_delete.connect(receivers.on_membership_pre_delete, sender=Membership, dispatch_uid="loyalty.erase")
         post_delete.connect(receivers.on_membership_post_delete, sender=Membership, dispatch_uid="loyalty.erased")
         self._register_placeholders()
+        self._register_line_proof()
+
+    @staticmethod
+    def _register_line_proof() -> None:
+        """The member number and birth date, as a proof on LINE's account-link page."""
+        from touchpoints.outreach.line.linking import LinkProof, register_proof
+
+        from .member import line_proof
+
+        register_proof(
+            LinkProof(
+                key="member",
+                label=_("Or give your member number and birth date"),
+                form=line_proof.MemberProofForm,
+                customer=line_proof.member_proof_customer,
+                subject=line_proof.member_proof_subject,
+            )
+        )
 
     @staticmethod
     def _register_placeholders() -> None:

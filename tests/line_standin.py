@@ -5,6 +5,11 @@ push, multicast, reply, quota and its consumption, profile, link token; 409 with
 on a retry key it has accepted before; 429 and other errors as ``{"message": …, "details": […]}`` when told
 to. It plays the account-link dialog (``/dialog/bot/accountLink``: sends the ``accountLink`` event), and
 ``webhook()`` sends signed webhook events to Tsunagu, as LINE's servers do.
+
+LINE Login (OpenID Connect, v2.1): ``/oauth2/v2.1/authorize`` consents at once for ``login_user_id`` and
+redirects back with a code; ``/oauth2/v2.1/token`` exchanges it (once, for the same redirect URI and channel)
+for an HS256 ID token signed with the login channel's secret; ``/oauth2/v2.1/verify`` checks an ID token.
+Errors are OAuth's ``{"error": …, "error_description": …}``.
 """
 
 from __future__ import annotations
@@ -20,12 +25,16 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import jwt
 
 from tests.smtp_sink import free_port
 
 TOKEN = "standin-access-token"  # noqa: S105 (the stand-in's own)
 SECRET = "standin-channel-secret"  # noqa: S105
+LOGIN_CHANNEL_ID = "1660000000"
+LOGIN_SECRET = "standin-login-channel-secret-0001"  # noqa: S105 (32 characters, as LINE's)
 
 
 @dataclass
@@ -47,6 +56,56 @@ class State:
     delay: float = 0.0  # seconds before answering a push or multicast (after taking it)
     requests: int = 0
     rejected_429: int = 0
+    # LINE Login: the user logged in to LINE in the browser, and the codes issued (code -> its grant).
+    login_user_id: str = "U" + "1" * 32
+    login_codes: dict[str, dict] = field(default_factory=dict)
+
+
+def button_uri(message: dict) -> str:
+    """The link of a message's button: a Flex bubble's footer button, or a buttons template's first action."""
+    if message.get("type") == "flex":
+        return message["contents"]["footer"]["contents"][0]["action"]["uri"]
+    return message["template"]["actions"][0]["uri"]
+
+
+def _walk(node, path: str):
+    if isinstance(node, dict):
+        yield node, path
+        for key, value in node.items():
+            yield from _walk(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _walk(value, f"{path}[{i}]")
+
+
+def flex_problem(message: dict, index: int) -> dict | None:
+    """What LINE would refuse in a Flex message (minimally: its shape and documented limits), as a detail."""
+    if message.get("type") != "flex":
+        return None
+    where = f"messages[{index}]"
+    alt = message.get("altText")
+    if not isinstance(alt, str) or not 1 <= len(alt) <= 1500:
+        return {"message": "Length must be between 1 and 1500", "property": f"{where}.altText"}
+    contents = message.get("contents") or {}
+    if contents.get("type") not in ("bubble", "carousel"):
+        return {"message": "must be one of bubble, carousel", "property": f"{where}.contents.type"}
+    if len(json.dumps(contents, ensure_ascii=False).encode()) > 30_000:
+        return {"message": "Size must be less than 30KB", "property": f"{where}.contents"}
+    for node, path in _walk(contents, f"{where}.contents"):
+        kind = node.get("type")
+        if kind == "box" and (
+            node.get("layout") not in ("vertical", "horizontal", "baseline") or "contents" not in node
+        ):
+            return {"message": "invalid box", "property": path}
+        if kind == "text" and not node.get("text"):
+            return {"message": "must be specified", "property": f"{path}.text"}
+        if kind == "button":
+            action = node.get("action") or {}
+            if not 1 <= len(action.get("label") or "") <= 40:
+                return {"message": "Length must be between 1 and 40", "property": f"{path}.action.label"}
+            if action.get("type") == "uri" and not 1 <= len(action.get("uri") or "") <= 1000:
+                return {"message": "Length must be between 1 and 1000", "property": f"{path}.action.uri"}
+    return None
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
@@ -206,8 +265,82 @@ def _handler(standin: LineStandin):
             self._error(status, message, headers=headers)
             return True
 
+        def _oauth_error(self, status: int, error: str, description: str) -> None:
+            self._answer(status, {"error": error, "error_description": description})
+
+        def _authorize(self, query: dict) -> None:
+            """Consent at once and redirect back with a code (LINE's page would ask the user first)."""
+            one = {name: (values or [""])[0] for name, values in query.items()}
+            if one.get("client_id") != LOGIN_CHANNEL_ID or one.get("response_type") != "code":
+                self._oauth_error(400, "invalid_request", "unknown client_id or response_type")
+                return
+            if "openid" not in one.get("scope", "").split() or not one.get("redirect_uri") or not one.get("state"):
+                self._oauth_error(400, "invalid_request", "scope openid, redirect_uri and state are required")
+                return
+            code = uuid.uuid4().hex[:20]
+            with standin.lock:
+                state.login_codes[code] = {
+                    "redirect_uri": one["redirect_uri"],
+                    "nonce": one.get("nonce", ""),
+                    "sub": state.login_user_id,
+                }
+            target = one["redirect_uri"] + "?" + urlencode({"code": code, "state": one["state"]})
+            self.send_response(302)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def _token(self, form: dict) -> None:
+            if form.get("grant_type") != "authorization_code":
+                self._oauth_error(400, "unsupported_grant_type", "grant_type must be authorization_code")
+                return
+            if form.get("client_id") != LOGIN_CHANNEL_ID or form.get("client_secret") != LOGIN_SECRET:
+                self._oauth_error(400, "invalid_client", "invalid client")
+                return
+            with standin.lock:
+                grant = state.login_codes.pop(form.get("code", ""), None)  # a code works once
+            if grant is None or grant["redirect_uri"] != form.get("redirect_uri"):
+                self._oauth_error(400, "invalid_grant", "invalid authorization code")
+                return
+            now = int(time.time())
+            claims = {"iss": "https://access.line.me", "sub": grant["sub"], "aud": LOGIN_CHANNEL_ID}
+            claims.update({"exp": now + 3600, "iat": now, "amr": ["linesso"], "name": "LINE user"})
+            if grant["nonce"]:
+                claims["nonce"] = grant["nonce"]
+            self._answer(
+                200,
+                {
+                    "access_token": uuid.uuid4().hex,
+                    "expires_in": 2592000,
+                    "id_token": jwt.encode(claims, LOGIN_SECRET, algorithm="HS256"),
+                    "refresh_token": uuid.uuid4().hex,
+                    "scope": "openid profile",
+                    "token_type": "Bearer",
+                },
+            )
+
+        def _verify(self, form: dict) -> None:
+            try:
+                claims = jwt.decode(
+                    form.get("id_token", ""),
+                    LOGIN_SECRET,
+                    algorithms=["HS256"],
+                    audience=form.get("client_id", ""),
+                    issuer="https://access.line.me",
+                )
+            except jwt.PyJWTError as exc:
+                self._oauth_error(400, "invalid_request", f"Invalid IdToken: {type(exc).__name__}")
+                return
+            if form.get("nonce") and claims.get("nonce") != form["nonce"]:
+                self._oauth_error(400, "invalid_request", "Invalid IdToken Nonce.")
+                return
+            self._answer(200, claims)
+
         def do_GET(self) -> None:  # noqa: N802
             path = urlsplit(self.path)
+            if path.path == "/oauth2/v2.1/authorize":
+                self._authorize(parse_qs(path.query))
+                return
             if path.path == "/dialog/bot/accountLink":
                 query = parse_qs(path.query)
                 link_token = (query.get("linkToken") or [""])[0]
@@ -248,9 +381,13 @@ def _handler(standin: LineStandin):
         def do_POST(self) -> None:  # noqa: N802
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
+            path = urlsplit(self.path).path
+            if path in ("/oauth2/v2.1/token", "/oauth2/v2.1/verify"):
+                form = {name: values[0] for name, values in parse_qs(raw.decode("utf-8", "replace")).items()}
+                (self._token if path.endswith("token") else self._verify)(form)
+                return
             if not self._authorised():
                 return
-            path = urlsplit(self.path).path
             if m := re.fullmatch(r"/v2/bot/user/(U[0-9a-f]{32})/linkToken", path):
                 token = uuid.uuid4().hex
                 with standin.lock:
@@ -271,6 +408,10 @@ def _handler(standin: LineStandin):
                     "The request body has 1 error(s)",
                     [{"message": "Size must be between 1 and 5", "property": "messages"}],
                 )
+                return
+            problems = [p for i, m in enumerate(messages) if (p := flex_problem(m, i))]
+            if problems:
+                self._error(400, "A message (messages[0]) in the request body is invalid", problems)
                 return
             if path == "/v2/bot/message/reply":
                 with standin.lock:

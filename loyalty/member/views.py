@@ -22,6 +22,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from customers import throttling
+from touchpoints.outreach.line import login as line_login
+from touchpoints.outreach.line.client import provider as line_provider
+from touchpoints.outreach.models import LineUser
 from touchpoints.outreach.preferences import preferences_url
 
 from .. import services
@@ -144,12 +147,27 @@ def _card_context(request: HttpRequest, card: MemberCard, membership) -> dict:
         "redeem_key": uuid.uuid4().hex,
         "referral_url": settings.TSUNAGU_BASE_URL + reverse("member:referral", args=[membership.referral_code]),
         "preferences_url": preferences_url(membership.customer_id, came_from="card"),
+        "line_login": line_login.login_configured(),
+        "line_linked": line_login.login_configured()
+        and LineUser.objects.filter(customer_id=membership.customer_id, provider=line_provider()).exists(),
     }
 
 
 @card_required
 def card_page(request: HttpRequest, card: MemberCard, membership) -> HttpResponse:
-    return render(request, "loyalty/member/card.html", _card_context(request, card, membership))
+    response = render(request, "loyalty/member/card.html", _card_context(request, card, membership))
+    if line_login.login_configured():  # "Link LINE" posts here, then goes on to LINE's authorize page
+        response._csp_update = {"form-action": [settings.LINE_ACCESS_HOST]}
+    return response
+
+
+@card_required
+@require_POST
+def line_link(request: HttpRequest, card: MemberCard, membership) -> HttpResponse:
+    """Link LINE by LINE Login: the card's customer proved who they are by holding the card session."""
+    if not line_login.login_configured():
+        raise Http404
+    return redirect(line_login.login_start(request, customer=membership.customer, next_url=reverse("member:card")))
 
 
 @card_required

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import consenting_customer, line_user_id
+from tests.line_standin import button_uri
 from touchpoints.outreach.line.events import line_events_process
 from touchpoints.outreach.models import LineUser, OutboundMessage
 
@@ -27,7 +28,7 @@ def test_a_line_user_links_their_account(page, live_server, line_standin, settin
     # when: a LINE user follows the account, they get a message with a button to the link page
     assert line_standin.webhook([line_standin.follow(line_user_id(1))]) == 200
     (invite,) = line_standin.deliveries_to(line_user_id(1))
-    link = invite.messages[0]["template"]["actions"][0]["uri"]
+    link = button_uri(invite.messages[0])
     page.goto(link)
 
     # and: they give the address on file, then the code mailed to it

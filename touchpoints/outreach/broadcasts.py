@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, F, Min, OuterRef, Q
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer, Segment
 
-from . import placeholders
+from . import channels, placeholders
 from .models import TEST_SOURCE, Broadcast, MessageChannel, MessageTemplate, OutboundMessage, Purpose
 from .outbox import message_build, messages_insert, publish_on_commit
 from .outbox.policy import UNSUBSCRIBE_SOURCE, line_users_attach
@@ -71,12 +71,19 @@ Skip = OutboundMessage.SkipReason
 @dataclass
 class Audience:
     """Who a broadcast would reach now: the segment's customers, those it would send to, and those it would
-    skip, by reason (the same rules as the outbox's, in the same order: do-not-contact, consent, address,
-    the frequency cap)."""
+    skip, by reason (the same rules as the outbox's, in the same order: do-not-contact, consent, the channel's
+    own rules — an address for email; linked, following, not blocked and LINE news allowed for LINE — then the
+    frequency cap). A "LINE if linked, otherwise email" template counts both: ``by_line`` of the recipients go
+    by LINE, the others by email."""
 
     total: int
     recipients: int
     excluded: dict[str, int] = field(default_factory=dict)
+    by_line: int = 0
+
+    @property
+    def by_email(self) -> int:
+        return self.recipients - self.by_line
 
     @property
     def excluded_rows(self) -> list[tuple[str, int]]:
@@ -95,34 +102,88 @@ def _recently_sent(days: int, now: dt.datetime):
     )
 
 
-def broadcast_audience(*, segment: Segment, cap_days: int = 0, now: dt.datetime | None = None) -> Audience:
-    """Count the segment's customers a broadcast would send to now, and those excluded and why (one query)."""
+def _line_news_allowed() -> Coalesce:
+    """The customer's newest choice on LINE news and offers; True when they made none (the marketing consent
+    holds then, customers/consent.py, and every customer counted here has it). Never NULL, so ``~Q`` is safe."""
+    from customers.models import ContactPreference
+
+    newest = (
+        ContactPreference.objects.filter(
+            customer_id=OuterRef("pk"), channel=MessageChannel.LINE, purpose=ContactPreference.Purpose.NEWS
+        )
+        .order_by("-at", "-id")
+        .values("allowed")[:1]
+    )
+    return Coalesce(Subquery(newest), Value(True))
+
+
+def broadcast_audience(
+    *,
+    segment: Segment,
+    cap_days: int = 0,
+    now: dt.datetime | None = None,
+    template: MessageTemplate | None = None,
+) -> Audience:
+    """Count the segment's customers a broadcast of ``template`` (email when None) would send to now, and those
+    excluded and why (one query)."""
+    from .line.pages import reachable_exists
+
     now = now or timezone.now()
+    line_first = template is not None and template.line_first
+    line_only = template is not None and template.channel == MessageChannel.LINE and not line_first
+    # Without a LINE provider a LINE message is a staff task (no LINE rules) and "LINE if linked" goes by email.
+    line_ready = (line_only or line_first) and channels.get(MessageChannel.LINE).provider_ready()
     dnc = Q(do_not_contact=True)
     opted_out = ~dnc & Q(marketing_consent=False, consent_source=UNSUBSCRIBE_SOURCE)
     no_consent = ~dnc & Q(marketing_consent=False) & ~Q(consent_source=UNSUBSCRIBE_SOURCE)
     reachable = ~dnc & Q(marketing_consent=True)
-    no_address = reachable & Q(email="")
-    sendable = reachable & ~Q(email="")
     customers = Customer.objects.in_segment(segment).order_by()
+    nobody = Q(pk__isnull=True)  # a condition no row meets (portable, unlike an empty IN)
+    no_address = line_unreachable = line_refused = by_line = nobody
+    if line_only or line_first:
+        customers = customers.annotate(line_news=_line_news_allowed())
+    on_line = nobody
+    if line_ready:  # annotated: an aggregate's filter cannot hold a subquery on the outer row
+        customers = customers.annotate(on_line=reachable_exists())
+        on_line = Q(on_line=True)
+    if line_only:
+        line_refused = reachable & Q(line_news=False)
+        if line_ready:
+            line_unreachable = reachable & Q(line_news=True) & ~on_line
+        sendable = by_line = reachable & Q(line_news=True) & (on_line if line_ready else Q())
+    elif line_first:
+        line_refused = reachable & on_line & Q(line_news=False)
+        by_line = reachable & on_line & Q(line_news=True)
+        no_address = reachable & ~on_line & Q(email="")
+        sendable = by_line | (reachable & ~on_line & ~Q(email=""))
+    else:
+        no_address = reachable & Q(email="")
+        sendable = reachable & ~Q(email="")
     aggregates = {
         "total": Count("pk"),
         f"n_{Skip.DO_NOT_CONTACT.value}": Count("pk", filter=dnc),
-        f"n_{Skip.OPTED_OUT.value}": Count("pk", filter=opted_out),
+        f"n_{Skip.OPTED_OUT.value}": Count("pk", filter=opted_out | line_refused),
         f"n_{Skip.NO_CONSENT.value}": Count("pk", filter=no_consent),
         f"n_{Skip.NO_ADDRESS.value}": Count("pk", filter=no_address),
+        f"n_{Skip.LINE_UNREACHABLE.value}": Count("pk", filter=line_unreachable),
         "sendable": Count("pk", filter=sendable),
+        "by_line": Count("pk", filter=by_line),
     }
     if cap_days:
         customers = customers.annotate(recent=_recently_sent(cap_days, now))
         aggregates[f"n_{Skip.CAPPED.value}"] = Count("pk", filter=sendable & Q(recent=True))
+        aggregates["by_line_capped"] = Count("pk", filter=by_line & Q(recent=True))
     counts = customers.aggregate(**aggregates)
     capped = counts.get(f"n_{Skip.CAPPED.value}", 0)
-    excluded = {
-        reason.value: counts.get(f"n_{reason.value}", 0)
-        for reason in (Skip.DO_NOT_CONTACT, Skip.OPTED_OUT, Skip.NO_CONSENT, Skip.NO_ADDRESS, Skip.CAPPED)
-    }
-    return Audience(total=counts["total"], recipients=counts["sendable"] - capped, excluded=excluded)
+    reasons = (Skip.DO_NOT_CONTACT, Skip.OPTED_OUT, Skip.NO_CONSENT, Skip.NO_ADDRESS)
+    reasons += (Skip.LINE_UNREACHABLE, Skip.CAPPED) if line_only else (Skip.CAPPED,)
+    excluded = {reason.value: counts.get(f"n_{reason.value}", 0) for reason in reasons}
+    return Audience(
+        total=counts["total"],
+        recipients=counts["sendable"] - capped,
+        excluded=excluded,
+        by_line=counts["by_line"] - counts.get("by_line_capped", 0),
+    )
 
 
 def broadcast_sample(*, segment: Segment) -> Customer | None:
@@ -181,7 +242,7 @@ def broadcast_create(
     name = " ".join((name or "").split())
     errors = {}
     if expected_recipients is not None:
-        audience = broadcast_audience(segment=segment, cap_days=cap_days, now=now)
+        audience = broadcast_audience(segment=segment, cap_days=cap_days, now=now, template=template)
         if audience.recipients != expected_recipients:
             raise ValidationError(
                 _(

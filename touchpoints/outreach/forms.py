@@ -234,7 +234,9 @@ class OutboxFilterForm(forms.Form):
     reason = forms.ChoiceField(
         choices=[("", _("Any reason")), *[c for c in OutboundMessage.SkipReason.choices if c[0]]], required=False
     )
+    channel = forms.ChoiceField(choices=[("", _("Any channel")), *MessageChannel.choices], required=False)
     broadcast = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    template = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     customer = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def filters(self) -> dict:

@@ -26,7 +26,9 @@ class OutboundMessageQuerySet(models.QuerySet):
         status: str = "",
         purpose: str = "",
         reason: str = "",
+        channel: str = "",
         broadcast: int | None = None,
+        template: int | None = None,
         customer: int | None = None,
     ) -> OutboundMessageQuerySet:
         """The outbox page's whitelisted filters; values were validated by ``OutboxFilterForm``."""
@@ -37,8 +39,12 @@ class OutboundMessageQuerySet(models.QuerySet):
             qs = qs.filter(purpose=purpose)
         if reason:
             qs = qs.filter(skip_reason=reason)
+        if channel:
+            qs = qs.filter(channel=channel)
         if broadcast:
             qs = qs.filter(broadcast_id=broadcast)
+        if template:
+            qs = qs.filter(template_id=template)
         if customer:
             qs = qs.filter(customer_id=customer)
         return qs

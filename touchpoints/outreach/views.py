@@ -40,6 +40,7 @@ from .forms import (
 )
 from .line import pages as line_pages
 from .models import Broadcast, FollowUp, FollowUpRule, MessageTemplate, OutboundMessage, StaffTask
+from .outbox.enqueue import render_line
 from .querysets import OUTBOX_ORDERING
 
 # --- Message templates ----------------------------------------------------------------------------
@@ -270,11 +271,20 @@ class BroadcastListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
 def _confirm_context(form: BroadcastForm) -> dict:
     """The confirmation page: who it reaches, who not and why, the message as a sample recipient gets it."""
     data = form.cleaned_data
-    audience = broadcasts.broadcast_audience(segment=data["segment"], cap_days=data["cap_days"] or 0)
     template = data["template"]
+    audience = broadcasts.broadcast_audience(segment=data["segment"], cap_days=data["cap_days"] or 0, template=template)
     sample = broadcasts.broadcast_sample(segment=data["segment"])
     context: dict = {"form": form, "audience": audience, "template": template, "sample": sample}
-    if sample is not None:
+    if sample is not None and template.channel == "line" and not template.line_first:
+        # A LINE template's preview is its LINE text (the bubble's text; the button's link under it).
+        language, subject, body, link, _label = render_line(template, sample)
+        context.update(
+            language_name=dict(settings.LANGUAGES).get(language, language),
+            subject=subject,
+            body=f"{body}\n{link}" if link else body,
+            body_html="",
+        )
+    elif sample is not None:
         language, subject, body = outbox.render_for(template, sample)
         context.update(
             language_name=dict(settings.LANGUAGES).get(language, language),

@@ -81,3 +81,72 @@ def test_a_wrong_code_is_refused_and_five_tries_end_the_request(client, line_sta
 
 def test_the_link_page_without_a_token_is_a_clear_400(client, line_standin):
     assert client.get("/line/link/").status_code == 400
+
+
+# --- The member number and birth date (registered by loyalty) ----------------------------------------------------
+
+
+def _member(birth_date="1990-04-01"):
+    from tests.factories import member_join
+
+    customer = consenting_customer(email="taro@example.com", birth_date=birth_date)
+    return member_join(customer=customer)
+
+
+def _proof(client, token, number, birth_date):
+    return client.post(
+        "/line/link/proof/member/",
+        {"linkToken": token, "member-member_number": number, "member-birth_date": birth_date},
+    )
+
+
+def test_a_member_proves_who_they_are_with_number_and_birth_date(client, line_standin):
+    # given a member, and a LINE user who opened the link page
+    membership = _member()
+    token = _link_token(line_user_id(3))
+    page = client.get(f"/line/link/?linkToken={token}")
+    assert b"member-member_number" in page.content
+    # when they give their member number (typed with spaces) and birth date
+    answer = _proof(client, token, " ".join(membership.member_number), "1990-04-01")
+    # then LINE's link dialog gets a nonce, and the accountLink event links them; no mail was needed
+    assert answer.status_code == 302
+    nonce = parse_qs(urlsplit(answer["Location"]).query)["nonce"][0]
+    _webhook(client, line_standin, line_standin.account_link(line_user_id(3), nonce))
+    assert LineUser.objects.get(user_id=line_user_id(3)).customer == membership.customer
+    assert not OutboundMessage.objects.exists()
+
+
+def test_a_wrong_number_and_a_wrong_date_get_the_same_answer(client, line_standin):
+    membership = _member()
+    token = _link_token(line_user_id(3))
+    wrong_date = _proof(client, token, membership.member_number, "1990-04-02")
+    wrong_number = _proof(client, token, "1234567890", "1990-04-01")
+    assert wrong_date.status_code == wrong_number.status_code == 400
+    for answer in (wrong_date, wrong_number):  # one sentence, on no field in particular
+        assert b'id="line-proof-wrong"' in answer.content and b"errorlist" not in answer.content
+
+
+def test_guessing_birth_dates_of_one_member_is_stopped_whatever_the_address(client, line_standin):
+    # given a member, and someone trying dates from ever new addresses and link tokens
+    membership = _member()
+    for day in range(1, 6):
+        token = _link_token(line_user_id(10 + day))
+        data = {"linkToken": token, "member-member_number": membership.member_number}
+        data["member-birth_date"] = f"1990-01-0{day}"
+        answer = client.post("/line/link/proof/member/", data, REMOTE_ADDR=f"10.0.0.{day}")
+        assert answer.status_code == 400
+    # then the right date is refused too, for an hour
+    token = _link_token(line_user_id(20))
+    answer = client.post(
+        "/line/link/proof/member/",
+        {"linkToken": token, "member-member_number": membership.member_number, "member-birth_date": "1990-04-01"},
+        REMOTE_ADDR="10.0.1.1",
+    )
+    assert answer.status_code == 429
+
+
+def test_a_member_without_a_birth_date_on_file_cannot_use_this_proof(client, line_standin):
+    membership = _member(birth_date=None)
+    token = _link_token(line_user_id(3))
+    assert _proof(client, token, membership.member_number, "1990-04-01").status_code == 400
+    assert _proof(client, token, "x", "not a date").status_code == 400

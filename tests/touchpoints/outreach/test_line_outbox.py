@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import MessageTemplateFactory, line_linked_customer, line_user_id
+from tests.line_standin import button_uri
 from touchpoints.outreach.line import client as line
 from touchpoints.outreach.models import LineThrottle, LineUser, OutboundMessage, StaffTask
 from touchpoints.outreach.outbox import message_enqueue, messages_send, outbox_recover
@@ -180,5 +181,60 @@ def test_a_template_link_becomes_a_button(line_standin):
     messages_send(message_ids=[message.pk])
 
     (delivery,) = line_standin.deliveries_to(line_user_id(1))
-    assert delivery.messages[0]["type"] == "template"
-    assert delivery.messages[0]["template"]["actions"][0]["uri"] == "https://shop.example/new"
+    assert delivery.messages[0]["type"] == "flex"
+    assert button_uri(delivery.messages[0]) == "https://shop.example/new"
+
+
+def test_a_link_goes_as_a_flex_bubble_with_title_text_button_and_alt_text(line_standin, settings):
+    # given a template with a button, sent to a linked customer
+    settings.TSUNAGU_SHOP_NAME = "Kissa Tsunagu"
+    customer = line_linked_customer(1, preferred_language="en")
+    template = _line_template(line_button_url="https://shop.example/new", line_button_label_en="See more")
+    message = message_enqueue(customer=customer, key="flex:1", purpose="marketing", template=template)
+    messages_send(message_ids=[message.pk])
+    # then LINE (the stand-in, which checks the Flex shape) got one bubble: the shop's name, the text, the button
+    (delivery,) = line_standin.deliveries_to(line_user_id(1))
+    (flex,) = delivery.messages
+    texts = [c["text"] for c in flex["contents"]["body"]["contents"]]
+    assert texts == ["Kissa Tsunagu", message.body]
+    button = flex["contents"]["footer"]["contents"][0]["action"]
+    assert button == {"type": "uri", "label": "See more", "uri": "https://shop.example/new"}
+    assert flex["altText"].startswith("Kissa Tsunagu") and message.body in flex["altText"]
+
+
+def test_what_a_flex_bubble_cannot_carry_goes_as_plain_text():
+    from touchpoints.outreach.line.client import flex_bubble, message_objects
+
+    # a bubble over LINE's 30 KB, or a link LINE's button refuses, is no bubble
+    assert flex_bubble(title="T", text="あ" * 12_000, link_url="https://x.example/", link_label="Go") is None
+    assert flex_bubble(title="T", text="hi", link_url="https://x.example/" + "a" * 1000, link_label="Go") is None
+    (plain,) = message_objects("Call us", link_url="javascript:alert(1)", link_label="Go")
+    assert plain.type == "text" and plain.text.endswith("javascript:alert(1)")
+    # a long label is cut to LINE's 40 characters; a long text is cut in the alt text to 1,500
+    flex = flex_bubble(title="T", text="x" * 3000, link_url="https://x.example/", link_label="L" * 60)
+    assert len(flex["contents"]["footer"]["contents"][0]["action"]["label"]) == 40
+    assert len(flex["altText"]) == 1500
+
+
+def test_the_stand_in_refuses_a_flex_message_line_would_refuse(line_standin):
+    from linebot.v3.messaging import FlexMessage
+
+    from touchpoints.outreach.line import client as line
+
+    bad = FlexMessage.from_dict(
+        {
+            "type": "flex",
+            "altText": "x",
+            "contents": {
+                "type": "bubble",
+                "footer": {
+                    "type": "box",
+                    "layout": "vertical",
+                    "contents": [{"type": "button", "action": {"type": "uri", "label": "L" * 41, "uri": "https://x"}}],
+                },
+            },
+        }
+    )
+    with line.Client() as api, pytest.raises(line.LineError) as refused:
+        api.push(line_user_id(1), [bad], retry_key=line.retry_key_for(["bad-flex"]))
+    assert refused.value.status == 400 and "label" in refused.value.message

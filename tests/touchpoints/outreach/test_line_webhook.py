@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import MessageTemplateFactory, consenting_customer, line_linked_customer, line_user_id
-from tests.line_standin import sign
+from tests.line_standin import button_uri, sign
 from touchpoints.outreach.line.events import line_events_process, line_user_link
 from touchpoints.outreach.models import LineUser, LineWebhookEvent, OutboundMessage
 from touchpoints.outreach.outbox import message_enqueue
@@ -45,6 +45,15 @@ def test_a_bad_body_with_a_good_signature_is_a_clear_400(client, line_standin):
         assert _post(client, body, sign(body)).status_code == 400
 
 
+def test_the_webhook_stores_a_delivery_in_one_statement(client, line_standin, django_assert_num_queries):
+    # given a delivery of five events (LINE batches them)
+    body, signature = line_standin.signed([line_standin.text(line_user_id(n), "こんにちは") for n in range(5)])
+    # when it is posted, then the webhook's whole database work is one INSERT (no transaction block, no reads)
+    with django_assert_num_queries(1):
+        assert _post(client, body, signature).status_code == 200
+    assert LineWebhookEvent.objects.count() == 5
+
+
 def test_a_replayed_webhook_stores_and_does_nothing_twice(client, line_standin):
     # given a follow delivered, then the same body delivered again (a replay, or LINE's redelivery)
     body, signature = line_standin.signed([line_standin.follow(line_user_id(1))])
@@ -74,7 +83,7 @@ def test_follow_records_consent_with_its_proof_and_invites_an_unlinked_user_to_l
     assert user.customer is None
     # the invitation to link: a push with a button to Tsunagu's link page
     (invite,) = line_standin.deliveries_to(line_user_id(1))
-    assert "/line/link/?linkToken=" in invite.messages[0]["template"]["actions"][0]["uri"]
+    assert "/line/link/?linkToken=" in button_uri(invite.messages[0])
 
 
 def test_unfollow_withdraws_consent_and_stops_queued_line_messages(client, line_standin):

@@ -21,16 +21,14 @@ from django.utils import timezone
 from linebot.v3.messaging import (
     ApiClient,
     ApiException,
-    ButtonsTemplate,
     Configuration,
+    FlexMessage,
     IssueLinkTokenResponse,
     MessagingApi,
     MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
-    TemplateMessage,
     TextMessage,
-    URIAction,
 )
 
 from .models import LineThrottle
@@ -173,20 +171,57 @@ class Client:
         return answer.link_token
 
 
-def message_objects(text: str, *, link_url: str = "", link_label: str = "") -> list:
-    """The message(s) of one outbox row: a text, or buttons with the link when there is one (LINE caps a
-    buttons text at 160 characters, so a longer text goes first and the button follows)."""
+# LINE's limits on a Flex message (Messaging API reference: "Flex Message", "Action objects").
+FLEX_ALT_MAX = 1500
+FLEX_BUBBLE_BYTES_MAX = 30_000
+URI_MAX = 1000
+BUTTON_LABEL_MAX = 40
+
+
+def flex_bubble(*, title: str, text: str, link_url: str, link_label: str) -> dict | None:
+    """A Flex message (a bubble: title, text, one button) as LINE's JSON, or None when it would break LINE's
+    limits (the caller then sends plain text)."""
+    label = (link_label or "Open")[:BUTTON_LABEL_MAX]
+    if len(link_url) > URI_MAX or not link_url.startswith(("https://", "http://", "line://", "tel:")):
+        return None
+    body: list[dict] = []
+    if title:
+        body.append({"type": "text", "text": title[:100], "weight": "bold", "size": "lg", "wrap": True})
+    body.append({"type": "text", "text": text, "wrap": True, "margin": "md" if title else "none"})
+    bubble = {
+        "type": "bubble",
+        "body": {"type": "box", "layout": "vertical", "contents": body},
+        "footer": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [
+                {"type": "button", "style": "primary", "action": {"type": "uri", "label": label, "uri": link_url}}
+            ],
+        },
+    }
+    if len(json.dumps(bubble, ensure_ascii=False).encode()) > FLEX_BUBBLE_BYTES_MAX:
+        return None
+    # The alt text is what a notification and the chat list show: the title, then as much text as fits.
+    alt = f"{title}\n{text}" if title else text
+    return {"type": "flex", "altText": alt[:FLEX_ALT_MAX], "contents": bubble}
+
+
+def message_objects(text: str, *, link_url: str = "", link_label: str = "", title: str | None = None) -> list:
+    """The message(s) of one outbox row: a text, or a Flex bubble (title, text, button) when there is a link.
+    The title is the shop's name unless given. A link the bubble cannot carry (too long, another scheme) goes
+    at the end of a plain text, where LINE makes it tappable."""
     text = text[:TEXT_MAX] or " "
     if not link_url:
         return [TextMessage(text=text)]
-    label = (link_label or "Open")[:20]
-    action = URIAction(label=label, uri=link_url)
-    if len(text) <= 160:
-        return [TemplateMessage(altText=text[:400], template=ButtonsTemplate(text=text, actions=[action]))]
-    return [
-        TextMessage(text=text),
-        TemplateMessage(altText=label, template=ButtonsTemplate(text=label, actions=[action])),
-    ]
+    flex = flex_bubble(
+        title=settings.TSUNAGU_SHOP_NAME if title is None else title,
+        text=text,
+        link_url=link_url,
+        link_label=link_label,
+    )
+    if flex is not None:
+        return [FlexMessage.from_dict(flex)]
+    return [TextMessage(text=f"{text[: TEXT_MAX - len(link_url) - 1]}\n{link_url}"[:TEXT_MAX])]
 
 
 # --- The shared limiter: after a 429 nobody calls LINE until the time it gave ------------------------------

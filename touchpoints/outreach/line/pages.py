@@ -105,10 +105,16 @@ def quota() -> dict[str, Any] | None:
     return answer
 
 
+def reachable_exists() -> Exists:
+    """Whether the customer (the outer row) is one a LINE message reaches: linked (on this provider), following,
+    not blocked. An expression, to annotate where a filter cannot hold it (inside an aggregate)."""
+    users = LineUser.objects.filter(customer=OuterRef("pk"), provider=line.provider(), following=True, blocked=False)
+    return Exists(users)
+
+
 def reachable_q() -> Q:
     """Customers a LINE message reaches: linked (on this provider), following, not blocked."""
-    users = LineUser.objects.filter(customer=OuterRef("pk"), provider=line.provider(), following=True, blocked=False)
-    return Q(Exists(users))
+    return Q(reachable_exists())
 
 
 # --- The segment condition --------------------------------------------------------------------------

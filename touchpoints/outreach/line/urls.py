@@ -9,4 +9,6 @@ urlpatterns = [
     path("webhook/", webhook.webhook, name="webhook"),
     path("link/", link_views.link_start, name="link"),
     path("link/code/", link_views.link_code, name="link_code"),
+    path("login/callback/", link_views.login_callback, name="login_callback"),
+    path("link/proof/<slug:key>/", link_views.link_proof, name="link_proof"),
 ]
