@@ -125,3 +125,14 @@ def test_the_same_seed_gives_the_same_history(demo):
 
     assert fingerprint() == first
     assert first["members"] and first["ledger"]
+
+
+def test_the_history_shows_its_progress_a_tenth_at_a_time(demo):
+    # when
+    output = seed(seed=7)
+
+    # then: a line per tenth of the replayed events, ending at 100%, before the summary
+    lines = [line for line in output.splitlines() if line.strip().startswith("Loyalty history:")]
+    assert [line.split(":")[1].split("%")[0].strip() for line in lines][-1] == "100"
+    assert 1 <= len(lines) <= 10
+    assert "ledger entries" in output.splitlines()[-1]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ from django.utils import timezone
 
 from customers import demo_data as customer_demo_data
 from customers.models import Customer, CustomerActivity
+from customers.progress import Progress
 from customers.seeding import quiet_logs
 from feedback import demo_data, services
 from feedback.models import Status, Survey, Ticket, TicketMessage
@@ -86,7 +88,8 @@ def seed_canned_responses() -> int:
 
 
 class FeedbackSeeder:
-    def __init__(self, *, seed: int, end: dt.datetime) -> None:
+    def __init__(self, *, seed: int, end: dt.datetime, write: Callable[[str], object] | None = None) -> None:
+        self.write = write  # where a progress line goes at each tenth of the tickets
         self.seed, self.end = seed, end
         self.r = rng(seed, "tickets")
         self.answers_r = rng(seed, "answers")
@@ -303,7 +306,9 @@ class FeedbackSeeder:
         plan.sort(key=lambda item: item[0])
         waves.sort(key=lambda item: item[0])
         number = 0
+        progress = Progress(self.write, total=len(plan), label="Feedback", unit="tickets")
         for opened_at, customer, state in sorted(plan + waves, key=lambda item: (item[0], item[2] == "nps")):
+            progress.step(state != "nps")
             if state == "nps":
                 self.nps_wave(customers, at=opened_at)
                 continue
@@ -377,7 +382,8 @@ class Command(BaseCommand):
         if timezone.is_naive(end):
             end = timezone.make_aware(end)
         with quiet_logs(options["verbosity"]), transaction.atomic():
-            done = FeedbackSeeder(seed=options["seed"], end=end).run()
+            write = self.stdout.write if options["verbosity"] >= 1 else None
+            done = FeedbackSeeder(seed=options["seed"], end=end, write=write).run()
             _redate(done, started=started)
         messages = TicketMessage.objects.filter(ticket__idempotency_key__startswith=KEY_PREFIX).count()
         self.stdout.write(

@@ -22,7 +22,7 @@ import datetime as dt
 import heapq
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from customers import demo_data as customer_demo_data
 from customers.models import Customer
+from customers.progress import Progress
 from customers.seeding import quiet_logs
 from loyalty import demo_data, services
 from loyalty.models import Greeting, LedgerEntry, Membership, Programme, Redemption, Reward, Tier, TierChange
@@ -121,8 +122,11 @@ def night_times(first: dt.datetime, end: dt.datetime) -> Iterator[dt.datetime]:
         day += NIGHT_EVERY
 
 
-def seed_loyalty(*, programme: Programme, seed: int, now: dt.datetime) -> Totals:
-    """Replay the members' history up to ``now`` (see the module's docstring). The caller holds a transaction."""
+def seed_loyalty(
+    *, programme: Programme, seed: int, now: dt.datetime, write: Callable[[str], object] | None = None
+) -> Totals:
+    """Replay the members' history up to ``now`` (see the module's docstring). The caller holds a transaction.
+    ``write``: where a progress line goes at each tenth of the history replayed."""
     totals = Totals()
     members_r, join_r, redeem_r = rng(seed, "members"), rng(seed, "join"), rng(seed, "redeem")
     purchases: dict[int, list[Any]] = {}
@@ -172,8 +176,11 @@ def seed_loyalty(*, programme: Programme, seed: int, now: dt.datetime) -> Totals
     memberships: dict[int, Membership] = {}
     joined: list[Membership] = []
     redemption_count = 0
+    progress = Progress(write, total=len(queue), label="Loyalty history", unit="events")
     while queue:
         event = heapq.heappop(queue)
+        if event.kind != "cancel":  # cancellations are drawn on the way: not in the total
+            progress.step()
         if event.kind == "join":
             referral = ""
             if joined and join_r.random() < demo_data.REFERRED_SHARE:
@@ -292,7 +299,8 @@ class Command(BaseCommand):
         with quiet_logs(options["verbosity"]), transaction.atomic():
             programme = programme_create(options["language"])
             with translation.override(options["language"]):
-                totals = seed_loyalty(programme=programme, seed=options["seed"], now=now)
+                write = self.stdout.write if options["verbosity"] >= 1 else None
+                totals = seed_loyalty(programme=programme, seed=options["seed"], now=now, write=write)
         problems = services.ledger_audit()
         entries = LedgerEntry.objects.filter(membership__programme=programme).count()
         changes = TierChange.objects.filter(membership__programme=programme).count()

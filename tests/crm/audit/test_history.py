@@ -199,3 +199,37 @@ def test_a_management_command_records_its_name(transactional_db):
     assert done.returncode == 0, done.stderr[-2000:]
     update = CustomerEvent.objects.get(pgh_obj_id=customer.pk, pgh_label="update")
     assert (update.family_name, update.pgh_context.metadata) == ("X", {"command": "shell"})
+
+
+def test_a_csv_import_records_each_new_and_changed_customer_once_with_who(manager):
+    # given: one customer the file updates (a name and a tag), one it leaves as it is
+    from customers.importing import import_batch_apply, import_batch_create
+
+    changed = CustomerFactory(external_id="E-1", family_name="Sato", email="e1@example.com")
+    same = CustomerFactory(external_id="E-2", family_name="Ito", email="e2@example.com")
+    tag = TagFactory(name="VIP")
+    content = (
+        b"external_id,family_name,email,tags\n"
+        b"E-1,Suzuki,e1@example.com,VIP\n"
+        b"E-2,Ito,e2@example.com,\n"
+        b"E-3,Tanaka,e3@example.com,VIP\n"
+        b"E-4,Kato,e4@example.com,\n"
+    )
+
+    # when: imported in a request's context (the history is written per statement, not per row)
+    with history_context(user=manager.pk, method="POST", path="/customers/import/"):
+        previewed = import_batch_create(file_name="f.csv", content=content, by=manager)
+        batch = import_batch_apply(batch=previewed, by=manager)
+
+    # then: an insert event per new customer, a before/after pair for the changed one, none for the other
+    assert batch.created_count == 2
+    created = Customer.objects.filter(external_id__in=["E-3", "E-4"])
+    inserts = CustomerEvent.objects.filter(pgh_obj_id__in=[c.pk for c in created], pgh_label="insert")
+    assert sorted(e.family_name for e in inserts) == ["Kato", "Tanaka"]
+    assert all(e.pgh_context.metadata["user"] == manager.pk for e in inserts)
+    before, after = last_update(changed.pk)
+    assert (before.family_name, after.family_name) == ("Sato", "Suzuki")
+    assert after.pgh_context.metadata["path"] == "/customers/import/"
+    assert not CustomerEvent.objects.filter(pgh_obj_id=same.pk, pgh_label__in=["before", "update"]).exists()
+    tagged = [change for change in customer_history(changed) if change.what == "Tag"]
+    assert any(field[2] == tag.name for change in tagged for field in change.fields)
