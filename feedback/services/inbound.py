@@ -167,11 +167,12 @@ def _open(
         idempotency_key=key,
         assignee=assignee,
     )
-    opened = TicketMessage.objects.filter(ticket=ticket, kind=TicketMessage.Kind.OPENED).get()
     if ticket.replayed:
+        opened = TicketMessage.objects.filter(ticket=ticket, kind=TicketMessage.Kind.OPENED).get()
         opened.ticket = ticket
         opened.replayed, opened.opened_ticket = True, False
         return opened
+    opened = ticket.opened_message  # written by ticket_open just now
     opened.channel, opened.external_id, opened.sender = channel, external_id, sender
     opened.save(update_fields=["channel", "external_id", "sender"])
     opened.ticket = ticket

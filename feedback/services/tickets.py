@@ -145,7 +145,7 @@ def ticket_open(
         return existing
     if tags:
         ticket.tags.set(tags_get_or_create(tags))
-    TicketMessage.objects.create(
+    ticket.opened_message = TicketMessage.objects.create(
         ticket=ticket, customer=customer, kind=TicketMessage.Kind.OPENED, author=by, created_at=now
     )
     _touchpoint_record(

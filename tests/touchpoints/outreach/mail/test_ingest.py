@@ -169,3 +169,27 @@ def test_the_customer_page_says_the_address_bounces(client, noon, published):
     receive(fixture("bounce_permanent.eml").replace(b"<ORIGINAL>", outbox.message_id_for("receipt-1").encode()))
     page = client.get(customer.get_absolute_url()).content.decode()
     assert 'id="outreach-bounced"' in page and "5.1.1" in page
+
+
+def test_a_batch_of_new_mail_reads_settings_once_and_stays_within_a_query_budget(
+    published, django_assert_max_num_queries
+):
+    # given ten stored mails from ten new senders (each opens a ticket), as one fetched batch
+    mailbox = Mailbox.objects.create(name="support", address="support@tsunagu.example")
+    stored = [
+        mail_store(
+            raw=plain_mail(sender=f"new{i}@example.jp", subject=f"質問 {i}", body="在庫は？", message_id=f"<q{i}@x>"),
+            mailbox=mailbox,
+            uidvalidity=1,
+            uid=i + 1,
+        )[0]
+        for i in range(10)
+    ]
+    mail_process(mail_id=stored[0].pk)  # the first ticket of a test database creates its catalogue rows
+    # when the batch is processed: the policy, calendar, own addresses and touchpoint type are read once (a new
+    # sender costs ~26 queries with savepoints: customer, journey, ticket, touchpoint; it was ~33 before)
+    with inbound.batch(), django_assert_max_num_queries(9 * 27):
+        for mail in stored[1:]:
+            mail_process(mail_id=mail.pk)
+    # then every mail opened its own ticket
+    assert InboundMail.objects.filter(status="processed").count() == 10

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from customers.models import Customer
@@ -45,7 +46,12 @@ def _setting(name: str, default):
 
 
 def own_addresses() -> set[str]:
-    """Addresses Tsunagu sends from or reads: mail from them is its own (a loop), never ingested."""
+    """Addresses Tsunagu sends from or reads: mail from them is its own (a loop), never ingested (read once per
+    fetched batch)."""
+    return inbound.batch_memo("mailbox:own_addresses", _own_addresses)
+
+
+def _own_addresses() -> set[str]:
     addresses = {email.utils.parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower()}
     addresses.update(a.lower() for a in Mailbox.objects.values_list("address", flat=True))
     return {a for a in addresses if a}
@@ -93,11 +99,10 @@ def mail_store(
     """Keep ``raw`` (and its attachments) once. Returns (the row, whether this call stored it)."""
     parsed = parsed or parse(raw)
     now = now or timezone.now()
+    stored_before = Q(message_id=parsed.message_id[:255])
     if uid is not None:
-        existing = InboundMail.objects.filter(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid).first()
-        if existing is not None:
-            return existing, False
-    existing = InboundMail.objects.filter(message_id=parsed.message_id).first()
+        stored_before |= Q(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid)
+    existing = InboundMail.objects.filter(stored_before).first()  # one query for both keys
     if existing is not None:
         return existing, False
     try:
@@ -207,7 +212,7 @@ def _act(mail: InboundMail, parsed: ParsedMail, *, now: dt.datetime) -> Outcome:
             stored_name="" if a.refused_reason else f"inboundattachment:{a.pk}",
             refused_reason=a.refused_reason,
         )
-        for a in mail.attachments.all()
+        for a in (mail.attachments.all() if parsed.attachments else ())  # no query when the mail has none
     ]
     message = inbound.Inbound(
         channel="email",
