@@ -89,12 +89,25 @@ def test_a_mail_to_the_unsubscribe_mailbox_withdraws_consent(noon, published, se
     assert (queued.status, queued.skip_reason) == ("skipped", "opted_out")
 
 
-def test_an_unsubscribe_mail_without_a_token_names_the_sender(published):
+def test_an_unsubscribe_mail_without_a_valid_token_withdraws_nothing_and_is_kept_for_staff(published):
+    # given a consenting customer, and mails to the unsubscribe mailbox in their name (From is anyone's to forge)
     mailbox = Mailbox.objects.create(name="u", address="unsubscribe@tsunagu.example", purpose="unsubscribe")
     customer = consenting_customer(email="reader@example.jp")
-    receive(plain_mail(sender="READER@example.jp", subject="unsubscribe", body="stop", message_id="<u2@x>"), mailbox)
+    forged_token = outbox.unsubscribe_token(customer.pk)[:-4] + "AAAA"
+    # when one has no token and one a token whose signature is wrong
+    plain = receive(
+        plain_mail(sender="READER@example.jp", subject="unsubscribe", body="stop", message_id="<u2@x>"), mailbox
+    )
+    forged = receive(
+        plain_mail(sender="reader@example.jp", subject=f"unsubscribe {forged_token}", body="", message_id="<u3@x>"),
+        mailbox,
+    )
+    # then consent stays, and both mails are recorded as unsubscribe requests staff can review
     customer.refresh_from_db()
-    assert not customer.marketing_consent
+    assert customer.marketing_consent
+    for stored in (plain, forged):
+        assert (stored.status, stored.kind) == ("ignored", "unsubscribe")
+        assert "no valid token" in stored.result
 
 
 def _with_attachments(parts: list[tuple[str, str, bytes]]) -> bytes:

@@ -203,7 +203,11 @@ def _act(mail: InboundMail, parsed: ParsedMail, *, now: dt.datetime) -> Outcome:
     if mailbox is not None and mailbox.purpose == Mailbox.Purpose.UNSUBSCRIBE:
         if parsed.automatic:
             return Outcome(Status.IGNORED, Kind.AUTOMATIC, parsed.automatic)
-        return Outcome(Status.PROCESSED, Kind.UNSUBSCRIBE, unsubscribe_by_mail(parsed=parsed, now=now))
+        done = unsubscribe_by_mail(parsed=parsed, now=now)
+        if done is None:
+            logger.warning("unsubscribe mail %s without a valid token: nothing withdrawn", mail.pk)
+            return Outcome(Status.IGNORED, Kind.UNSUBSCRIBE, "no valid token: nothing withdrawn, for staff to review")
+        return Outcome(Status.PROCESSED, Kind.UNSUBSCRIBE, done)
     attachments = [
         inbound.Attachment(
             filename=a.filename,
@@ -287,9 +291,10 @@ def bounce_record(*, bounce: Bounce, mail: InboundMail | None = None, now: dt.da
     return "; ".join(notes) or "no failed recipient"
 
 
-def unsubscribe_by_mail(*, parsed: ParsedMail, now: dt.datetime | None = None) -> str:
-    """A mail to the List-Unsubscribe mailbox: the signed token in its subject (as Tsunagu's mailto: writes it)
-    names the customer; without one, the customer whose address sent it."""
+def unsubscribe_by_mail(*, parsed: ParsedMail, now: dt.datetime | None = None) -> str | None:
+    """A mail to the List-Unsubscribe mailbox withdraws consent only with the signed token Tsunagu's ``mailto:``
+    writes in its subject (or a body that quotes it). From is anyone's to forge: without a valid token nothing is
+    withdrawn, and None says so (the mail is kept as an unsubscribe request for staff to review)."""
     customer = None
     for text in (parsed.subject, parsed.text[:2000]):
         for token in _TOKEN.findall(text or ""):
@@ -299,9 +304,7 @@ def unsubscribe_by_mail(*, parsed: ParsedMail, now: dt.datetime | None = None) -
                 break
         if customer is not None:
             break
-    if customer is None and parsed.sender:
-        customer = Customer.objects.with_email(parsed.sender).first()
     if customer is None:
-        return "no customer found"
+        return None
     stopped = customer_unsubscribe(customer=customer, method="mail", now=now)
     return f"customer={customer.pk} unsubscribed stopped={stopped}"
