@@ -308,3 +308,38 @@ def unsubscribe_by_mail(*, parsed: ParsedMail, now: dt.datetime | None = None) -
         return None
     stopped = customer_unsubscribe(customer=customer, method="mail", now=now)
     return f"customer={customer.pk} unsubscribed stopped={stopped}"
+
+
+# --- Retention -----------------------------------------------------------------------------------------------
+
+RAW_RETENTION_CHUNK = 500
+
+
+def mails_raw_drop(*, now: dt.datetime | None = None, chunk: int = RAW_RETENTION_CHUNK) -> int:
+    """Empty the raw bytes of mail received more than ``TSUNAGU_INBOUND_RAW_RETENTION_DAYS`` ago (0: keep them),
+    in chunks, each its own short transaction. What the mail became (the ticket's message, its attachments, the
+    headers kept on the row) stays; mail not processed yet keeps its bytes until it is. Safe to run twice."""
+    days = int(_setting("TSUNAGU_INBOUND_RAW_RETENTION_DAYS", 365) or 0)
+    if days <= 0:
+        return 0
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=days)
+    done_statuses = [InboundMail.Status.PROCESSED, InboundMail.Status.IGNORED, InboundMail.Status.FAILED]
+    dropped = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                InboundMail.objects.filter(raw_dropped_at__isnull=True, received_at__lt=cutoff)
+                .filter(status__in=done_statuses)
+                .order_by("received_at", "id")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:chunk]
+            )
+            if not ids:
+                break
+            dropped += InboundMail.objects.filter(pk__in=ids).update(raw=b"", raw_dropped_at=now)
+        if len(ids) < chunk:
+            break
+    if dropped:
+        logger.info("inbound mail raw bytes dropped count=%d older_than_days=%d", dropped, days)
+    return dropped
