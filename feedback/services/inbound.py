@@ -125,6 +125,8 @@ def ticket_receive(
     to_status = None if automatic else REOPEN.get(from_status)
     if to_status:
         _apply_status(locked, to_status, now=now, by=None)  # never a resolve: nothing to do after
+    if not automatic:
+        locked.customer_replied_at = now  # "New reply" in the queue until an agent answers
     locked.save()
     customer_touch(customer_id=locked.customer_id, at=now)
     _touchpoint_record(

@@ -293,6 +293,7 @@ def ticket_reply(
     )
     after: list = []
     if public:
+        locked.customer_replied_at = None  # answered: no longer a new reply in the queue
         if locked.first_responded_at is None:
             locked.first_responded_at = now
             due = locked.first_response_due_at
