@@ -88,6 +88,10 @@ app.conf.beat_schedule = {
         "schedule": float(os.environ.get("TSUNAGU_MAILBOX_POLL_SECONDS") or 60),
         "options": {"expires": float(os.environ.get("TSUNAGU_MAILBOX_POLL_SECONDS") or 60)},
     },
+    "touchpoints: drop old inbound mail's raw bytes": {
+        "task": "touchpoints.outreach.tasks.mails_raw_drop_task",
+        "schedule": crontab(minute=50, hour=18),  # 03:50 in Tokyo (TSUNAGU_INBOUND_RAW_RETENTION_DAYS)
+    },
     "touchpoints: LINE webhook events left unprocessed": {
         "task": "touchpoints.outreach.tasks.line_events_pending_task",
         "schedule": _outreach_tick,

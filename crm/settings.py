@@ -323,6 +323,8 @@ TSUNAGU_PREFERENCES_LINK_DAYS = env_int("TSUNAGU_PREFERENCES_LINK_DAYS", 30)
 TSUNAGU_SUPPORT_ADDRESS = env("TSUNAGU_SUPPORT_ADDRESS")
 TSUNAGU_MAIL_ATTACHMENT_MAX_BYTES = env_int("TSUNAGU_MAIL_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 TSUNAGU_MAIL_ATTACHMENT_MAX_COUNT = env_int("TSUNAGU_MAIL_ATTACHMENT_MAX_COUNT", 20)
+# Days an inbound mail's raw bytes are kept (a nightly job empties older ones; the conversation stays). 0: keep.
+TSUNAGU_INBOUND_RAW_RETENTION_DAYS = env_int("TSUNAGU_INBOUND_RAW_RETENTION_DAYS", 365)
 # A mail provider's inbound webhook (django-anymail, /anymail/<provider>/inbound/): the basic-auth secret the
 # provider's webhook URL carries, and the provider's signing key (Mailgun's here; see anymail's docs for others).
 ANYMAIL = {

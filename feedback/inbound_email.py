@@ -26,7 +26,7 @@ from django.contrib.auth import get_user_model
 from customers.models import Customer
 from touchpoints.outreach import outbox
 from touchpoints.outreach.channels.mailbox.models import Mailbox
-from touchpoints.outreach.inbound import Inbound
+from touchpoints.outreach.inbound import Inbound, batch_memo
 
 from .models import Ticket, TicketMessage
 from .references import format_reference, parse_reference
@@ -142,40 +142,54 @@ def _by_subject(subject: str, customer: Customer | None) -> Ticket | None:
     return Ticket.objects.filter(pk=ticket_id, customer=customer).first()
 
 
-def ticket_for_mail(message: Inbound) -> tuple[Ticket | None, str]:
-    """The ticket a mail answers and how it was found ("" when none)."""
+def ticket_for_mail(message: Inbound, *, sender: Customer | None = None) -> tuple[Ticket | None, str]:
+    """The ticket a mail answers and how it was found ("" when none). ``sender``: the customer whose address sent
+    it (looked up when not given)."""
     ticket = _by_references(message.references, message.sender)
     if ticket is not None:
         return ticket, "references"
     ticket_id = ticket_id_from_addresses(message.extra.get("recipients"))
     if ticket_id is not None:
-        ticket = Ticket.objects.filter(pk=ticket_id).first()
+        ticket = Ticket.objects.filter(pk=ticket_id).select_related("customer").first()
         if ticket is not None:
             return ticket, "token"
-    sender = Customer.objects.with_email(message.sender).first() if message.sender else None
+    if sender is None:
+        sender = _sender(message)
     ticket = _by_subject(message.subject, sender)
     return (ticket, "subject") if ticket is not None else (None, "")
+
+
+def _sender(message: Inbound) -> Customer | None:
+    return Customer.objects.with_email(message.sender).first() if message.sender else None
+
+
+def _assignee(assignee_id: int | None):
+    if not assignee_id:
+        return None
+    return batch_memo(
+        ("feedback:assignee", assignee_id),
+        lambda: get_user_model().objects.filter(pk=assignee_id, is_active=True).first(),
+    )
 
 
 def on_inbound_email(message: Inbound) -> str | None:
     """The ``inbound.dispatch`` handler for email: the TicketMessage written, as "ticket=… message=…"."""
     if message.channel != "email":
         return None
-    ticket, how = ticket_for_mail(message)
+    sender = _sender(message)  # read once: threading by subject and a new ticket both need it
+    ticket, how = ticket_for_mail(message, sender=sender)
     if ticket is not None:
         customer = ticket.customer
     elif message.automatic or not message.sender:
         return None  # an out-of-office answering nothing, or no sender to answer
     else:
-        customer = Customer.objects.with_email(message.sender).first() or _customer_for_email(
+        customer = sender or _customer_for_email(
             email=message.sender,
             name=message.extra.get("sender_name", ""),
             language="ja",
             source=Customer.Source.WEB,
         )
-    assignee = None
-    if message.extra.get("assignee_id"):
-        assignee = get_user_model().objects.filter(pk=message.extra["assignee_id"], is_active=True).first()
+    assignee = _assignee(message.extra.get("assignee_id"))
     written = ticket_receive(
         customer=customer,
         channel=Ticket.Channel.EMAIL,

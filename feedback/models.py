@@ -220,6 +220,9 @@ class Ticket(models.Model):
     sla_paused_at = models.DateTimeField(
         _("SLA paused at"), null=True, blank=True, help_text=_("The clock stops while waiting on the customer.")
     )
+    # The customer's message that no public reply has answered yet ("New reply" in the queue); set by
+    # ticket_receive, cleared by ticket_reply.
+    customer_replied_at = models.DateTimeField(_("customer replied at"), null=True, blank=True, editable=False)
     # Derived by the services: the next deadline that runs (NO_DEADLINE when none does) and when to warn.
     next_due_at = models.DateTimeField(_("next deadline"), default=NO_DEADLINE, editable=False)
     next_warn_at = models.DateTimeField(_("warn at"), default=NO_DEADLINE, editable=False)
@@ -278,6 +281,11 @@ class Ticket(models.Model):
             models.Index(fields=["next_due_at", "id"], name="ticket_due_idx"),
             models.Index(
                 fields=["next_due_at", "id"], name="ticket_active_due_idx", condition=Q(status__in=ACTIVE_STATUSES)
+            ),
+            models.Index(
+                fields=["next_due_at", "id"],
+                name="ticket_replied_due_idx",
+                condition=Q(status__in=ACTIVE_STATUSES, customer_replied_at__isnull=False),
             ),
             models.Index(
                 fields=["next_due_at", "id"],

@@ -21,6 +21,7 @@ QUEUES: dict[str, Any] = {
     "open": _("All open"),
     "mine": _("My tickets"),
     "unassigned": _("Unassigned"),
+    "replied": _("New reply"),
     "breaching": _("Breaching soon"),
     "all": _("Everything"),
 }
@@ -50,6 +51,7 @@ QUEUE_VALUES = [
     "first_responded_at",
     "sla_policy__business_hours",
     "source_survey_id",
+    "customer_replied_at",
     "customer_id",
     "customer__family_name",
     "customer__given_name",
@@ -74,6 +76,9 @@ class TicketQuerySet(models.QuerySet):
             return self
         if name == "mine":
             return self.active().filter(assignee_id=user.pk)
+        if name == "replied":
+            # The customer wrote and no public reply answered yet (ticket_replied_due_idx).
+            return self.active().filter(customer_replied_at__isnull=False)
         if name == "unassigned":
             return self.active().filter(assignee__isnull=True)
         if name == "breaching":

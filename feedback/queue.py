@@ -159,6 +159,7 @@ class QueueRow:
     created_time: str
     follow_up: bool
     tags: list[str] = field(default_factory=list)
+    replied: bool = False  # the customer's message waits for an answer
 
 
 def queue_rows(rows: Sequence[Any], *, now: dt.datetime) -> list[QueueRow]:
@@ -215,6 +216,7 @@ def queue_rows(rows: Sequence[Any], *, now: dt.datetime) -> list[QueueRow]:
                 created_time=time_format(created),
                 follow_up=r.source_survey_id is not None,
                 tags=tags.get(r.pk, []),
+                replied=r.customer_replied_at is not None,
             )
         )
     return result
@@ -227,7 +229,7 @@ ROW_HTML = """
           <tr data-ticket="{pk}">
             {select}
             <td class="ticket-subject">
-              <a href="{url}" class="fw-semibold text-decoration-none">{reference}</a>{follow_up}
+              <a href="{url}" class="fw-semibold text-decoration-none">{reference}</a>{follow_up}{replied}
               <div class="text-truncate" title="{subject}">{subject}</div>
               <div class="small text-body-secondary">{kind}{tags}</div>
             </td>
@@ -245,6 +247,8 @@ SELECT_HTML = (
     '<td><input type="checkbox" class="form-check-input" name="ids" value="{pk}" aria-label="{label} {reference}"></td>'
 )
 FOLLOW_UP_HTML = ' <span class="badge text-bg-warning">{}</span>'
+REPLIED_HTML = ' <span class="badge text-bg-danger text-nowrap" data-replied="1">\
+<i class="bi bi-chat-left-dots" aria-hidden="true"></i> {}</span>'
 BADGE_HTML = '<span class="badge {}">{}</span>'
 TAG_HTML = ' <span class="badge text-bg-light border">{}</span>'
 SLA_HTML = '<span class="badge sla-badge sla-{}" data-due="{}"><i class="bi ICON" aria-hidden="true"></i> {}</span>'
@@ -265,6 +269,7 @@ def queue_rows_html(rows: Sequence[QueueRow], *, can_bulk: bool) -> SafeString:
         label = conditional_escape(_("Select")).replace("{", "{{").replace("}", "}}")
         row_html = ROW_HTML.replace("{select}", SELECT_HTML.replace("{label}", label))
     follow_up = format_html(FOLLOW_UP_HTML, _("Follow-up"))
+    replied = format_html(REPLIED_HTML, _("New reply"))
     badges: dict[tuple[str, str], SafeString] = {}
 
     def badge(css: str, label: str) -> SafeString:
@@ -287,6 +292,7 @@ def queue_rows_html(rows: Sequence[QueueRow], *, can_bulk: bool) -> SafeString:
             url=esc(r.url),
             reference=esc(r.reference),
             follow_up=follow_up if r.follow_up else "",
+            replied=replied if r.replied else "",
             subject=esc(r.subject),
             kind=esc(r.kind),
             tags="".join(TAG_HTML.format(esc(tag)) for tag in r.tags),

@@ -15,6 +15,7 @@ from customers.models import Customer
 from customers.signals import send_after_commit
 from touchpoints.models import TouchpointType
 from touchpoints.outreach import outbox
+from touchpoints.outreach.inbound import batch_memo
 from touchpoints.outreach.models import MessageTemplate
 from touchpoints.services import touchpoint_record
 
@@ -94,7 +95,9 @@ def _touchpoint_record(
 
     Marketing edits the catalogue: a ticket must still open when they switch "support" off.
     """
-    touchpoint_type = TouchpointType.objects.filter(slug=slug, is_active=True).first()
+    touchpoint_type = batch_memo(
+        ("feedback:touchpoint_type", slug), lambda: TouchpointType.objects.filter(slug=slug, is_active=True).first()
+    )
     if touchpoint_type is None:
         logger.warning("touchpoint type %r missing or inactive: no touchpoint for %s", slug, key)
         return None

@@ -56,7 +56,9 @@ def _stored(channel: str, external_id: str) -> TicketMessage | None:
     return TicketMessage.objects.filter(channel=channel, external_id=external_id).select_related("ticket").first()
 
 
-@transaction.atomic
+# No savepoint of its own: the channels call it inside their own transaction per message (a mail's processing, a
+# LINE event's), which rolls back whole on an error; a savepoint here cost two statements per message.
+@transaction.atomic(savepoint=False)
 def ticket_receive(
     *,
     customer: Customer,
@@ -125,6 +127,8 @@ def ticket_receive(
     to_status = None if automatic else REOPEN.get(from_status)
     if to_status:
         _apply_status(locked, to_status, now=now, by=None)  # never a resolve: nothing to do after
+    if not automatic:
+        locked.customer_replied_at = now  # "New reply" in the queue until an agent answers
     locked.save()
     customer_touch(customer_id=locked.customer_id, at=now)
     _touchpoint_record(
@@ -167,11 +171,12 @@ def _open(
         idempotency_key=key,
         assignee=assignee,
     )
-    opened = TicketMessage.objects.filter(ticket=ticket, kind=TicketMessage.Kind.OPENED).get()
     if ticket.replayed:
+        opened = TicketMessage.objects.filter(ticket=ticket, kind=TicketMessage.Kind.OPENED).get()
         opened.ticket = ticket
         opened.replayed, opened.opened_ticket = True, False
         return opened
+    opened = ticket.opened_message  # written by ticket_open just now
     opened.channel, opened.external_id, opened.sender = channel, external_id, sender
     opened.save(update_fields=["channel", "external_id", "sender"])
     opened.ticket = ticket

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from touchpoints.outreach.inbound import batch_memo
+
 from .. import sla
 from ..models import CLOCK_STATUSES, NO_DEADLINE, SlaPolicy, Ticket
 
@@ -13,6 +15,11 @@ logger = logging.getLogger(__name__)
 
 
 def sla_policy_for(*, priority: str, follow_up: bool = False) -> SlaPolicy | None:
+    """The policy for a new ticket (read once per batch of inbound mail: ``inbound.batch``)."""
+    return batch_memo(("feedback:sla_policy", priority, follow_up), lambda: _policy_for(priority, follow_up))
+
+
+def _policy_for(priority: str, follow_up: bool) -> SlaPolicy | None:
     if follow_up:
         policy = SlaPolicy.objects.filter(is_follow_up=True).first()
         if policy is not None:
@@ -23,7 +30,7 @@ def sla_policy_for(*, priority: str, follow_up: bool = False) -> SlaPolicy | Non
 def _calendar(policy: SlaPolicy | None) -> sla.BusinessCalendar:
     """The business calendar when the policy counts business hours (two queries); else an empty one."""
     if policy is not None and policy.business_hours:
-        return sla.calendar_load()
+        return batch_memo("feedback:calendar", sla.calendar_load)
     return sla.BusinessCalendar.build(hours=[])
 
 

@@ -145,7 +145,7 @@ def ticket_open(
         return existing
     if tags:
         ticket.tags.set(tags_get_or_create(tags))
-    TicketMessage.objects.create(
+    ticket.opened_message = TicketMessage.objects.create(
         ticket=ticket, customer=customer, kind=TicketMessage.Kind.OPENED, author=by, created_at=now
     )
     _touchpoint_record(
@@ -293,6 +293,7 @@ def ticket_reply(
     )
     after: list = []
     if public:
+        locked.customer_replied_at = None  # answered: no longer a new reply in the queue
         if locked.first_responded_at is None:
             locked.first_responded_at = now
             due = locked.first_response_due_at

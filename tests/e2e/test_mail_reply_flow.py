@@ -87,6 +87,9 @@ def test_agent_replies_customer_answers_by_mail_and_it_is_on_the_ticket_and_in_t
     page.goto(live_server.url + reverse("feedback:queue") + "?queue=mine")
     row = page.locator(f"#ticket-table tr[data-ticket='{ticket.pk}']")
     expect(row).to_be_visible()
+    expect(row.locator("[data-replied]")).to_have_text("New reply")  # flagged until an agent answers
+    page.goto(live_server.url + reverse("feedback:queue") + "?queue=replied")
+    expect(page.locator(f"#ticket-table tr[data-ticket='{ticket.pk}'] [data-replied]")).to_be_visible()
     assert Ticket.objects.get(pk=ticket.pk).status == "open"
     assert page.locator("main img[src='x']").count() == 0
     assert problems == []

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
 from feedback import events, services
 from feedback.models import Status, Ticket, TicketMessage
@@ -136,3 +137,35 @@ def test_two_workers_storing_one_new_mail_open_one_ticket():
     assert not errors
     assert Ticket.objects.filter(customer=customer).count() == 1
     assert sorted(r.replayed for r in results) == [False, True]
+
+
+def test_a_customer_reply_is_flagged_in_the_queue_until_an_agent_answers(agent, client):
+    # given a ticket assigned to the agent, answered once
+    ticket = ticket_create()
+    services.ticket_assign(ticket=ticket, assignee=agent, by=agent)
+    services.ticket_reply(ticket=ticket, body="Could you send a photo?", by=agent, status=Status.WAITING)
+    client.force_login(agent)
+    queue = reverse("feedback:queue")
+    assert f'data-ticket="{ticket.pk}"' not in client.get(queue, {"queue": "replied"}).content.decode()
+    # when the customer writes back (an out-of-office first, which flags nothing)
+    services.ticket_receive(
+        customer=ticket.customer, ticket=ticket, channel="email", text="留守です", external_id="<ooo>", automatic=True
+    )
+    ticket.refresh_from_db()
+    assert ticket.customer_replied_at is None
+    services.ticket_receive(
+        customer=ticket.customer, ticket=ticket, channel="email", text="写真です", external_id="<p>"
+    )
+    # then the ticket is in the "New reply" queue with its badge, and in "mine" with the badge too
+    for name in ("replied", "mine"):
+        page = client.get(queue, {"queue": name}).content.decode()
+        row = page.split(f'data-ticket="{ticket.pk}"', 1)[1].split("</tr>", 1)[0]
+        assert 'data-replied="1"' in row
+    # and an internal note leaves it flagged, a public reply clears it
+    services.ticket_reply(ticket=ticket, body="note", by=agent, public=False)
+    ticket.refresh_from_db()
+    assert ticket.customer_replied_at is not None
+    services.ticket_reply(ticket=ticket, body="Thanks!", by=agent)
+    ticket.refresh_from_db()
+    assert ticket.customer_replied_at is None
+    assert f'data-ticket="{ticket.pk}"' not in client.get(queue, {"queue": "replied"}).content.decode()

@@ -12,8 +12,10 @@ loses nothing: the channel retries the dispatch later, and handlers must be idem
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,3 +75,30 @@ def dispatch(message: Inbound) -> Any:
         if result is not None:
             return result
     return None
+
+
+# --- A batch's memo -------------------------------------------------------------------------------------------
+
+_batch: contextvars.ContextVar[dict | None] = contextvars.ContextVar("inbound_batch", default=None)
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """A batch of inbound messages (one IMAP fetch of ≤ 50 mails): settings read for one message (the SLA policy,
+    the business calendar, Tsunagu's own addresses) are read once for the batch (``batch_memo``). A change staff
+    make shows from the next batch, seconds later."""
+    token = _batch.set({})
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+
+
+def batch_memo(key: Any, factory: Callable[[], Any]) -> Any:
+    """``factory()``, read once per ``batch()`` (every time outside one)."""
+    memo = _batch.get()
+    if memo is None:
+        return factory()
+    if key not in memo:
+        memo[key] = factory()
+    return memo[key]

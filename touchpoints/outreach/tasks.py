@@ -12,6 +12,7 @@ from celery import shared_task
 
 from .broadcasts import broadcast_prepare, broadcasts_advance
 from .channels.mailbox.fetching import mailboxes_fetch
+from .channels.mailbox.ingest import mails_raw_drop
 from .line.events import line_events_process
 from .outbox import message_send, messages_send, outbox_sweep
 from .rules import followups_dispatch, inactive_followups_schedule
@@ -63,6 +64,12 @@ def broadcast_prepare_task(broadcast_id: int) -> int:
 def mailboxes_fetch_task() -> dict:
     """Every poll: store each mailbox's new mail once, move it, process it (threading, bounces, unsubscribes)."""
     return mailboxes_fetch()
+
+
+@shared_task
+def mails_raw_drop_task() -> int:
+    """Nightly: drop the raw bytes of inbound mail older than TSUNAGU_INBOUND_RAW_RETENTION_DAYS."""
+    return mails_raw_drop()
 
 
 @shared_task

@@ -89,12 +89,25 @@ def test_a_mail_to_the_unsubscribe_mailbox_withdraws_consent(noon, published, se
     assert (queued.status, queued.skip_reason) == ("skipped", "opted_out")
 
 
-def test_an_unsubscribe_mail_without_a_token_names_the_sender(published):
+def test_an_unsubscribe_mail_without_a_valid_token_withdraws_nothing_and_is_kept_for_staff(published):
+    # given a consenting customer, and mails to the unsubscribe mailbox in their name (From is anyone's to forge)
     mailbox = Mailbox.objects.create(name="u", address="unsubscribe@tsunagu.example", purpose="unsubscribe")
     customer = consenting_customer(email="reader@example.jp")
-    receive(plain_mail(sender="READER@example.jp", subject="unsubscribe", body="stop", message_id="<u2@x>"), mailbox)
+    forged_token = outbox.unsubscribe_token(customer.pk)[:-4] + "AAAA"
+    # when one has no token and one a token whose signature is wrong
+    plain = receive(
+        plain_mail(sender="READER@example.jp", subject="unsubscribe", body="stop", message_id="<u2@x>"), mailbox
+    )
+    forged = receive(
+        plain_mail(sender="reader@example.jp", subject=f"unsubscribe {forged_token}", body="", message_id="<u3@x>"),
+        mailbox,
+    )
+    # then consent stays, and both mails are recorded as unsubscribe requests staff can review
     customer.refresh_from_db()
-    assert not customer.marketing_consent
+    assert customer.marketing_consent
+    for stored in (plain, forged):
+        assert (stored.status, stored.kind) == ("ignored", "unsubscribe")
+        assert "no valid token" in stored.result
 
 
 def _with_attachments(parts: list[tuple[str, str, bytes]]) -> bytes:
@@ -169,3 +182,57 @@ def test_the_customer_page_says_the_address_bounces(client, noon, published):
     receive(fixture("bounce_permanent.eml").replace(b"<ORIGINAL>", outbox.message_id_for("receipt-1").encode()))
     page = client.get(customer.get_absolute_url()).content.decode()
     assert 'id="outreach-bounced"' in page and "5.1.1" in page
+
+
+def test_a_batch_of_new_mail_reads_settings_once_and_stays_within_a_query_budget(
+    published, django_assert_max_num_queries
+):
+    # given ten stored mails from ten new senders (each opens a ticket), as one fetched batch
+    mailbox = Mailbox.objects.create(name="support", address="support@tsunagu.example")
+    stored = [
+        mail_store(
+            raw=plain_mail(sender=f"new{i}@example.jp", subject=f"質問 {i}", body="在庫は？", message_id=f"<q{i}@x>"),
+            mailbox=mailbox,
+            uidvalidity=1,
+            uid=i + 1,
+        )[0]
+        for i in range(10)
+    ]
+    mail_process(mail_id=stored[0].pk)  # the first ticket of a test database creates its catalogue rows
+    # when the batch is processed: the policy, calendar, own addresses and touchpoint type are read once (a new
+    # sender costs ~41 statements, 20 of them savepoints: customer, journey, ticket, touchpoint; ~50 before)
+    with inbound.batch(), django_assert_max_num_queries(9 * 42):
+        for mail in stored[1:]:
+            mail_process(mail_id=mail.pk)
+    # then every mail opened its own ticket
+    assert InboundMail.objects.filter(status="processed").count() == 10
+
+
+def test_the_nightly_job_drops_old_raw_mail_but_keeps_the_conversation(settings, published):
+    # given a mail received 400 days ago that opened a ticket, one from yesterday, and an old one not processed yet
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from feedback.models import TicketMessage
+    from touchpoints.outreach.tasks import mails_raw_drop_task
+
+    settings.TSUNAGU_INBOUND_RAW_RETENTION_DAYS = 365
+    now = timezone.now()
+    old = receive(plain_mail(sender="old@example.jp", subject="古い", body="一年以上前", message_id="<old@x>"))
+    recent = receive(plain_mail(sender="new@example.jp", subject="新しい", body="昨日", message_id="<new@x>"))
+    waiting, _ = mail_store(raw=plain_mail(sender="w@example.jp", subject="w", body="w", message_id="<w@x>"))
+    InboundMail.objects.filter(pk__in=[old.pk, waiting.pk]).update(received_at=now - dt.timedelta(days=400))
+    InboundMail.objects.filter(pk=recent.pk).update(received_at=now - dt.timedelta(days=1))
+    # when the nightly job runs (twice: the second changes nothing)
+    assert mails_raw_drop_task() == 1
+    assert mails_raw_drop_task() == 0
+    # then only the old processed mail lost its bytes; its message on the ticket is whole
+    old.refresh_from_db(), recent.refresh_from_db(), waiting.refresh_from_db()
+    assert bytes(old.raw) == b"" and old.raw_dropped_at is not None and old.size > 0
+    assert bytes(recent.raw) and bytes(waiting.raw) and recent.raw_dropped_at is None
+    assert TicketMessage.objects.get(external_id="<old@x>").ticket.body == "一年以上前"  # it opened the ticket
+    # and 0 keeps raw mail for ever
+    settings.TSUNAGU_INBOUND_RAW_RETENTION_DAYS = 0
+    InboundMail.objects.filter(pk=recent.pk).update(received_at=now - dt.timedelta(days=4000))
+    assert mails_raw_drop_task() == 0

@@ -22,6 +22,7 @@ from django.utils import timezone
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from ... import inbound
 from .ingest import mail_process, mail_store, mails_process_pending
 from .models import InboundMail, Mailbox
 from .parsing import parse
@@ -163,11 +164,12 @@ def _fetch(client: IMAPClient, mailbox: Mailbox, limit: int, report: FetchReport
         Mailbox.objects.filter(pk=mailbox.pk).update(uidvalidity=uidvalidity, last_uid=max(batch))
         mailbox.uidvalidity, mailbox.last_uid = uidvalidity, max(batch)
         if process:
-            for mail_id, parsed in stored:
-                status = mail_process(mail_id=mail_id, parsed=parsed)
-                if status and status != InboundMail.Status.RECEIVED:
-                    report.processed += 1
-                    report.statuses[status] = report.statuses.get(status, 0) + 1
+            with inbound.batch():
+                for mail_id, parsed in stored:
+                    status = mail_process(mail_id=mail_id, parsed=parsed)
+                    if status and status != InboundMail.Status.RECEIVED:
+                        report.processed += 1
+                        report.statuses[status] = report.statuses.get(status, 0) + 1
 
 
 def mailboxes_fetch(*, limit: int = 1000) -> dict[str, int]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from customers.models import Customer
@@ -45,7 +46,12 @@ def _setting(name: str, default):
 
 
 def own_addresses() -> set[str]:
-    """Addresses Tsunagu sends from or reads: mail from them is its own (a loop), never ingested."""
+    """Addresses Tsunagu sends from or reads: mail from them is its own (a loop), never ingested (read once per
+    fetched batch)."""
+    return inbound.batch_memo("mailbox:own_addresses", _own_addresses)
+
+
+def _own_addresses() -> set[str]:
     addresses = {email.utils.parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower()}
     addresses.update(a.lower() for a in Mailbox.objects.values_list("address", flat=True))
     return {a for a in addresses if a}
@@ -93,11 +99,10 @@ def mail_store(
     """Keep ``raw`` (and its attachments) once. Returns (the row, whether this call stored it)."""
     parsed = parsed or parse(raw)
     now = now or timezone.now()
+    stored_before = Q(message_id=parsed.message_id[:255])
     if uid is not None:
-        existing = InboundMail.objects.filter(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid).first()
-        if existing is not None:
-            return existing, False
-    existing = InboundMail.objects.filter(message_id=parsed.message_id).first()
+        stored_before |= Q(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid)
+    existing = InboundMail.objects.filter(stored_before).first()  # one query for both keys
     if existing is not None:
         return existing, False
     try:
@@ -198,7 +203,11 @@ def _act(mail: InboundMail, parsed: ParsedMail, *, now: dt.datetime) -> Outcome:
     if mailbox is not None and mailbox.purpose == Mailbox.Purpose.UNSUBSCRIBE:
         if parsed.automatic:
             return Outcome(Status.IGNORED, Kind.AUTOMATIC, parsed.automatic)
-        return Outcome(Status.PROCESSED, Kind.UNSUBSCRIBE, unsubscribe_by_mail(parsed=parsed, now=now))
+        done = unsubscribe_by_mail(parsed=parsed, now=now)
+        if done is None:
+            logger.warning("unsubscribe mail %s without a valid token: nothing withdrawn", mail.pk)
+            return Outcome(Status.IGNORED, Kind.UNSUBSCRIBE, "no valid token: nothing withdrawn, for staff to review")
+        return Outcome(Status.PROCESSED, Kind.UNSUBSCRIBE, done)
     attachments = [
         inbound.Attachment(
             filename=a.filename,
@@ -207,7 +216,7 @@ def _act(mail: InboundMail, parsed: ParsedMail, *, now: dt.datetime) -> Outcome:
             stored_name="" if a.refused_reason else f"inboundattachment:{a.pk}",
             refused_reason=a.refused_reason,
         )
-        for a in mail.attachments.all()
+        for a in (mail.attachments.all() if parsed.attachments else ())  # no query when the mail has none
     ]
     message = inbound.Inbound(
         channel="email",
@@ -282,9 +291,10 @@ def bounce_record(*, bounce: Bounce, mail: InboundMail | None = None, now: dt.da
     return "; ".join(notes) or "no failed recipient"
 
 
-def unsubscribe_by_mail(*, parsed: ParsedMail, now: dt.datetime | None = None) -> str:
-    """A mail to the List-Unsubscribe mailbox: the signed token in its subject (as Tsunagu's mailto: writes it)
-    names the customer; without one, the customer whose address sent it."""
+def unsubscribe_by_mail(*, parsed: ParsedMail, now: dt.datetime | None = None) -> str | None:
+    """A mail to the List-Unsubscribe mailbox withdraws consent only with the signed token Tsunagu's ``mailto:``
+    writes in its subject (or a body that quotes it). From is anyone's to forge: without a valid token nothing is
+    withdrawn, and None says so (the mail is kept as an unsubscribe request for staff to review)."""
     customer = None
     for text in (parsed.subject, parsed.text[:2000]):
         for token in _TOKEN.findall(text or ""):
@@ -294,9 +304,42 @@ def unsubscribe_by_mail(*, parsed: ParsedMail, now: dt.datetime | None = None) -
                 break
         if customer is not None:
             break
-    if customer is None and parsed.sender:
-        customer = Customer.objects.with_email(parsed.sender).first()
     if customer is None:
-        return "no customer found"
+        return None
     stopped = customer_unsubscribe(customer=customer, method="mail", now=now)
     return f"customer={customer.pk} unsubscribed stopped={stopped}"
+
+
+# --- Retention -----------------------------------------------------------------------------------------------
+
+RAW_RETENTION_CHUNK = 500
+
+
+def mails_raw_drop(*, now: dt.datetime | None = None, chunk: int = RAW_RETENTION_CHUNK) -> int:
+    """Empty the raw bytes of mail received more than ``TSUNAGU_INBOUND_RAW_RETENTION_DAYS`` ago (0: keep them),
+    in chunks, each its own short transaction. What the mail became (the ticket's message, its attachments, the
+    headers kept on the row) stays; mail not processed yet keeps its bytes until it is. Safe to run twice."""
+    days = int(_setting("TSUNAGU_INBOUND_RAW_RETENTION_DAYS", 365) or 0)
+    if days <= 0:
+        return 0
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=days)
+    done_statuses = [InboundMail.Status.PROCESSED, InboundMail.Status.IGNORED, InboundMail.Status.FAILED]
+    dropped = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                InboundMail.objects.filter(raw_dropped_at__isnull=True, received_at__lt=cutoff)
+                .filter(status__in=done_statuses)
+                .order_by("received_at", "id")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:chunk]
+            )
+            if not ids:
+                break
+            dropped += InboundMail.objects.filter(pk__in=ids).update(raw=b"", raw_dropped_at=now)
+        if len(ids) < chunk:
+            break
+    if dropped:
+        logger.info("inbound mail raw bytes dropped count=%d older_than_days=%d", dropped, days)
+    return dropped

@@ -115,6 +115,8 @@ class InboundMail(models.Model):
     result = models.CharField(_("result"), max_length=200, blank=True)
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    # When ``raw`` was emptied (TSUNAGU_INBOUND_RAW_RETENTION_DAYS); the conversation text and attachments stay.
+    raw_dropped_at = models.DateTimeField(_("raw message dropped at"), null=True, blank=True, editable=False)
 
     class Meta:
         app_label = "outreach"
@@ -130,6 +132,10 @@ class InboundMail(models.Model):
         ]
         indexes = [
             models.Index(fields=["received_at", "id"], name="inboundmail_todo_idx", condition=Q(status="received")),
+            # The nightly retention job finds the old mail whose raw bytes are still kept, and nothing else.
+            models.Index(
+                fields=["received_at", "id"], name="inboundmail_raw_kept_idx", condition=Q(raw_dropped_at__isnull=True)
+            ),
         ]
 
     def __str__(self) -> str:
