@@ -27,6 +27,7 @@ from touchpoints.outreach.preferences import preferences_url
 from .. import services
 from ..models import MemberCard, Redemption, Reward
 from ..services import cards
+from ..wallet.config import wallet_buttons
 from .forms import CardRedeemForm, CodeForm, EmailForm
 from .qr import qr_data_uri
 from .session import card_from_session, card_session_close, card_session_open
@@ -144,6 +145,7 @@ def _card_context(request: HttpRequest, card: MemberCard, membership) -> dict:
         "redeem_key": uuid.uuid4().hex,
         "referral_url": settings.TSUNAGU_BASE_URL + reverse("member:referral", args=[membership.referral_code]),
         "preferences_url": preferences_url(membership.customer_id, came_from="card"),
+        "wallet": wallet_buttons(),
     }
 
 
