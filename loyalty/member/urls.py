@@ -10,6 +10,7 @@ urlpatterns = [
     path("code/", views.code, name="code"),
     path("open/<str:token>/", views.open_link, name="open"),
     path("card/", views.card_page, name="card"),
+    path("card/history/", views.history, name="history"),
     path("card/redeem/", views.redeem, name="redeem"),
     path("card/vouchers/<int:pk>/", views.voucher, name="voucher"),
     path("card/sign-out/", views.sign_out, name="sign_out"),

@@ -31,7 +31,7 @@ from ..wallet.config import wallet_buttons
 from .forms import CardRedeemForm, CodeForm, EmailForm
 from .qr import qr_data_uri
 from .session import card_from_session, card_session_close, card_session_open
-from .summary import card_summary, membership_for_card
+from .summary import card_summary, history_page, membership_for_card
 
 CODE_SCOPE = "card-code"
 
@@ -152,6 +152,16 @@ def _card_context(request: HttpRequest, card: MemberCard, membership) -> dict:
 @card_required
 def card_page(request: HttpRequest, card: MemberCard, membership) -> HttpResponse:
     return render(request, "loyalty/member/card.html", _card_context(request, card, membership))
+
+
+@card_required
+def history(request: HttpRequest, card: MemberCard, membership) -> HttpResponse:
+    """Older history, 20 entries a page ("Earlier history" on the card; works without JavaScript)."""
+    before = request.GET.get("before", "")
+    if not before.isdigit():
+        return redirect("member:card")
+    entries, more = history_page(membership, before=int(before))
+    return render(request, "loyalty/member/history.html", {"membership": membership, "history": entries, "more": more})
 
 
 @card_required
