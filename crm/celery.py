@@ -131,6 +131,11 @@ app.conf.beat_schedule = {
         "task": "loyalty.tasks.tiers_review_task",
         "schedule": crontab(minute=50, hour=15),  # 00:50 in Tokyo
     },
+    "loyalty: wallet pass updates that were never queued": {
+        "task": "loyalty.tasks.wallet_passes_sweep_task",
+        "schedule": 5 * 60,
+        "options": {"expires": 5 * 60},
+    },
     # Insights: the daily rollups the dashboard reads, refreshed incrementally (TSUNAGU_ROLLUP_SECONDS).
     "crm: refresh the insights rollups": {
         "task": "crm.insights.tasks.rollups_refresh_task",

@@ -306,6 +306,27 @@ TSUNAGU_CARD_LINK_DAYS = env_int("TSUNAGU_CARD_LINK_DAYS", 7)
 TSUNAGU_CARD_CODE_MINUTES = env_int("TSUNAGU_CARD_CODE_MINUTES", 15)
 TSUNAGU_CARD_SESSION_DAYS = env_int("TSUNAGU_CARD_SESSION_DAYS", 90)
 TSUNAGU_CARD_CODE_RATE_LIMIT = env("TSUNAGU_CARD_CODE_RATE_LIMIT", "5/hour")
+# Wallet passes of the member card (loyalty/wallet/). Apple Wallet: the pass type ID and team ID, the pass type
+# certificate and its key (PEM files; the key's password if any) and Apple's WWDR intermediate certificate (PEM);
+# pushes to Apple's servers when a balance changes use a token key (.p8 file, its key ID). Without the pass
+# certificate the card shows no Apple Wallet button. Google Wallet: the issuer ID, the loyalty class's suffix
+# (the class is created once in the Google Pay & Wallet console) and the service account's JSON key file;
+# without them, no Google Wallet button. The API addresses are settings so tests use local stand-ins.
+TSUNAGU_APPLE_PASS_TYPE_ID = env("TSUNAGU_APPLE_PASS_TYPE_ID")
+TSUNAGU_APPLE_TEAM_ID = env("TSUNAGU_APPLE_TEAM_ID")
+TSUNAGU_APPLE_PASS_CERT_FILE = env("TSUNAGU_APPLE_PASS_CERT_FILE")
+TSUNAGU_APPLE_PASS_KEY_FILE = env("TSUNAGU_APPLE_PASS_KEY_FILE")
+TSUNAGU_APPLE_PASS_KEY_PASSWORD = env("TSUNAGU_APPLE_PASS_KEY_PASSWORD")
+TSUNAGU_APPLE_WWDR_CERT_FILE = env("TSUNAGU_APPLE_WWDR_CERT_FILE")
+TSUNAGU_APPLE_APNS_KEY_FILE = env("TSUNAGU_APPLE_APNS_KEY_FILE")
+TSUNAGU_APPLE_APNS_KEY_ID = env("TSUNAGU_APPLE_APNS_KEY_ID")
+TSUNAGU_APPLE_APNS_URL = env("TSUNAGU_APPLE_APNS_URL", "https://api.push.apple.com").rstrip("/")
+TSUNAGU_GOOGLE_WALLET_ISSUER_ID = env("TSUNAGU_GOOGLE_WALLET_ISSUER_ID")
+TSUNAGU_GOOGLE_WALLET_CLASS_SUFFIX = env("TSUNAGU_GOOGLE_WALLET_CLASS_SUFFIX", "members")
+TSUNAGU_GOOGLE_WALLET_KEY_FILE = env("TSUNAGU_GOOGLE_WALLET_KEY_FILE")
+TSUNAGU_GOOGLE_WALLET_API_URL = env(
+    "TSUNAGU_GOOGLE_WALLET_API_URL", "https://walletobjects.googleapis.com/walletobjects/v1"
+).rstrip("/")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o600  # uploads hold personal data (feedback photos): readable by the app alone

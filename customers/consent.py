@@ -21,6 +21,7 @@ from collections.abc import Mapping
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from .models import ContactPreference, Customer
@@ -72,6 +73,52 @@ def preferences_of(customer: Customer) -> dict[tuple[str, str], bool]:
     return grid
 
 
+def _moment(value) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value
+    moment = parse_datetime(value) if isinstance(value, str) else None
+    if moment is not None and timezone.is_naive(moment):  # SQLite's JSON keeps the UTC time without its offset
+        moment = timezone.make_aware(moment, dt.UTC)
+    return moment
+
+
+def preferences_grid(customer: Customer) -> list[dict]:
+    """The grid for the staff's customer page: per channel, per purpose, whether it is allowed now and the
+    customer's own choice behind it (when, how) or None where the rules above decide. Reads the annotations of
+    ``Customer.objects.with_preferences()`` (no query), or the rows (one query) on a customer without them."""
+    annotated = hasattr(customer, f"pref_{Channel.EMAIL}_{Purpose.NEWS}")
+    rows: dict[tuple[str, str], dict | None] = {}
+    if annotated:
+        for cell in CELLS:
+            rows[cell] = getattr(customer, f"pref_{cell[0]}_{cell[1]}")
+    else:
+        qs = ContactPreference.objects.filter(customer_id=customer.pk).order_by("-at", "-id")
+        for row in qs.only("channel", "purpose", "allowed", "at", "source", "evidence"):
+            rows.setdefault((row.channel, row.purpose), {"allowed": row.allowed, "at": row.at, "source": row.source,
+                                                         "evidence": row.evidence})  # fmt: skip
+    sources = dict(Source.choices)
+    grid = []
+    for channel, channel_label in Channel.choices:
+        cells = []
+        for purpose, purpose_label in Purpose.choices:
+            chosen = rows.get((channel, purpose))
+            allowed = chosen["allowed"] if chosen else _default(customer, channel, purpose)
+            if channel == Channel.EMAIL and purpose == Purpose.NEWS:
+                allowed = bool(customer.marketing_consent)  # the marketing consent, whatever the rows say
+            cells.append({
+                "channel": channel,
+                "purpose": purpose,
+                "label": purpose_label,
+                "allowed": bool(allowed),
+                "effective": bool(allowed) and not customer.do_not_contact,
+                "at": _moment(chosen["at"]) if chosen else None,
+                "how": sources.get(chosen["source"], "") if chosen else "",
+                "evidence": chosen["evidence"] if chosen else "",
+            })  # fmt: skip
+        grid.append({"channel": channel, "label": channel_label, "cells": cells})
+    return grid
+
+
 @transaction.atomic
 def preferences_set(
     *,
@@ -85,7 +132,14 @@ def preferences_set(
     sets the marketing consent and its proof, the way the rest of Tsunagu reads it. Returns the rows written."""
     at = at or timezone.now()
     locked = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
-    current = preferences_of(locked)
+    # Cells the customer never chose follow the marketing consent; when this change moves the consent too, they
+    # follow its new value: a "yes" to LINE news given with a "no" to email news is then the customer's own.
+    latest = _latest(locked)
+    email_news = choices.get((Channel.EMAIL, Purpose.NEWS))
+    consent_after = locked.marketing_consent if email_news is None else bool(email_news)
+    current = {cell: latest.get(cell, _default(locked, *cell) if cell[1] != Purpose.NEWS else consent_after)
+               for cell in CELLS}  # fmt: skip
+    current[(Channel.EMAIL, Purpose.NEWS)] = bool(locked.marketing_consent)
     evidence = " ".join((evidence or "").split())[:300]
     rows = [
         ContactPreference(
@@ -101,7 +155,6 @@ def preferences_set(
         if (channel, purpose) in current and current[(channel, purpose)] != bool(allowed)
     ]
     ContactPreference.objects.bulk_create(rows)
-    email_news = choices.get((Channel.EMAIL, Purpose.NEWS))
     if email_news is not None and bool(email_news) != locked.marketing_consent:
         # The consent proof fields only: a preference must never fail on unrelated validation of the profile.
         Customer.objects.filter(pk=locked.pk).update(

@@ -194,3 +194,26 @@ class SegmentForm(SegmentRulesForm):
     description = forms.CharField(label=_("Description"), max_length=300, required=False)
 
     field_order = ["name", "description"]
+
+
+class StaffPreferencesForm(forms.Form):
+    """The customer's contact preferences, recorded by staff at the customer's request (the customer page): one
+    tick per channel x purpose (``pref_<channel>_<purpose>``), the language, and how the customer asked."""
+
+    language = forms.ChoiceField(label=_("Language"), choices=Customer.Language.choices)
+    evidence = forms.CharField(
+        label=_("How the customer asked"),
+        max_length=200,
+        help_text=_("For example: by phone on 3 May."),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        from .models import ContactPreference
+
+        super().__init__(*args, **kwargs)
+        self.cells = [(c, p) for c in ContactPreference.Channel.values for p in ContactPreference.Purpose.values]
+        for channel, purpose in self.cells:
+            self.fields[f"pref_{channel}_{purpose}"] = forms.BooleanField(required=False)
+
+    def choices(self) -> dict[tuple[str, str], bool]:
+        return {(c, p): bool(self.cleaned_data.get(f"pref_{c}_{p}")) for c, p in self.cells}

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from django.db import connection, models
 from django.db.models import Prefetch, Q
-from django.db.models.functions import Lower
+from django.db.models.functions import JSONObject, Lower
 from django.utils.translation import gettext_lazy as _
 
 from .names import person_name
@@ -40,6 +40,25 @@ def normalize_search(q: str) -> str:
 
 
 class CustomerQuerySet(models.QuerySet):
+    def with_preferences(self) -> CustomerQuerySet:
+        """Each channel x purpose cell's newest choice, as ``pref_<channel>_<purpose>`` ({allowed, at, source,
+        evidence} or None), read in the customer's own query: one indexed subquery per cell on
+        contact_preference_idx, portable (JSON objects exist on SQLite too). ``consent.preferences_grid`` reads it."""
+        from .models import ContactPreference  # a cycle: customers.models imports this module for its managers
+
+        cells = {}
+        for channel in ContactPreference.Channel.values:
+            for purpose in ContactPreference.Purpose.values:
+                newest = (
+                    ContactPreference.objects.filter(
+                        customer_id=models.OuterRef("pk"), channel=channel, purpose=purpose
+                    )
+                    .order_by("-at", "-id")
+                    .values(json=JSONObject(allowed="allowed", at="at", source="source", evidence="evidence"))[:1]
+                )
+                cells[f"pref_{channel}_{purpose}"] = models.Subquery(newest, output_field=models.JSONField())
+        return self.annotate(**cells)
+
     def surviving(self, customer_id: int) -> CustomerQuerySet:
         """The customer with this id, or, if it was merged away, the customer it went into (through chains of
         merges): a link mailed to either record keeps working."""

@@ -57,6 +57,14 @@ CUSTOMERS_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
+# Recording a customer's contact preferences on their behalf (they asked by phone, at the counter): support and
+# managers. Every role that sees the customer sees the preferences, read-only.
+PREFERENCE_PERMISSIONS: dict[str, list[str]] = {
+    MANAGER: ["customers.add_contactpreference", "customers.view_contactpreference"],
+    SUPPORT: ["customers.add_contactpreference", "customers.view_contactpreference"],
+}
+
+
 def grant_permissions(apps, roles: dict[str, list[str]]) -> None:
     """Create the groups if needed and add the given permissions (``app_label.codename``) to each."""
     from django.contrib.auth.management import create_permissions

@@ -12,9 +12,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import CreateView, DeleteView, DetailView, UpdateView
 
-from . import addresses, exporting, importing, merge_compare, panels, services, timeline
-from .forms import CustomerFilterForm, CustomerForm, ImportUploadForm, NoteForm, SegmentForm, TagForm
-from .models import Customer, ImportBatch, Segment, Tag
+from . import addresses, consent, exporting, importing, merge_compare, panels, services, timeline
+from .forms import (
+    CustomerFilterForm,
+    CustomerForm,
+    ImportUploadForm,
+    NoteForm,
+    SegmentForm,
+    StaffPreferencesForm,
+    TagForm,
+)
+from .models import ContactPreference, Customer, ImportBatch, Segment, Tag
+from .names import staff_name
 from .pagination import KeysetListView, count_capped
 from .querysets import (
     CUSTOMER_ORDERINGS,
@@ -27,6 +36,8 @@ from .reads import customers_exported_announce
 from .rows import customer_rows_html
 from .segments import rules_q
 from .service_errors import apply_service_errors
+
+PREFERENCE_HISTORY_ROWS = 200
 
 
 def customer_filtered_queryset(
@@ -138,9 +149,12 @@ class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, MergedRedi
     def get_queryset(self):
         # With its timeline in the page (``?timeline=1``), the one-to-ones the timeline's providers read too.
         timeline_related = timeline.select_related() if self.request.GET.get("timeline") else []
-        return Customer.objects.select_related(
-            "owner", "activity", *panels.select_related(), *timeline_related
-        ).prefetch_related("tags")
+        # The contact preferences are subqueries of the customer's query (``with_preferences``): no query more.
+        return (
+            Customer.objects.select_related("owner", "activity", *panels.select_related(), *timeline_related)
+            .prefetch_related("tags")
+            .with_preferences()
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -153,6 +167,9 @@ class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, MergedRedi
             context["timeline"] = timeline.render_page(timeline.timeline_page(customer, user=self.request.user))
         context["timeline_providers"] = timeline.providers(self.request.user)
         context["panels"] = panels.render_panels(self.request, customer)
+        context["preferences"] = consent.preferences_grid(customer)
+        context["may_set_preferences"] = self.request.user.has_perm("customers.add_contactpreference")
+        context["languages"] = Customer.Language.choices
         return context
 
 
@@ -287,6 +304,35 @@ def note_create(request: HttpRequest, pk: int) -> HttpResponse:
         )
     messages.error(request, _("The note was not saved: %(errors)s") % {"errors": " ".join(form.errors.get("body", []))})
     return redirect(customer)
+
+
+@login_required
+@permission_required("customers.add_contactpreference", raise_exception=True)
+@require_POST
+def preferences_set(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff record the customer's contact preferences and language, as the customer asked (with how)."""
+    customer = get_object_or_404(Customer, pk=pk)
+    form = StaffPreferencesForm(request.POST)
+    if not form.is_valid():
+        errors = " ".join(str(e) for field_errors in form.errors.values() for e in field_errors)
+        messages.error(request, _("The preferences were not saved: %(errors)s") % {"errors": errors})
+        return redirect(customer)
+    how = f"{staff_name(request.user)}: {form.cleaned_data['evidence']}"
+    consent.preferences_set(customer=customer, choices=form.choices(), source=ContactPreference.Source.STAFF,
+                            evidence=how)  # fmt: skip
+    consent.profile_set(customer=customer, language=form.cleaned_data["language"])
+    messages.success(request, _("Contact preferences saved."))
+    return redirect(customer)
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+@require_GET
+def preferences_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every choice the customer made (or staff recorded for them), newest first, with when and how."""
+    customer = get_object_or_404(Customer, pk=pk)
+    rows = ContactPreference.objects.filter(customer=customer).order_by("-at", "-id")[:PREFERENCE_HISTORY_ROWS]
+    return render(request, "customers/preference_history.html", {"customer": customer, "rows": rows})
 
 
 @login_required

@@ -626,3 +626,4 @@ class Greeting(models.Model):
 
 
 from .member.models import MemberCard  # noqa: E402,F401 (a model of this app, kept in its own module)
+from .wallet.models import WalletPass, WalletRegistration  # noqa: E402,F401 (models of this app, in their module)

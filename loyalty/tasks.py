@@ -44,3 +44,23 @@ def points_expire_task(today: str | None = None) -> int:
 def tiers_review_task(today: str | None = None) -> dict[str, int]:
     """Nightly: the yearly tier reviews that are due (downgrades after the grace period)."""
     return services.tiers_review(today=_day(today))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(Exception,), retry_backoff=30,
+             max_retries=8)  # fmt: skip
+def wallet_pass_update_task(membership_id: int) -> dict[str, int]:
+    """After a balance change: push to the member's Apple devices, patch their Google Wallet object."""
+    from .wallet.services import wallet_pass_update
+
+    return wallet_pass_update(membership_id=membership_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def wallet_passes_sweep_task() -> int:
+    """Every few minutes: the updates that were never queued (the broker was down at commit)."""
+    from .wallet.services import wallet_passes_pending
+
+    pending = wallet_passes_pending()
+    for membership_id in pending:
+        wallet_pass_update_task.delay(membership_id)
+    return len(pending)

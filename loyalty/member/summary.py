@@ -9,11 +9,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.core.cache import cache
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 
 from ..models import LedgerEntry, Membership, Programme, Reward
 from ..querysets import twelve_months_before
 from ..services import local_today
+from .rewards_cache import REWARDS_SECONDS, rewards_key
 
 EXPIRING_SOON_DAYS = 60
 HISTORY_SIZE = 20
@@ -31,6 +34,7 @@ class CardSummary:
     to_next_tier: Decimal | None = None
     expiring: list[tuple[dt.date, int]] = field(default_factory=list)
     history: list[LedgerEntry] = field(default_factory=list)
+    history_more: int | None = None  # the id of the last entry shown, when there are older ones
     affordable: list[Reward] = field(default_factory=list)
     nearly: list[Reward] = field(default_factory=list)
 
@@ -70,17 +74,9 @@ def card_summary(membership: Membership, *, history: int = HISTORY_SIZE) -> Card
         .annotate(points=Sum("remaining"))
         .values_list("expires_on", "points")
     )
-    summary.history = list(
-        LedgerEntry.objects.filter(membership_id=membership.pk)
-        .select_related("redemption__reward")
-        .order_by("-created_at", "-id")[:history]
-    )
-    rewards = list(
-        Reward.objects.available()
-        .for_membership(membership)
-        .filter(programme__is_active=True)
-        .order_by("points_cost", "position", "id")
-    )
+    summary.history, summary.history_more = history_page(membership, size=history)
+    position = membership.tier.position if membership.tier_id else 0
+    rewards = [r for r in programme_rewards(membership.programme_id) if r.min_position <= position]
     balance = membership.balance
     summary.affordable = [r for r in rewards if r.points_cost <= balance]
     summary.nearly = [
@@ -91,3 +87,32 @@ def card_summary(membership: Membership, *, history: int = HISTORY_SIZE) -> Card
     for reward in summary.nearly:
         reward.points_short = reward.points_cost - balance
     return summary
+
+
+def history_page(membership: Membership, *, before: int | None = None, size: int = HISTORY_SIZE):
+    """``size`` entries of the history, newest first, older than the entry ``before`` (keyset on the ledger's
+    (membership, -created_at, -id) index: the same cost on the 50th page as on the first). Returns (entries, the
+    id to continue from or None)."""
+    qs = LedgerEntry.objects.filter(membership_id=membership.pk)
+    if before is not None:
+        anchor = qs.filter(pk=before).values_list("created_at", flat=True).first()
+        if anchor is None:
+            return [], None
+        qs = qs.filter(Q(created_at__lt=anchor) | Q(created_at=anchor, id__lt=before))
+    rows = list(qs.select_related("redemption__reward").order_by("-created_at", "-id")[: size + 1])
+    more = rows[size - 1].pk if len(rows) > size else None
+    return rows[:size], more
+
+
+def programme_rewards(programme_id: int) -> list[Reward]:
+    """The programme's available rewards, cheapest first, each with ``min_position`` (0: every tier); cached."""
+    rewards = cache.get(rewards_key(programme_id))
+    if rewards is None:
+        rewards = list(
+            Reward.objects.available()
+            .filter(programme_id=programme_id, programme__is_active=True)
+            .annotate(min_position=Coalesce("min_tier__position", 0))
+            .order_by("points_cost", "position", "id")
+        )
+        cache.set(rewards_key(programme_id), rewards, timeout=REWARDS_SECONDS)
+    return rewards

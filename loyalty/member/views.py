@@ -30,10 +30,11 @@ from touchpoints.outreach.preferences import preferences_url
 from .. import services
 from ..models import MemberCard, Redemption, Reward
 from ..services import cards
+from ..wallet.config import wallet_buttons
 from .forms import CardRedeemForm, CodeForm, EmailForm
 from .qr import qr_data_uri
 from .session import card_from_session, card_session_close, card_session_open
-from .summary import card_summary, membership_for_card
+from .summary import card_summary, history_page, membership_for_card
 
 CODE_SCOPE = "card-code"
 
@@ -150,6 +151,7 @@ def _card_context(request: HttpRequest, card: MemberCard, membership) -> dict:
         "line_login": line_login.login_configured(),
         "line_linked": line_login.login_configured()
         and LineUser.objects.filter(customer_id=membership.customer_id, provider=line_provider()).exists(),
+        "wallet": wallet_buttons(),
     }
 
 
@@ -168,6 +170,16 @@ def line_link(request: HttpRequest, card: MemberCard, membership) -> HttpRespons
     if not line_login.login_configured():
         raise Http404
     return redirect(line_login.login_start(request, customer=membership.customer, next_url=reverse("member:card")))
+
+
+@card_required
+def history(request: HttpRequest, card: MemberCard, membership) -> HttpResponse:
+    """Older history, 20 entries a page ("Earlier history" on the card; works without JavaScript)."""
+    before = request.GET.get("before", "")
+    if not before.isdigit():
+        return redirect("member:card")
+    entries, more = history_page(membership, before=int(before))
+    return render(request, "loyalty/member/history.html", {"membership": membership, "history": entries, "more": more})
 
 
 @card_required

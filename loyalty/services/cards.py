@@ -30,6 +30,7 @@ from customers.models import Customer
 from touchpoints.outreach import outbox
 
 from ..models import MemberCard, Membership
+from ..wallet.changes import wallet_pass_changed
 from .ledger import _lock
 
 logger = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ def card_reissue(*, membership: Membership, by: AbstractBaseUser | None = None) 
     now = timezone.now()
     MemberCard.objects.filter(membership=locked, revoked_at__isnull=True).update(revoked_at=now, revoked_by=by)
     card = _new_card(locked, by)
+    wallet_pass_changed(locked.pk)  # the wallet pass's QR code is the card's token
     logger.info("loyalty card reissued membership=%s card=%s by=%s", locked.pk, card.pk, getattr(by, "pk", None))
     return card
 

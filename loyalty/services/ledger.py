@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from ..models import LedgerEntry, Membership, Programme
+from ..wallet.changes import wallet_pass_changed
 from .dates import add_months, local_today
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def _apply(membership: Membership, entry: LedgerEntry, **also: Any) -> None:
         raise InsufficientPoints(_("Not enough points."))
     membership.balance += entry.points
     membership.lifetime_points += lifetime
+    wallet_pass_changed(membership.pk)  # a wallet pass shows the balance: its devices are told after commit
 
 
 def _existing(key: str) -> LedgerEntry | None:

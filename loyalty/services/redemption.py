@@ -20,6 +20,7 @@ from touchpoints.models import Touchpoint, TouchpointType
 from touchpoints.services import touchpoint_record
 
 from .. import events, reasons
+from ..member.rewards_cache import card_rewards_forget
 from ..models import LedgerEntry, Membership, Redemption, Reward
 from .ledger import KEY_MAX, InsufficientPoints, Kind, Source, _apply, _debit, _lock
 from .membership import CODE_ALPHABET
@@ -102,6 +103,8 @@ def points_redeem(
     stock_taken = reward.stock is None or Reward.objects.filter(pk=reward.pk, stock__gte=1).update(stock=F("stock") - 1)
     if not stock_taken:
         raise OutOfStock(_("This reward is out of stock."))
+    if reward.stock is not None:
+        card_rewards_forget(reward.programme_id)
     redemption.touchpoint = _redemption_touchpoint_record(redemption, membership=locked, reward=reward, by=by)
     redemption.replayed = False
     send_after_commit(events.reward_redeemed, sender=Redemption, redemption=redemption)
@@ -216,7 +219,8 @@ def redemption_cancel(
         created_at=at,
     )
     _apply(membership, entry)
-    Reward.objects.filter(pk=redemption.reward_id, stock__isnull=False).update(stock=F("stock") + 1)
+    if Reward.objects.filter(pk=redemption.reward_id, stock__isnull=False).update(stock=F("stock") + 1):
+        card_rewards_forget(redemption.reward.programme_id)
     redemption.status = Redemption.Status.CANCELLED
     redemption.cancelled_at = at
     redemption.cancel_reason = reason.strip()[:300]

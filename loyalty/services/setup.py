@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from ..member.rewards_cache import card_rewards_forget
 from ..models import Programme, Reward, Tier
 
 
@@ -28,6 +29,7 @@ def programme_save(*, programme: Programme) -> Programme:
     if Programme.objects.filter(name__iexact=programme.name).exclude(pk=programme.pk).exists():
         raise ValidationError({"name": _("A programme with this name already exists.")})
     _save_model(programme)
+    card_rewards_forget(programme.pk)  # an inactive programme offers no reward on the card
     return programme
 
 
@@ -74,4 +76,5 @@ def reward_save(*, reward: Reward) -> Reward:
     if reward.min_tier_id and reward.min_tier.programme_id != reward.programme_id:
         raise ValidationError({"min_tier": _("Choose a tier of the reward's programme.")})
     _save_model(reward)
+    card_rewards_forget(reward.programme_id)
     return reward

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from customers import consent
 from customers.models import ContactPreference, Customer
+from customers.names import staff_name
 from tests.factories import CustomerFactory
 from touchpoints.outreach import outbox
 from touchpoints.outreach.models import OutboundMessage
@@ -163,3 +164,80 @@ def test_customers_merged_keep_their_preferences():
     consent.preferences_set(customer=gone, choices={("sms", "news"): True}, source="staff", evidence="x")
     customer_merge(primary=keep, duplicate=gone)
     assert consent.allows(Customer.objects.get(pk=keep.pk), "sms", "news")
+
+
+# --- On the staff customer page -------------------------------------------------------------------
+
+
+def test_the_customer_page_shows_each_choice_with_when_and_how_read_only_without_the_right(client, marketing):
+    # given: a customer who said no to LINE news through the preference centre
+    customer = CustomerFactory(marketing_consent=True)
+    consent.preferences_set(customer=customer, choices={("line", "news"): False}, source="preference_centre",
+                            evidence="Preference centre, from the member card")  # fmt: skip
+    client.force_login(marketing)
+
+    # when: marketing (no right to record preferences) opens the customer
+    page = client.get(customer.get_absolute_url()).content.decode()
+
+    # then: the grid shows the choice, when and how, and no form
+    cell = page[page.index('data-cell="line-news"') :].split("</tr>")[0]
+    assert "No" in cell and "Preference centre" in cell and "from the member card" in cell
+    assert 'data-cell="email-news"' in page
+    assert 'id="preferences-form"' not in page and 'name="pref_line_news"' not in page
+    history = client.get(reverse("customers:preferences_history", args=[customer.pk])).content.decode()
+    assert "from the member card" in history
+    response = client.post(
+        reverse("customers:preferences_set", args=[customer.pk]), {"evidence": "x", "language": "en"}
+    )
+    assert response.status_code == 403
+
+
+def test_support_records_preferences_and_language_through_the_service(client, support):
+    # given: a customer with the marketing consent, in Japanese
+    customer = CustomerFactory(marketing_consent=True, preferred_language="ja")
+    client.force_login(support)
+    page = client.get(customer.get_absolute_url()).content.decode()
+    assert 'id="preferences-form"' in page and 'name="pref_sms_surveys"' in page
+
+    # when: support records, as asked by phone, no news by email and SMS, English
+    data = {f"pref_{c}_{p}": "on" for c, p in consent.CELLS if p != "news" or c == "line"}
+    data.update(language="en", evidence="By phone on 3 May")
+    response = client.post(reverse("customers:preferences_set", args=[customer.pk]), data)
+
+    # then: the changed cells are rows with how (staff, who, what the customer said); the consent follows
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert not customer.marketing_consent and customer.preferred_language == "en"
+    assert not consent.allows(customer, "sms", "news") and consent.allows(customer, "line", "greetings")
+    rows = list(ContactPreference.objects.filter(customer=customer))
+    # (SMS news follows the consent, now withdrawn; LINE news stays on: the customer's own choice, recorded)
+    assert {(r.channel, r.purpose, r.allowed) for r in rows} == {("email", "news", False), ("line", "news", True)}
+    assert consent.allows(customer, "line", "news")
+    who = staff_name(support)
+    assert all(r.source == "staff" and r.evidence == f"{who}: By phone on 3 May" for r in rows)
+    # and saving the same again writes nothing
+    client.post(reverse("customers:preferences_set", args=[customer.pk]), data)
+    assert ContactPreference.objects.filter(customer=customer).count() == 2
+    # an empty "how" is refused
+    client.post(reverse("customers:preferences_set", args=[customer.pk]), {**data, "evidence": ""})
+    assert ContactPreference.objects.filter(customer=customer).count() == 2
+
+
+def test_preferences_cost_the_customer_page_no_query(client, manager, django_assert_num_queries):
+    # given: one customer who never chose, one with a history of nine changes
+    plain = CustomerFactory()
+    chosen = CustomerFactory(marketing_consent=True)
+    for n in range(3):
+        choices = {(c, "greetings"): n % 2 == 1 for c in ("email", "line", "sms")}
+        consent.preferences_set(customer=chosen, choices=choices, source="preference_centre", evidence=f"change {n}")
+    client.force_login(manager)
+    client.get(plain.get_absolute_url())  # the session and permissions cached, as in the query budget tests
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for customer in (plain, chosen):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(customer.get_absolute_url()).status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]

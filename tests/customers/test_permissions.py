@@ -15,7 +15,7 @@ from django.urls import resolve, reverse
 
 from customers import urls as customers_urls
 from customers.models import ImportBatch
-from customers.roles import CUSTOMERS_PERMISSIONS, MANAGER, MARKETING, ROLES, SUPPORT
+from customers.roles import CUSTOMERS_PERMISSIONS, MANAGER, MARKETING, PREFERENCE_PERMISSIONS, ROLES, SUPPORT
 from tests.factories import CustomerFactory, TagFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +45,9 @@ PAGES = [
     StaffUrl("customers:delete", ("customers.delete_customer",)),
     StaffUrl("customers:note_create", ("customers.add_note",), method="post", allowed_status=302),
     StaffUrl("customers:timeline", ("customers.view_customer",)),
+    # Contact preferences: everyone who sees the customer reads them; support and managers record them.
+    StaffUrl("customers:preferences_history", ("customers.view_customer",)),
+    StaffUrl("customers:preferences_set", ("customers.add_contactpreference",), method="post", allowed_status=302),
     StaffUrl("customers:tags", ("customers.view_tag",)),
     StaffUrl(
         "customers:tags",
@@ -84,6 +87,8 @@ def request_for(staff_url: StaffUrl, records: dict) -> tuple[str, dict]:
         "customers:delete": [customer.pk],
         "customers:note_create": [customer.pk],
         "customers:timeline": [customer.pk],
+        "customers:preferences_history": [customer.pk],
+        "customers:preferences_set": [customer.pk],
         "customers:tag_update": [tag.pk],
         "customers:tag_delete": [tag.pk],
         "customers:import_detail": [batch.pk],
@@ -93,6 +98,7 @@ def request_for(staff_url: StaffUrl, records: dict) -> tuple[str, dict]:
         "customers:note_create": {"body": "Asked about opening hours."},
         "customers:merge": {"ids": [customer.pk, records["other"].pk]},
         "customers:postal_lookup": {"code": "100-0001"},
+        "customers:preferences_set": {"language": "ja", "evidence": "By phone", "pref_line_news": "on"},
     }.get(staff_url.url_name, {})
     if staff_url.url_name == "customers:tags" and staff_url.method == "post":
         data = {"name": "Newsletter", "color": "primary", "description": ""}
@@ -100,7 +106,7 @@ def request_for(staff_url: StaffUrl, records: dict) -> tuple[str, dict]:
 
 
 def expected_status(role: str, staff_url: StaffUrl) -> int:
-    granted = set(CUSTOMERS_PERMISSIONS[role])
+    granted = set(CUSTOMERS_PERMISSIONS[role]) | set(PREFERENCE_PERMISSIONS.get(role, []))
     return staff_url.allowed_status if set(staff_url.requires) <= granted else 403
 
 
