@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, CustomerTag, Note
 from loyalty.models import LedgerEntry, Membership
+from touchpoints.models import Touchpoint
 
 from .fields import CustomerIdsField
 
@@ -114,6 +115,18 @@ class TrackedLedgerEntry(LedgerEntry):
     model_name="MembershipEvent",
 )
 class TrackedMembership(Membership):
+    class Meta:
+        proxy = True
+
+
+# Touchpoints are many and written in bulk (COPY): no trigger. A touchpoint taken back by hand (an undone call) is
+# recorded explicitly by the service that takes it back; its summary stays out (it may hold what a customer said).
+@pghistory.track(
+    pghistory.ManualEvent("undone"),
+    fields=["customer", "type", "channel", "direction", "occurred_at", "recorded_by_user"],
+    model_name="TouchpointUndoEvent",
+)
+class TrackedTouchpoint(Touchpoint):
     class Meta:
         proxy = True
 

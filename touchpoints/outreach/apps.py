@@ -44,6 +44,9 @@ class OutreachConfig(AppConfig):
         events.touchpoint_recorded.connect(
             rules.on_touchpoint_recorded, dispatch_uid="touchpoints.outreach.rules.touchpoint"
         )
+        events.touchpoint_retracted.connect(
+            rules.on_touchpoint_retracted, dispatch_uid="touchpoints.outreach.rules.retracted"
+        )
         events.journey_stage_changed.connect(
             rules.on_journey_stage_changed, dispatch_uid="touchpoints.outreach.rules.stage"
         )

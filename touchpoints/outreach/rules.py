@@ -185,6 +185,16 @@ def on_touchpoint_recorded(sender: Any, *, touchpoint: Touchpoint, **kwargs: Any
     followups_schedule_for_touchpoint(touchpoint=touchpoint)
 
 
+def on_touchpoint_retracted(sender: Any, *, touchpoint_id: int, customer_id: int, **kwargs: Any) -> None:
+    """touchpoints.events.touchpoint_retracted (after commit): the follow-ups it scheduled and not yet dispatched are
+    cancelled (what they would do was asked for by something that did not happen)."""
+    cancelled = FollowUp.objects.filter(
+        trigger_key=f"tp:{touchpoint_id}", customer_id=customer_id, status=FollowUp.Status.SCHEDULED
+    ).update(status=FollowUp.Status.CANCELLED, outcome=Outcome.CONDITIONS, dispatched_at=timezone.now())
+    if cancelled:
+        logger.info("follow-ups cancelled for a retracted touchpoint id=%s n=%d", touchpoint_id, cancelled)
+
+
 def on_journey_stage_changed(sender: Any, *, transition: StageTransition, **kwargs: Any) -> None:
     """touchpoints.events.journey_stage_changed (after commit)."""
     followups_schedule_for_transition(transition=transition)
