@@ -169,8 +169,13 @@ def followups_schedule_for_touchpoint(*, touchpoint: Touchpoint, now: dt.datetim
 
 
 def followups_schedule_for_transition(*, transition: StageTransition, now: dt.datetime | None = None) -> int:
+    """Schedule the follow-ups of the rules on entering this stage; a stage change that a rule's own action or the
+    system produced (its touchpoint's origin) fires none, as for touchpoint rules."""
     now = now or timezone.now()
     if transition.at < now - TRIGGER_MAX_AGE:
+        return 0
+    touchpoint = transition.touchpoint if transition.touchpoint_id else None  # cached by journeys_advance
+    if touchpoint is not None and (touchpoint.metadata or {}).get("origin") in MACHINE_ORIGINS:
         return 0
     triggers = [
         Triggered(rule, transition.customer_id, f"stage:{transition.pk}", transition.at, transition.touchpoint_id)
