@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -30,13 +30,14 @@ from .service_errors import apply_service_errors
 
 
 def customer_filtered_queryset(
-    request: HttpRequest, *, segment_rules: dict[int, dict] | None = None
+    request: HttpRequest, *, segment_rules: dict[int, dict] | None = None, data: QueryDict | None = None
 ) -> tuple[CustomerFilterForm, object]:
-    """The list's queryset for the request's search, segment and filters (shared by the list and the export).
+    """The list's queryset for the request's search, segment and filters (shared by the list, the export and the
+    list's actions, which pass the list's parameters as ``data``).
 
     ``segment_rules`` (segment id -> rules) saves a query when the caller already loaded them.
     """
-    form = CustomerFilterForm(request.GET or None)
+    form = CustomerFilterForm((request.GET if data is None else data) or None)
     qs = Customer.objects.all()
     if form.is_valid():
         qs = qs.search(form.cleaned_data.get("q", "")).filter_by(**form.filters())
