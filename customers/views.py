@@ -139,9 +139,11 @@ class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, MergedRedi
     def get_queryset(self):
         # With its timeline in the page (``?timeline=1``), the one-to-ones the timeline's providers read too.
         timeline_related = timeline.select_related() if self.request.GET.get("timeline") else []
-        return Customer.objects.select_related(
-            "owner", "activity", *panels.select_related(), *timeline_related
-        ).prefetch_related("tags")
+        return (
+            Customer.objects.select_related("owner", "activity", *panels.select_related(), *timeline_related)
+            .annotate(**panels.annotations())
+            .prefetch_related("tags")
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -33,6 +33,7 @@ class OutreachConfig(AppConfig):
                 name="touchpoints.outreach.line",
                 template="outreach/includes/_panel_line.html",
                 context=line_pages.line_panel_context,
+                annotate=line_pages.line_panel_annotations,
                 permission="outreach.view_lineuser",
                 order=35,
                 slot="side",
