@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .context import history_enabled
-from .models import AccessRecord, TrackedTouchpoint
+from .models import AccessRecord, TrackedStaticDevice, TrackedTouchpoint
 
 
 @transaction.atomic
@@ -31,3 +31,12 @@ def touchpoint_undo_record(*, touchpoint) -> None:
     if history_enabled():
         values = {f.attname: getattr(touchpoint, f.attname) for f in touchpoint._meta.concrete_fields}
         pghistory.create_event(TrackedTouchpoint(**values), label="undone")
+
+
+def backup_code_use_record(*, device) -> None:
+    """Record that one of ``device``'s backup codes logged its user in (django-otp deletes the code: no trigger can
+    tell that from codes being replaced). Who: the device's user (not yet logged in when this runs)."""
+    if history_enabled():
+        values = {f.attname: getattr(device, f.attname) for f in device._meta.concrete_fields}
+        with pghistory.context(user=device.user_id):
+            pghistory.create_event(TrackedStaticDevice(**values), label="backup_code_used")
