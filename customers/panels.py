@@ -24,6 +24,9 @@ class Panel:
     slot: str = "side"  # "side": the profile column; "main": above the timeline
     # One-to-one relations of Customer the panel reads, joined into the page's customer query.
     select_related: tuple[str, ...] = ()
+    # Annotations the panel reads from the page's customer (a row of its own app, as a subquery): name -> expression,
+    # built per request (they may depend on settings), so the panel costs no query of its own.
+    annotate: Callable[[], dict[str, Any]] | None = None
 
 
 _panels: dict[str, Panel] = {}
@@ -35,6 +38,10 @@ def register(panel: Panel) -> None:
 
 def select_related() -> list[str]:
     return sorted({name for panel in _panels.values() for name in panel.select_related})
+
+
+def annotations() -> dict[str, Any]:
+    return {name: expr for panel in _panels.values() if panel.annotate for name, expr in panel.annotate().items()}
 
 
 def render_panels(request: HttpRequest, customer: Any) -> dict[str, list[str]]:

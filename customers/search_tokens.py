@@ -69,6 +69,20 @@ def link_query(request: HttpRequest, query: QueryDict) -> QueryDict:
     return query
 
 
+def resolved_query(request: HttpRequest, query: QueryDict) -> QueryDict:
+    """``query`` with its token replaced by the search it stands for (an expired one reads as no search); for a page
+    that is handed a list's parameters in a form field rather than its URL."""
+    if TOKEN_PARAM not in query:
+        return query
+    values = _lookup(request, query[TOKEN_PARAM]) or {}
+    query = query.copy()
+    query.pop(TOKEN_PARAM)
+    for name, items in values.items():
+        query.setlist(name, items)
+    query._mutable = False
+    return query
+
+
 def _opaque_url(request: HttpRequest, params: QueryDict, token: str) -> str:
     public = [(k, v) for k in params for v in params.getlist(k) if k not in PRIVATE_PARAMS and v != ""]
     if token:
@@ -83,14 +97,8 @@ class SearchTokenMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method == "GET" and TOKEN_PARAM in request.GET:
             token = request.GET[TOKEN_PARAM]
-            values = _lookup(request, token) or {}
-            query = request.GET.copy()
-            query.pop(TOKEN_PARAM)
-            for name, items in values.items():
-                query.setlist(name, items)
-            query._mutable = False
-            request.GET = query
-            request.search_token = token if values else ""
+            request.GET = resolved_query(request, request.GET)
+            request.search_token = token if _lookup(request, token) else ""
         return self.get_response(request)
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> HttpResponse | None:

@@ -217,6 +217,12 @@ def customer_touch(*, customer_id: int, at=None) -> None:
     CustomerActivity.objects.filter(customer_id=customer_id, last_activity_at__lt=at).update(last_activity_at=at)
 
 
+def customer_touch_rewind(*, customer_id: int, at: dt.datetime, to: dt.datetime) -> None:
+    """Take back the last activity an entry set when that entry is retracted (an undone call): only while it is still
+    ``at``, so anything the customer did since is kept."""
+    CustomerActivity.objects.filter(customer_id=customer_id, last_activity_at=at).update(last_activity_at=to)
+
+
 def customers_touch(*, at_by_customer: dict[int, dt.datetime]) -> None:
     """``customer_touch`` for many customers at once: one UPDATE of the narrow activity table on PostgreSQL (a
     batch of a thousand customers rewrites a thousand two-column rows and one index), a loop elsewhere."""

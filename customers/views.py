@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -41,13 +41,14 @@ PREFERENCE_HISTORY_ROWS = 200
 
 
 def customer_filtered_queryset(
-    request: HttpRequest, *, segment_rules: dict[int, dict] | None = None
+    request: HttpRequest, *, segment_rules: dict[int, dict] | None = None, data: QueryDict | None = None
 ) -> tuple[CustomerFilterForm, object]:
-    """The list's queryset for the request's search, segment and filters (shared by the list and the export).
+    """The list's queryset for the request's search, segment and filters (shared by the list, the export and the
+    list's actions, which pass the list's parameters as ``data``).
 
     ``segment_rules`` (segment id -> rules) saves a query when the caller already loaded them.
     """
-    form = CustomerFilterForm(request.GET or None)
+    form = CustomerFilterForm((request.GET if data is None else data) or None)
     qs = Customer.objects.all()
     if form.is_valid():
         qs = qs.search(form.cleaned_data.get("q", "")).filter_by(**form.filters())
@@ -149,9 +150,11 @@ class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, MergedRedi
     def get_queryset(self):
         # With its timeline in the page (``?timeline=1``), the one-to-ones the timeline's providers read too.
         timeline_related = timeline.select_related() if self.request.GET.get("timeline") else []
-        # The contact preferences are subqueries of the customer's query (``with_preferences``): no query more.
+        # The contact preferences (``with_preferences``) and the panels' one-row reads (``panels.annotations``)
+        # are subqueries of the customer's query: no query more.
         return (
             Customer.objects.select_related("owner", "activity", *panels.select_related(), *timeline_related)
+            .annotate(**panels.annotations())
             .prefetch_related("tags")
             .with_preferences()
         )

@@ -6,7 +6,11 @@ The touchpoints API's authentication (``Authorization: Bearer <API key>``) and p
 
 from __future__ import annotations
 
+import hashlib
+
+from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -22,6 +26,8 @@ from . import services
 from .models import Ticket
 from .serializers import TicketInSerializer, TicketSerializer
 
+HELD = {"status": "pending_confirmation"}
+
 
 class TicketCreateView(APIView):
     required_scopes = (ApiScope.INGEST,)  # the website widget sends what a customer wrote, like a touchpoint
@@ -30,8 +36,14 @@ class TicketCreateView(APIView):
         summary="Open a ticket (website widget)",
         request=TicketInSerializer,
         responses={
-            201: OpenApiResponse(TicketSerializer, description="Opened; the customer is mailed its reference."),
+            201: OpenApiResponse(
+                TicketSerializer, description="Opened (email_verified); the customer is mailed its reference."
+            ),
             200: OpenApiResponse(TicketSerializer, description="Opened before under this idempotency key."),
+            202: OpenApiResponse(
+                description="Held until the sender confirms the address by the link mailed to it: "
+                '{"status": "pending_confirmation"}; the ticket opens on confirmation.'
+            ),
             400: OpenApiResponse(description="Per-field validation errors."),
         },
     )
@@ -39,6 +51,13 @@ class TicketCreateView(APIView):
         serializer = TicketInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        if data["email_verified"] and ApiScope.TICKETS_VERIFIED not in (request.auth.scopes or []):
+            return Response(
+                {"email_verified": [_("This API key may not vouch for addresses (scope tickets:verified).")]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        if not data["email_verified"]:
+            return self._hold(request, data)
         try:
             ticket = services.feedback_submit(
                 name=data["name"],
@@ -55,6 +74,31 @@ class TicketCreateView(APIView):
             return Response(api_errors(exc), status=status.HTTP_400_BAD_REQUEST)
         code = status.HTTP_200_OK if getattr(ticket, "replayed", False) else status.HTTP_201_CREATED
         return Response(TicketSerializer(ticket).data, status=code)
+
+    def _hold(self, request: Request, data: dict) -> Response:
+        """Held until the address is confirmed, as the public form's messages (feedback_submit_pending): whoever
+        holds a key could otherwise attach a ticket to any customer by typing their email. A retry with the same
+        idempotency key within a day holds nothing more (nor mails the link twice)."""
+        retry_key = ""
+        if data["idempotency_key"]:
+            digest = hashlib.sha256(data["idempotency_key"].encode()).hexdigest()
+            retry_key = f"feedback:widget-held:{request.auth.pk}:{digest}"
+            if cache.get(retry_key):
+                return Response(HELD, status=status.HTTP_202_ACCEPTED)
+        try:
+            services.feedback_submit_pending(
+                name=data["name"],
+                email=data["email"],
+                kind=data["kind"],
+                message=data["message"],
+                language=data["language"],
+                order_reference=data["order_reference"],
+            )
+        except DjangoValidationError as exc:
+            return Response(api_errors(exc), status=status.HTTP_400_BAD_REQUEST)
+        if retry_key:
+            cache.set(retry_key, True, timeout=24 * 3600)
+        return Response(HELD, status=status.HTTP_202_ACCEPTED)
 
 
 class TicketCursorPagination(TimeCursorPagination):

@@ -110,8 +110,8 @@ class TicketQuerySet(models.QuerySet):
 
     def search(self, q: str) -> TicketQuerySet:
         """A customer's email (exact, ignoring case); else words of the subject (a trigram index on PostgreSQL, from
-        three characters) or the customer's name, kana, phone or company (the customers' own search, up to
-        ``CustomerQuerySet.search_ids``; two characters match the start of a name or kana)."""
+        three characters) or the customer's name, kana, phone or company (the customers' own search, uncapped; two
+        characters match the start of a name or kana)."""
         q = " ".join((q or "").replace("\x00", " ").split())
         if not q:
             return self
@@ -120,7 +120,9 @@ class TicketQuerySet(models.QuerySet):
             return exact
         if "@" in q:
             return self.filter(customer__in=Customer.objects.with_email(q).values("pk"))
-        customers = Customer.objects.search_ids(q)
+        # The customers' own search as an uncapped semi-join (as the members list does): ``search_ids``' cap of ids
+        # read in table order hid the tickets of a common name's customers beyond it.
+        customers = Customer.objects.search(q).order_by().values("pk")
         if len(q) < 3:
             # Trigrams need three characters: a subject search of two would read every ticket.
             # Two characters (山本) find customers by the start of their name or kana, through their indexes.

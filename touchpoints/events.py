@@ -12,3 +12,6 @@ touchpoint_recorded = Signal()
 
 # A customer's journey stage changed (automatically or by hand). kwargs: transition (StageTransition)
 journey_stage_changed = Signal()
+
+# A touchpoint recorded by mistake was taken back (``touchpoint_retract``). kwargs: touchpoint_id, customer_id
+touchpoint_retracted = Signal()

@@ -306,11 +306,15 @@ class ApiScope(models.TextChoices):
     INGEST = "ingest", _("Ingest (record touchpoints, open tickets)")
     CUSTOMERS_WRITE = "customers:write", _("Customers write (create or update customers)")
     LOYALTY = "loyalty", _("Loyalty (redeem rewards)")
+    # The widget's ``email_verified``: the key's owner checked the sender's address itself (a logged-in shopper),
+    # so the ticket opens at once instead of waiting for the confirmation link (feedback/api.py).
+    TICKETS_VERIFIED = "tickets:verified", _("Vouch for senders' addresses (widget tickets open without confirmation)")
 
 
 def api_scopes_all() -> list[str]:
-    """Every scope: the default of the keys made before scopes existed, so their integrations keep working."""
-    return list(ApiScope.values)
+    """Every scope but vouching for addresses: the default of the keys made before scopes existed, so their
+    integrations keep working (none of them vouched: that is granted to a key on purpose)."""
+    return [s for s in ApiScope.values if s != ApiScope.TICKETS_VERIFIED]
 
 
 class ApiKey(models.Model):

@@ -17,6 +17,8 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from crm.audit.services import backup_code_use_record
+
 BACKUP_CODES = 10
 DEVICE_NAME = "authenticator"
 
@@ -98,6 +100,8 @@ def token_verify(*, user: AbstractBaseUser, token: str) -> Device | None:
         devices = StaticDevice.objects.select_for_update().filter(user=user, confirmed=True)
     for device in devices:
         if device.verify_token(token):
+            if isinstance(device, StaticDevice):
+                backup_code_use_record(device=device)
             return device
     return None
 

@@ -19,7 +19,7 @@ from customers.models import Customer
 from . import models as audit_models
 from .context import history_enabled
 
-LABELS = {"insert": _("created"), "update": _("changed"), "delete": _("deleted")}
+LABELS = {"insert": _("created"), "update": _("changed"), "delete": _("deleted"), "undone": _("undone")}
 LINK_LABELS = {"insert": _("added"), "delete": _("removed")}
 HIDDEN = {"id", "customer", "membership", "created_at"}  # the record's own keys: the row says which record it is
 
@@ -86,7 +86,8 @@ def _changes(event_model: type[models.Model], events: list[models.Model], what: 
 
 
 def customer_history(customer: Customer, *, limit: int = 200) -> list[Change]:
-    """The customer's changes, newest first: its profile and consent, notes, tags, memberships, adjustments."""
+    """The customer's changes, newest first: its profile and consent, notes, tags, memberships, adjustments, undone
+    calls."""
     if not history_enabled():
         return []
     sources = [
@@ -95,6 +96,7 @@ def customer_history(customer: Customer, *, limit: int = 200) -> list[Change]:
         (audit_models.CustomerTagEvent, {"customer_id": customer.pk}, _("Tag"), ["tag"]),
         (audit_models.MembershipEvent, {"customer_id": customer.pk}, _("Membership"), ["programme", "tier"]),
         (audit_models.LedgerAdjustEvent, {"membership__customer_id": customer.pk}, _("Points adjustment"), ["by"]),
+        (audit_models.TouchpointUndoEvent, {"customer_id": customer.pk}, _("Call"), ["type", "recorded_by_user"]),
     ]
     changes: list[Change] = []
     for event_model, lookup, what, related in sources:

@@ -16,9 +16,12 @@ from django.contrib.auth.models import Group, User
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from customers.models import Customer, CustomerTag, Note
 from loyalty.models import LedgerEntry, Membership
+from touchpoints.models import Touchpoint
 
 from .fields import CustomerIdsField
 
@@ -125,6 +128,18 @@ class TrackedMembership(Membership):
         proxy = True
 
 
+# Touchpoints are many and written in bulk (COPY): no trigger. A touchpoint taken back by hand (an undone call) is
+# recorded explicitly by the service that takes it back; its summary stays out (it may hold what a customer said).
+@pghistory.track(
+    pghistory.ManualEvent("undone"),
+    fields=["customer", "type", "channel", "direction", "occurred_at", "recorded_by_user"],
+    model_name="TouchpointUndoEvent",
+)
+class TrackedTouchpoint(Touchpoint):
+    class Meta:
+        proxy = True
+
+
 @pghistory.track(*changes(), fields=["username", "is_active", "is_staff", "is_superuser"], model_name="UserEvent")
 class TrackedUser(User):
     class Meta:
@@ -139,5 +154,26 @@ class TrackedUserGroup(User.groups.through):
 
 @pghistory.track(*links(), model_name="GroupPermissionEvent")
 class TrackedGroupPermission(Group.permissions.through):
+    class Meta:
+        proxy = True
+
+
+# Two-factor devices (crm/accounts/two_factor.py): an authenticator app added (then confirmed) or removed, backup
+# codes made or removed, and a backup code used to log in (a manual event: the token row is deleted by django-otp,
+# as when codes are replaced). Only who, which device and whether confirmed: never the secret key nor the codes.
+@pghistory.track(*changes(), fields=["user", "name", "confirmed"], model_name="TOTPDeviceEvent")
+class TrackedTOTPDevice(TOTPDevice):
+    class Meta:
+        proxy = True
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.DeleteEvent(),
+    pghistory.ManualEvent("backup_code_used"),
+    fields=["user", "name"],
+    model_name="StaticDeviceEvent",
+)
+class TrackedStaticDevice(StaticDevice):
     class Meta:
         proxy = True

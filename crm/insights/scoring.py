@@ -43,13 +43,14 @@ from django.db.models import Count, ExpressionWrapper, F, Max, OuterRef, Q, Subq
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.audit.services import touchpoint_undo_record
 from customers.localtime import local_datetime, local_day_start
-from customers.models import Customer
+from customers.models import Customer, CustomerActivity
 from feedback.sla import calendar_load
 from touchpoints.models import Channel, Direction, Touchpoint, TouchpointType
 from touchpoints.outreach.models import StaffTask
 from touchpoints.outreach.rules import task_create
-from touchpoints.services import touchpoint_record
+from touchpoints.services import touchpoint_record, touchpoint_retract
 
 from .models import CONTACT_CONDITION, CustomerScore, Segment
 
@@ -420,13 +421,59 @@ def contact_call_log(*, customer, by, key: str, summary: str = "", outcome: str 
         raise ValidationError(
             _("The touchpoint type for calls (%(slug)s) is missing or inactive.") % {"slug": CALL_TYPE_SLUG}
         )
+    # What the customer's last activity was before the call, so that an undo can put it back.
+    before = CustomerActivity.objects.filter(customer_id=customer.pk).values_list("last_activity_at", flat=True).first()
     return touchpoint_record(
         customer=customer,
         touchpoint_type=touchpoint_type,
         channel=Channel.PHONE,
         direction=Direction.OUTBOUND,
         summary=summary or str(_("Call from the contact list")),
-        metadata={"from": "contact_list", **({"outcome": outcome} if outcome else {})},
+        metadata={
+            "from": "contact_list",
+            **({"outcome": outcome} if outcome else {}),
+            **({"activity_before": before.isoformat()} if before else {}),
+        },
         idempotency_key=f"contact-call:{key}",
         by=by,
     )
+
+
+CALL_UNDO_WINDOW = dt.timedelta(minutes=10)
+
+
+def contact_call_undoable(touchpoint: Touchpoint, *, by, now: dt.datetime | None = None) -> bool:
+    """Whether ``by`` may still undo this call: within CALL_UNDO_WINDOW, whoever logged it or a manager (who may delete
+    touchpoints)."""
+    now = now or timezone.now()
+    if touchpoint.created_at < now - CALL_UNDO_WINDOW:
+        return False
+    return touchpoint.recorded_by_user_id == by.pk or by.has_perm("touchpoints.delete_touchpoint")
+
+
+def contact_calls_undoable():
+    """The calls logged from the contact list (an undo reaches nothing else)."""
+    return Touchpoint.objects.filter(metadata__from="contact_list")
+
+
+@transaction.atomic
+def contact_call_undo(*, touchpoint_id: int, by, now: dt.datetime | None = None) -> Touchpoint:
+    """Take back a call logged from the contact list by mistake: the touchpoint, the last activity it set and the
+    follow-ups it scheduled go (touchpoints.services.touchpoint_retract), and the customer's change history records
+    who undid which call. Raises Touchpoint.DoesNotExist for no such call (or one undone already), ValidationError
+    when the window has closed or ``by`` may not."""
+    now = now or timezone.now()
+    touchpoint = contact_calls_undoable().select_for_update().get(pk=touchpoint_id)
+    if touchpoint.created_at < now - CALL_UNDO_WINDOW:
+        raise ValidationError(
+            _("This call can no longer be undone (after %(minutes)d minutes).")
+            % {"minutes": CALL_UNDO_WINDOW.seconds // 60}
+        )
+    if not contact_call_undoable(touchpoint, by=by, now=now):
+        raise ValidationError(_("Only whoever logged the call or a manager may undo it."))
+    before = (touchpoint.metadata or {}).get("activity_before")
+    touchpoint_undo_record(touchpoint=touchpoint)
+    touchpoint_retract(
+        touchpoint=touchpoint, by=by, activity_before=dt.datetime.fromisoformat(before) if before else None
+    )
+    return touchpoint

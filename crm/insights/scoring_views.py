@@ -29,6 +29,7 @@ from customers.localtime import local_date
 from customers.models import Customer
 from customers.pagination import KeysetListView, Ordering
 from customers.reads import customers_exported_announce
+from touchpoints.models import Touchpoint
 
 from . import scoring
 from .models import CustomerScore, Segment
@@ -129,7 +130,9 @@ def contact_export(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
-def _row_response(request: HttpRequest, customer: Customer, *, done: str, error: str = "") -> HttpResponse:
+def _row_response(
+    request: HttpRequest, customer: Customer, *, done: str, error: str = "", undo: Touchpoint | None = None
+) -> HttpResponse:
     """htmx: the row again, with what was done; a plain POST: back to the list with a message."""
     if not request.headers.get("HX-Request"):
         if error:
@@ -144,7 +147,7 @@ def _row_response(request: HttpRequest, customer: Customer, *, done: str, error:
     return render(
         request,
         "insights/scoring/includes/_contact_row.html",
-        {"row": row, "done": done, "error": error, **_abilities(request)},
+        {"row": row, "done": done, "error": error, "undo": undo, **_abilities(request)},
     )
 
 
@@ -157,7 +160,7 @@ def contact_call(request: HttpRequest, pk: int) -> HttpResponse:
     if not KEY_RE.match(key):
         return HttpResponse(status=400)
     try:
-        scoring.contact_call_log(
+        touchpoint = scoring.contact_call_log(
             customer=customer,
             by=request.user,
             key=f"{request.user.pk}:{key}",
@@ -167,8 +170,28 @@ def contact_call(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         return _row_response(request, customer, done="", error=" ".join(exc.messages))
     return _row_response(
-        request, customer, done=_("Call logged on %(name)s's timeline.") % {"name": customer.display_name}
+        request,
+        customer,
+        done=_("Call logged on %(name)s's timeline.") % {"name": customer.display_name},
+        undo=touchpoint if scoring.contact_call_undoable(touchpoint, by=request.user) else None,
     )
+
+
+@login_required
+@permission_required(["insights.view_customer_figures", "touchpoints.add_touchpoint"], raise_exception=True)
+@require_POST
+def contact_call_undo(request: HttpRequest, pk: int, touchpoint: int) -> HttpResponse:
+    """Undo a call logged a moment ago (scoring.contact_call_undo: the window and who may are checked there)."""
+    customer = get_object_or_404(Customer, pk=pk)
+    if not scoring.contact_calls_undoable().filter(pk=touchpoint, customer=customer).exists():
+        raise Http404
+    try:
+        scoring.contact_call_undo(touchpoint_id=touchpoint, by=request.user)
+    except Touchpoint.DoesNotExist as exc:  # undone meanwhile by another request
+        raise Http404 from exc
+    except ValidationError as exc:
+        return _row_response(request, customer, done="", error=" ".join(exc.messages))
+    return _row_response(request, customer, done=_("Call undone."))
 
 
 @login_required

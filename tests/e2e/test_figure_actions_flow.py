@@ -29,16 +29,16 @@ def test_a_manager_saves_a_figures_customers_as_a_segment_and_gives_them_tasks(
     log_in(page, live_server, "manager-drill")
 
     page.goto(live_server.url + "/insights/figures/new_customers/customers/")
-    page.locator("#drill-actions summary").click()
-    segment_form = page.locator("#drill-segment-form")
+    page.locator("#list-actions summary").click()
+    segment_form = page.locator("#list-segment-form")
     segment_form.get_by_label("Segment name").fill("Newcomers")
     segment_form.get_by_role("button", name="Save as segment").click()
     expect(page.locator("body")).to_contain_text("Saved as the segment")
     segment = Segment.objects.get(name="Newcomers")
     assert set(Customer.objects.in_segment(segment).values_list("pk", flat=True)) == {c.pk for c in customers}
 
-    page.locator("#drill-actions summary").click()
-    tasks_form = page.locator("#drill-tasks-form")
+    page.locator("#list-actions summary").click()
+    tasks_form = page.locator("#list-tasks-form")
     tasks_form.get_by_label("What needs doing").fill("Welcome call")
     tasks_form.get_by_role("button", name="Create a task for each").click()
     expect(page.locator("body")).to_contain_text("3 tasks created")

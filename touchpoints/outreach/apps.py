@@ -33,6 +33,7 @@ class OutreachConfig(AppConfig):
                 name="touchpoints.outreach.line",
                 template="outreach/includes/_panel_line.html",
                 context=line_pages.line_panel_context,
+                annotate=line_pages.line_panel_annotations,
                 permission="outreach.view_lineuser",
                 order=35,
                 slot="side",
@@ -43,6 +44,9 @@ class OutreachConfig(AppConfig):
         placeholders.register_outreach_placeholders()
         events.touchpoint_recorded.connect(
             rules.on_touchpoint_recorded, dispatch_uid="touchpoints.outreach.rules.touchpoint"
+        )
+        events.touchpoint_retracted.connect(
+            rules.on_touchpoint_retracted, dispatch_uid="touchpoints.outreach.rules.retracted"
         )
         events.journey_stage_changed.connect(
             rules.on_journey_stage_changed, dispatch_uid="touchpoints.outreach.rules.stage"

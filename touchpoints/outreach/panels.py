@@ -91,14 +91,9 @@ def outreach_panel_context(request: HttpRequest, customer: Customer) -> dict[str
     sections.get("message", []).sort(key=lambda m: (m.created_at, m.pk), reverse=True)
     for kind in ("followup", "task"):
         sections.get(kind, []).sort(key=lambda item: (item.due_at, item.pk))
-    if request.user.has_perm("outreach.change_stafftask"):
-        from .forms import ManualTaskForm  # forms read the database at import (querysets): not at app loading
-
-        task_form = ManualTaskForm(user=request.user, auto_id="id_task_%s")
-    else:
-        task_form = None
     return {
-        "task_form": task_form,
+        # The form itself is fetched once the page is shown (views.customer_task_create): its assignees are a query.
+        "can_give_task": request.user.has_perm("outreach.change_stafftask"),
         "outreach": {
             kind: {"rows": items[:OUTREACH_PANEL_ROWS], "more": len(items) > OUTREACH_PANEL_ROWS}
             for kind, items in sections.items()

@@ -169,8 +169,13 @@ def followups_schedule_for_touchpoint(*, touchpoint: Touchpoint, now: dt.datetim
 
 
 def followups_schedule_for_transition(*, transition: StageTransition, now: dt.datetime | None = None) -> int:
+    """Schedule the follow-ups of the rules on entering this stage; a stage change that a rule's own action or the
+    system produced (its touchpoint's origin) fires none, as for touchpoint rules."""
     now = now or timezone.now()
     if transition.at < now - TRIGGER_MAX_AGE:
+        return 0
+    touchpoint = transition.touchpoint if transition.touchpoint_id else None  # cached by journeys_advance
+    if touchpoint is not None and (touchpoint.metadata or {}).get("origin") in MACHINE_ORIGINS:
         return 0
     triggers = [
         Triggered(rule, transition.customer_id, f"stage:{transition.pk}", transition.at, transition.touchpoint_id)
@@ -183,6 +188,16 @@ def followups_schedule_for_transition(*, transition: StageTransition, now: dt.da
 def on_touchpoint_recorded(sender: Any, *, touchpoint: Touchpoint, **kwargs: Any) -> None:
     """touchpoints.events.touchpoint_recorded (after commit)."""
     followups_schedule_for_touchpoint(touchpoint=touchpoint)
+
+
+def on_touchpoint_retracted(sender: Any, *, touchpoint_id: int, customer_id: int, **kwargs: Any) -> None:
+    """touchpoints.events.touchpoint_retracted (after commit): the follow-ups it scheduled and not yet dispatched are
+    cancelled (what they would do was asked for by something that did not happen)."""
+    cancelled = FollowUp.objects.filter(
+        trigger_key=f"tp:{touchpoint_id}", customer_id=customer_id, status=FollowUp.Status.SCHEDULED
+    ).update(status=FollowUp.Status.CANCELLED, outcome=Outcome.CONDITIONS, dispatched_at=timezone.now())
+    if cancelled:
+        logger.info("follow-ups cancelled for a retracted touchpoint id=%s n=%d", touchpoint_id, cancelled)
 
 
 def on_journey_stage_changed(sender: Any, *, transition: StageTransition, **kwargs: Any) -> None:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import list_actions, views
 from .line import pages as line_pages
 
 app_name = "outreach"
@@ -29,6 +29,8 @@ urlpatterns = [
     path("line/contacts/<int:pk>/link/", line_pages.line_contact_link, name="line_contact_link"),
     path("line/<int:pk>/unlink/", line_pages.line_unlink, name="line_unlink"),
     path("tasks/", views.task_list, name="tasks"),
+    path("customers/actions/", list_actions.customer_list_actions, name="customer_list_actions"),
+    path("customers/act/", list_actions.customer_list_act, name="customer_list_act"),
     path("customers/<int:customer_pk>/tasks/new/", views.customer_task_create, name="customer_task_create"),
     path("tasks/<int:pk>/done/", views.task_done, name="task_done"),
     path("tasks/<int:pk>/reassign/", views.task_reassign, name="task_reassign"),

@@ -17,7 +17,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import CreateView, ListView, UpdateView
 
 from customers.localtime import local_day_start
@@ -440,10 +440,14 @@ def task_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(["outreach.change_stafftask", "customers.view_customer"], raise_exception=True)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def customer_task_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
-    """A task given by hand from the customer page ("call her back tomorrow")."""
+    """A task given by hand from the customer page ("call her back tomorrow"). The form is fetched by the page's
+    outreach panel once shown (GET): its list of who may be assigned is a query the page itself does not pay."""
     customer = get_object_or_404(Customer, pk=customer_pk)
+    if request.method == "GET":
+        form = ManualTaskForm(user=request.user, auto_id="id_task_%s")
+        return render(request, "outreach/includes/_manual_task_form.html", {"customer": customer, "task_form": form})
     form = ManualTaskForm(request.POST, user=request.user)
     if form.is_valid():
         data = form.cleaned_data

@@ -7,7 +7,7 @@ Views, the admin, the API, importers and tasks all come here, so each rule is wr
 - every change of stage is a ``StageTransition`` row, closed (``ended_at``) by the next one;
 - ``events.touchpoint_recorded`` / ``events.journey_stage_changed`` are sent after commit.
 
-Split by what is written (``record``, ``journeys``, ``touchpoint_types``, ``api_keys``); the names other
+Split by what is written (``record``, ``retract``, ``journeys``, ``touchpoint_types``, ``api_keys``); the names other
 modules call are re-exported here.
 """
 
@@ -26,6 +26,7 @@ from touchpoints.services.record import (
     touchpoint_record,
     touchpoint_record_batch,
 )
+from touchpoints.services.retract import touchpoint_retract
 from touchpoints.services.touchpoint_types import touchpoint_type_save
 
 __all__ = [
@@ -42,5 +43,6 @@ __all__ = [
     "moves_journey",
     "touchpoint_record",
     "touchpoint_record_batch",
+    "touchpoint_retract",
     "touchpoint_type_save",
 ]

@@ -32,7 +32,7 @@ def test_the_customers_behind_a_figure_are_saved_as_a_segment(manager_client):
     response = _act(manager_client, "segment", name="June newcomers")
 
     segment = Segment.objects.get(name="June newcomers")
-    assert b'id="drill-segment-form"' in page.content and response.status_code == 302
+    assert b'id="list-segment-form"' in page.content and response.status_code == 302
     assert set(Customer.objects.in_segment(segment).values_list("pk", flat=True)) == {c.pk for c in customers}
     again = _act(manager_client, "segment", name="june newcomers")  # the name is taken, whatever its case
     assert again.status_code == 302 and Segment.objects.count() == 1

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 def test_support_gives_a_task_from_the_customer_page_and_it_is_in_their_list(support_client, support):
     customer = CustomerFactory()
     page = support_client.get(customer.get_absolute_url())
-    assert b'id="manual-task-form"' in page.content
+    form = support_client.get(reverse("outreach:customer_task_create", args=[customer.pk]))  # fetched by the page
+    assert reverse("outreach:customer_task_create", args=[customer.pk]).encode() in page.content
+    assert b'id="manual-task-form"' in form.content
 
     due = timezone.localtime() + dt.timedelta(days=1)
     response = support_client.post(

@@ -100,3 +100,89 @@ def test_a_customer_gets_one_open_task_per_rule_and_a_few_in_all(settings, djang
     assert open_tasks.count() == 2
     assert len({t.followup.rule_id for t in open_tasks}) == 2
     assert report.capped == 4 and FollowUp.objects.filter(outcome="task_capped").count() == 4
+
+
+# --- Stage-change rules: the same protection (a rule never fires on what a rule or the system produced) -----------
+
+
+def _stage_rule(stage: str = "retention", **kwargs):
+    return FollowUpRuleFactory(
+        trigger="stage",
+        trigger_type=None,
+        trigger_stage=stage,
+        delay_amount=0,
+        action="task",
+        template=None,
+        task_title="Welcome them in",
+        **kwargs,
+    )
+
+
+def _in_decision_stage():
+    customer = consenting_customer()
+    touchpoint_create(customer, "transaction")  # decision
+    return customer
+
+
+def test_a_stage_change_a_rules_task_produced_does_not_fire_stage_rules(support, django_capture_on_commit_callbacks):
+    # given: a rule's task open for a customer in the decision stage, and a rule on entering retention
+    _support_rule()
+    customer = _in_decision_stage()
+    with django_capture_on_commit_callbacks(execute=True):
+        touchpoint_create(customer, "support")
+    _dispatch_later()
+    task = StaffTask.objects.get()
+    _stage_rule()
+    rules.rules_changed()
+
+    # when: support closes the rule's task logging a retention-stage touchpoint (it moves the customer on)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = rules.task_complete(
+            task=task, by=support, touchpoint_type=TouchpointType.objects.get(slug="feedback-request")
+        )
+
+    # then: the customer is in retention, and the stage rule did not fire on what the rule produced
+    assert done.touchpoint.stage_transitions.get().to_stage == "retention"
+    assert FollowUp.objects.filter(rule__trigger="stage").count() == 0
+
+
+def test_a_stage_change_the_system_produced_does_not_fire_stage_rules(django_capture_on_commit_callbacks):
+    _stage_rule()
+    customer = _in_decision_stage()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        touchpoint_create(customer, "feedback-request", metadata={"origin": "system"})
+
+    assert FollowUp.objects.count() == 0
+
+
+def test_a_stage_change_the_customer_made_or_staff_made_by_hand_fires_stage_rules(
+    manager, django_capture_on_commit_callbacks
+):
+    from touchpoints.services import journey_stage_move
+
+    _stage_rule()
+    _stage_rule(stage="consideration", name="Moved back")
+    customer = _in_decision_stage()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        touchpoint_create(customer, "feedback-request")  # the customer answered: retention
+    with django_capture_on_commit_callbacks(execute=True):
+        journey_stage_move(customer=customer, to_stage="consideration", reason="Asked for a refund", by=manager)
+
+    assert FollowUp.objects.count() == 2
+
+
+def test_stage_rules_tasks_are_capped_like_the_others(settings, django_capture_on_commit_callbacks):
+    settings.TSUNAGU_OPEN_TASKS_PER_CUSTOMER = 1
+    _support_rule()
+    _stage_rule()
+    customer = _in_decision_stage()
+    with django_capture_on_commit_callbacks(execute=True):
+        touchpoint_create(customer, "support")
+        touchpoint_create(customer, "feedback-request")  # retention
+
+    report = _dispatch_later()
+
+    assert StaffTask.objects.filter(customer=customer, status="open").count() == 1
+    assert report.capped == 1 and FollowUp.objects.filter(outcome="task_capped").count() == 1

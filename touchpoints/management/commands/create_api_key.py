@@ -20,7 +20,8 @@ class Command(BaseCommand):
             action="append",
             required=True,
             choices=[*ApiScope.values, "all"],
-            help="What the key may do; repeat for several (read, ingest, customers:write, loyalty, or all).",
+            help="What the key may do; repeat for several (read, ingest, customers:write, loyalty, "
+            "tickets:verified, or all).",
         )
 
     def handle(self, *args, name: str, scopes: list[str], user: str | None = None, **options):

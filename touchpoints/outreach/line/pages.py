@@ -3,6 +3,7 @@ the unlinked contacts staff link by hand, and the month's quota shown before a b
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -10,9 +11,11 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, JSONField, OuterRef, Q, Subquery
+from django.db.models.functions import JSONObject
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -32,9 +35,37 @@ QUOTA_CACHE_SECONDS = 60
 # --- The customer page ------------------------------------------------------------------------------
 
 
+PANEL_FIELDS = ("id", "display_name", "following", "blocked", "linked_at", "followed_at")
+
+
+def line_panel_annotations() -> dict[str, Any]:
+    """The customer's LINE link, read inside the page's customer query (customers/panels.py): no query of its own."""
+    linked = LineUser.objects.filter(customer=OuterRef("pk"), provider=line.provider()).order_by("-linked_at", "-id")
+    row = JSONObject(**{name: name for name in PANEL_FIELDS})
+    return {"line_panel_row": Subquery(linked.values_list(row)[:1], output_field=JSONField())}
+
+
 def line_panel_context(request: HttpRequest, customer: Customer) -> dict[str, Any] | None:
-    user = LineUser.objects.filter(customer=customer, provider=line.provider()).first()
+    if hasattr(customer, "line_panel_row"):
+        row = customer.line_panel_row
+        user = None
+        if row:
+            user = LineUser(
+                pk=row["id"],
+                customer=customer,
+                display_name=row["display_name"],
+                following=bool(row["following"]),
+                blocked=bool(row["blocked"]),
+                linked_at=_when(row["linked_at"]),
+                followed_at=_when(row["followed_at"]),
+            )
+    else:
+        user = LineUser.objects.filter(customer=customer, provider=line.provider()).first()
     return {"line_user": user, "line_configured": line.configured()}
+
+
+def _when(value: Any) -> dt.datetime | None:
+    return parse_datetime(value) if isinstance(value, str) else value
 
 
 @login_required
