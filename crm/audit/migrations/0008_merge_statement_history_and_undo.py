@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0006_statement_level_customer_history'),
-        ('audit', '0007_two_factor_device_events'),
+        ("audit", "0006_statement_level_customer_history"),
+        ("audit", "0007_two_factor_device_events"),
     ]
 
-    operations = [
-    ]
+    operations = []

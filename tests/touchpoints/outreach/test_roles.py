@@ -22,6 +22,8 @@ RECORDED = {
         "insights.view_dashboard",
         "insights.view_revenue",
         "insights.view_service_figures",
+        "customers.add_contactpreference",
+        "customers.view_contactpreference",
         "customers.add_customer",
         "customers.add_note",
         "customers.add_segment",
@@ -199,6 +201,8 @@ RECORDED = {
     "Support": [
         "insights.view_dashboard",
         "insights.view_service_figures",
+        "customers.add_contactpreference",
+        "customers.view_contactpreference",
         "customers.add_customer",
         "customers.add_note",
         "customers.change_customer",
