@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce, Greatest, Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers import consent
 from customers.models import Customer
 
 from .. import channels, richtext, sources
@@ -274,6 +275,7 @@ def messages_send(
     )
     report.claimed = len(messages)
     line_users_attach([m.customer for m in messages if m.channel == MessageChannel.LINE])
+    consent.preferences_attach([m.customer for m in messages if not m.is_test])  # one query, not one a message
 
     # Settle what will not be sent now: consent or address gone, quiet hours.
     skipped: dict[str, list[int]] = defaultdict(list)
