@@ -269,7 +269,7 @@ def touchpoint_record_batch(
     customer_ids = sorted({item.customer_id for item in items})
     moving = [t for t in new if moves_journey(t)]
     deferred = defer_journeys and len(moving) >= DEFER_FROM
-    if deferred:  # no journey is written here: the customers need only exist (and stay, until the commit)
+    if deferred or not moving:  # no journey is written here: the customers need only exist (and stay, until commit)
         sources, journeys = customers_exist(customer_ids), {}
     else:
         sources, journeys = customers_lock(customer_ids)  # and their sources (for the funnel) and journeys
