@@ -88,7 +88,9 @@ class TouchpointCreateView(APIView):
             'Send one touchpoint, or `{"touchpoints": [...]}`. A batch is all-or-nothing: when an item is '
             "invalid nothing is recorded and the answer names each bad item by its index. An item whose "
             "`idempotency_key` was recorded before is not recorded again: you get the first touchpoint back, "
-            "and 200 instead of 201 when nothing new was recorded."
+            "and 200 instead of 201 when nothing new was recorded. A batch with 100 or more touchpoints that move "
+            "customers along the journey is answered once they are stored; their stages are advanced by a task right "
+            "after (usually within a second), in the order the touchpoints happened."
         ),
         request=TouchpointRequest,
         responses={
@@ -131,7 +133,7 @@ class TouchpointCreateView(APIView):
         if errors:
             return self._invalid(errors, is_batch=is_batch, total=len(raw_items))
         try:
-            touchpoints = services.touchpoint_record_batch(items=items, api_key=request.auth)
+            touchpoints = services.touchpoint_record_batch(items=items, api_key=request.auth, defer_journeys=True)
         except services.TouchpointBatchInvalid as exc:
             return self._invalid(exc.errors, is_batch=is_batch, total=len(raw_items))
         except DjangoValidationError as exc:

@@ -461,3 +461,20 @@ class FunnelJournal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.transition_id}{' closed' if self.closed else ''}"
+
+
+class JourneyPending(models.Model):
+    """A touchpoint of a large API batch whose journey advancement is left to a task run right after the commit
+    (``journeys_fold_pending``): the request only writes the touchpoints. Any advancement of the customer (the task,
+    a later batch, a manual move, a merge) takes their pending rows first, so the stages are reached in the order the
+    touchpoints happened; the periodic funnel fold takes what a lost task left."""
+
+    touchpoint_id = models.BigIntegerField(_("touchpoint"), primary_key=True)  # not foreign keys: rows live seconds
+    customer_id = models.BigIntegerField(_("customer"), db_index=True)
+
+    class Meta:
+        verbose_name = _("pending journey advancement")
+        verbose_name_plural = _("pending journey advancements")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.touchpoint_id}"

@@ -290,11 +290,11 @@ def _service_items(customer_ids: list[int], r: random.Random, types: dict) -> li
     ]
 
 
-def _record_rolled_back(items: list[services.TouchpointData]) -> float:
+def _record_rolled_back(items: list[services.TouchpointData], *, defer_journeys: bool = False) -> float:
     """Seconds ``touchpoint_record_batch`` takes for ``items``, in a transaction rolled back afterwards."""
     with transaction.atomic():
         started = time.perf_counter()
-        services.touchpoint_record_batch(items=items, source="import")
+        services.touchpoint_record_batch(items=items, source="import", defer_journeys=defer_journeys)
         _check_deferred_constraints()
         elapsed = time.perf_counter() - started
         transaction.set_rollback(True)
@@ -323,6 +323,34 @@ def ingest_service(ctx: Context) -> list[Measurement]:
         else:
             raw_ms = _raw_copy_ms(items)
     return _rate("ingest: touchpoint_record_batch, 1,000 per batch", seconds, raw_ms)
+
+
+@benchmark("touchpoints")
+def ingest_service_deferred(ctx: Context) -> list[Measurement]:
+    """touchpoint_record_batch as the API calls it for a large batch (journeys advanced by a task after commit),
+    and that task's rate over the same batches: together, what one web and one Celery process sustain."""
+    from touchpoints.services.pending import journeys_fold_pending
+
+    types = {t.slug: t for t in TouchpointType.objects.filter(slug__in=INGEST_TYPES)}
+    r = random.Random(3)
+    seconds, fold_seconds = [], []
+    for batch in range(BATCHES + 1):
+        items = _service_items(_sample_customers(BATCH, seed=100 + batch), r, types)
+        elapsed = _record_rolled_back(items, defer_journeys=True)
+        with transaction.atomic():
+            recorded = services.touchpoint_record_batch(items=items, source="import", defer_journeys=True)
+            started = time.perf_counter()
+            journeys_fold_pending(touchpoint_ids=[t.pk for t in recorded])
+            _check_deferred_constraints()
+            fold = time.perf_counter() - started
+            transaction.set_rollback(True)
+        if batch:  # the first is a warm-up
+            seconds.append(elapsed)
+            fold_seconds.append(fold)
+    return [
+        *_rate("ingest: touchpoint_record_batch, 1,000 per batch, journeys after commit (the API's way)", seconds),
+        *_rate("ingest: the journeys' task after such a batch (journeys_fold_pending)", fold_seconds),
+    ]
 
 
 def _post_rolled_back(client, url: str, items: list[dict], *, headers: dict | None = None) -> float:

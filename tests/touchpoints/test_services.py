@@ -379,6 +379,7 @@ def test_instances_built_without_init_equal_those_init_builds():
         Touchpoint: (None, 1, 2, "decision", "web", "inbound", now, "s", Decimal("5.00"), "JPY", "", "", "", {}, "api")
         + (None, 3, "key", now),
         StageTransition: (None, 1, "awareness", "decision", now, None, False, "", 9, "web", None),
+        CustomerJourney: (None, 1, "decision", now, now, now),
     }
     for model, row in rows.items():
         assert not signals.pre_init.has_listeners(model) and not signals.post_init.has_listeners(model)

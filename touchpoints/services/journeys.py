@@ -22,7 +22,14 @@ from customers.pgarray import pg_array
 from customers.signals import send_logged
 from touchpoints import events
 from touchpoints.funnel import FunnelTracker, funnel_merge
-from touchpoints.models import CustomerJourney, Direction, Stage, StageTransition, Touchpoint, stage_rank
+from touchpoints.models import (
+    CustomerJourney,
+    Direction,
+    Stage,
+    StageTransition,
+    Touchpoint,
+    stage_rank,
+)
 from touchpoints.services.inserts import copy_insert, instance
 
 logger = logging.getLogger(__name__)
@@ -61,6 +68,19 @@ def customers_lock(customer_ids: list[int]) -> tuple[dict[int, str], Journeys]:
             [pg_array(sources)],
         )
         return sources, {row[0]: row[1:] for row in cursor.fetchall()}
+
+
+def customers_exist(customer_ids: list[int]) -> dict[int, str]:
+    """The source of each of these customers that exists, kept from deletion until the end of the transaction
+    (``FOR KEY SHARE``: what the foreign keys' check takes, which blocks no other batch of theirs)."""
+    if connection.vendor != "postgresql":
+        return dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "source"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, source FROM customers_customer WHERE id = ANY(%s::bigint[]) ORDER BY id FOR KEY SHARE",
+            [pg_array(customer_ids)],
+        )
+        return dict(cursor.fetchall())
 
 
 def moves_journey(touchpoint: Touchpoint) -> bool:
@@ -121,11 +141,12 @@ def journeys_advance(
                     "",
                     touchpoint.pk,
                     touchpoint.channel,
-                    by_id,
+                    # Whoever recorded the touchpoint (a pending one, folded with this batch, may be another's).
+                    touchpoint.recorded_by_user_id,
                 ),
             )
             _TRANSITION_TOUCHPOINT.set_cached_value(transition, touchpoint)
-            if by is not None:
+            if by is not None and touchpoint.recorded_by_user_id == by_id:
                 _TRANSITION_BY.set_cached_value(transition, by)
             chain.append(transition)
             stage, since = touchpoint.stage, at
@@ -135,9 +156,8 @@ def journeys_advance(
             earlier.ended_at = later.at
         transitions.extend(chain)
         if journey is None:
-            new_journeys.append(
-                CustomerJourney(customer_id=customer_id, stage=stage, stage_since=since, created_at=chain[0].at)
-            )
+            # id, customer, stage, stage_since, created_at, updated_at (Model.__init__ cost 0.1 ms a journey)
+            new_journeys.append(instance(CustomerJourney, (None, customer_id, stage, since, chain[0].at, now)))
         else:
             entered_at[customer_id] = chain[0].at
             changed_journeys.append((journey[0], stage, since))
@@ -148,8 +168,7 @@ def journeys_advance(
     closed_ids = _close_open_transitions(entered_at)
     copy_insert(StageTransition, transitions)
     funnel.record_appended(closed=entered_at, closed_ids=closed_ids, added=transitions, sources=sources)
-    if new_journeys:
-        CustomerJourney.objects.bulk_create(new_journeys)
+    copy_insert(CustomerJourney, new_journeys)
     if changed_journeys:
         _journeys_update(changed_journeys, now=now)
     return transitions
@@ -225,6 +244,9 @@ def journey_stage_move(
     if len(reason) > 500:
         raise ValidationError({"reason": _("Keep the reason to 500 characters.")})
     Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk).values_list("pk", flat=True).get()
+    from touchpoints.services.pending import pending_fold  # (it calls back into this module)
+
+    pending_fold([customer.pk])  # an API batch's advancement not yet run comes before this move
     journey = CustomerJourney.objects.filter(customer=customer).first()
     if journey is not None and journey.stage == to_stage:
         raise ValidationError({"to_stage": _("The customer is already in this stage.")})
@@ -260,6 +282,9 @@ def journey_stage_move(
 
 def journey_merge(*, primary: Customer, duplicate: Customer) -> None:
     """Before a merge moves the rows: keep one journey, the one further along (``customer_merging`` receiver)."""
+    from touchpoints.services.pending import pending_fold  # (it calls back into this module)
+
+    pending_fold([primary.pk, duplicate.pk])  # each journey as its touchpoints make it, before they move
     funnel_merge(primary=primary, duplicate=duplicate)  # the duplicate's transitions count as the primary's
     journeys = {
         j.customer_id: j

@@ -24,7 +24,8 @@ from customers.models import Customer
 from customers.services import customers_touch
 from touchpoints.models import ApiKey, Channel, Direction, Touchpoint, TouchpointType
 from touchpoints.services.inserts import copy_insert, instance
-from touchpoints.services.journeys import announce, customers_lock, journeys_advance, moves_journey
+from touchpoints.services.journeys import announce, customers_exist, customers_lock, journeys_advance, moves_journey
+from touchpoints.services.pending import DEFER_FROM, journeys_after_commit, pending_add, pending_take
 
 logger = logging.getLogger(__name__)
 
@@ -171,8 +172,12 @@ def touchpoint_record_batch(
     by: AbstractBaseUser | None = None,
     api_key: ApiKey | None = None,
     source: str = "",
+    defer_journeys: bool = False,
 ) -> list[Touchpoint]:
     """Record ``items`` all-or-nothing and return one touchpoint per item, in order.
+
+    ``defer_journeys`` (the API's large batches): from ``pending.DEFER_FROM`` touchpoints that move journeys, the
+    stages are advanced by a task right after the commit instead of in this transaction (``services.pending``).
 
     An item whose idempotency key was recorded before gets that touchpoint back, with
     ``touchpoint.replayed = True`` (new ones have ``replayed = False``); nothing else happens for it.
@@ -262,7 +267,12 @@ def touchpoint_record_batch(
     # which needs no lock (its foreign keys are checked at commit), so that concurrent batches sharing a customer
     # wait on each other for less time; an unknown customer rolls the insert back with the rest.
     customer_ids = sorted({item.customer_id for item in items})
-    sources, journeys = customers_lock(customer_ids)  # and their sources (for the funnel's rollups) and journeys
+    moving = [t for t in new if moves_journey(t)]
+    deferred = defer_journeys and len(moving) >= DEFER_FROM
+    if deferred or not moving:  # no journey is written here: the customers need only exist (and stay, until commit)
+        sources, journeys = customers_exist(customer_ids), {}
+    else:
+        sources, journeys = customers_lock(customer_ids)  # and their sources (for the funnel) and journeys
     for index, item in enumerate(items):
         if item.customer_id not in sources:
             errors[index] = {"customer": [_("Unknown customer.")]}
@@ -281,15 +291,22 @@ def touchpoint_record_batch(
             latest[touchpoint.customer_id] = touchpoint.occurred_at
     customers_touch(at_by_customer=latest)
 
-    transitions = journeys_advance(
-        [t for t in new if moves_journey(t)], by=by, now=now, sources=sources, journeys=journeys
-    )
+    if deferred:
+        pending_add(moving)
+        journeys_after_commit(moving)
+        transitions = []
+    else:
+        # Touchpoints an earlier large batch left pending go first, so the stages follow the order of events.
+        pending = pending_take(sorted({t.customer_id for t in moving})) if moving else []
+        earlier = [t for t in pending if t.customer_id in sources and moves_journey(t)]
+        transitions = journeys_advance(earlier + moving, by=by, now=now, sources=sources, journeys=journeys)
     transaction.on_commit(lambda: announce(touchpoints=new, transitions=transitions))
     logger.info(
-        "touchpoints recorded new=%d replayed=%d transitions=%d by=%s api_key=%s",
+        "touchpoints recorded new=%d replayed=%d transitions=%d deferred=%s by=%s api_key=%s",
         len(new),
         len(items) - len(new),
         len(transitions),
+        deferred,
         getattr(by, "pk", None),
         getattr(api_key, "pk", None),
     )

@@ -24,6 +24,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils.translation import gettext as _
 
+from customers import consent
 from customers.models import Customer
 
 from ..line import client as line
@@ -83,6 +84,7 @@ def _recheck(rows: list[OutboundMessage], token: uuid.UUID, now: dt.datetime, re
         )
     }
     line_users_attach(customers.values())
+    consent.preferences_attach(customers.values())
     keep, skipped = [], defaultdict(list)
     for message in rows:
         customer = customers.get(message.customer_id)

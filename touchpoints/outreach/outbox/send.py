@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce, Greatest, Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers import consent
 from customers.models import Customer
 
 from .. import channels, richtext, sources
@@ -27,7 +28,15 @@ from ..channels.mailbox.models import BouncedAddress
 from ..models import FollowUp, MessageChannel, MessageTemplate, OutboundMessage, Purpose
 from .enqueue import _address, skip_reason_for
 from .line_send import line_send_all
-from .policy import Skip, Status, _setting, line_users_attach, quiet_until
+from .policy import (
+    PREFERENCE_CHANNELS,
+    Skip,
+    Status,
+    _setting,
+    line_users_attach,
+    preference_purpose,
+    quiet_until,
+)
 from .timeline import messages_record_timeline
 from .unsubscribe import message_id_for, one_click_unsubscribe_url, unsubscribe_mailto, unsubscribe_token
 
@@ -274,6 +283,9 @@ def messages_send(
     )
     report.claimed = len(messages)
     line_users_attach([m.customer for m in messages if m.channel == MessageChannel.LINE])
+    # The contact preferences the checks below read: one query for the batch, not one a message (none at all for
+    # a batch of email news and service messages, which the preferences do not hold).
+    consent.preferences_attach([m.customer for m in messages if _reads_preferences(m)])
 
     # Settle what will not be sent now: consent or address gone, quiet hours.
     skipped: dict[str, list[int]] = defaultdict(list)
@@ -351,6 +363,14 @@ def messages_send(
         report.unconfirmed,
     )
     return report
+
+
+def _reads_preferences(message: OutboundMessage) -> bool:
+    """Whether ``skip_reason_for`` asks the customer's contact preferences about this message (see consent.allows)."""
+    if message.is_test or message.channel not in PREFERENCE_CHANNELS:
+        return False
+    topic = preference_purpose(purpose=message.purpose, source_app=message.source_app, source_ref=message.source_ref)
+    return topic is not None and not (message.channel == MessageChannel.EMAIL and topic == "news")
 
 
 def _claim_line_siblings(token: uuid.UUID, now: dt.datetime) -> None:
