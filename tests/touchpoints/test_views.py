@@ -401,7 +401,7 @@ def test_create_api_key_command_prints_the_key_once(capsys):
     assert api_key_authenticate(raw).scopes == ["read", "ingest"]
     assert raw not in out.err
     call_command("create_api_key", "Back office", "--scope", "all")
-    every = ["read", "ingest", "customers:write", "loyalty"]
+    every = ["read", "ingest", "customers:write", "loyalty", "tickets:verified"]  # "all" is every scope
     assert api_key_authenticate(capsys.readouterr().out.strip()).scopes == every
 
 
