@@ -260,3 +260,42 @@ def line_linked_customer(n: int = 1, *, following: bool = True, **kwargs):
         follow_event_id="EVT" + str(n) if following else "",
     )
     return customer
+
+
+def line_linked_customers(n: int, *, provider: str, family_name: str = "Tanaka", prefix: str = "Line"):
+    """``n`` consenting customers, each linked to its own LINE user of ``provider`` and following, written in bulk
+    (the delivery tests and the LINE benchmark send to thousands)."""
+    from django.utils import timezone
+
+    from touchpoints.outreach.models import LineUser
+
+    now = timezone.now()
+    customers = []
+    for i in range(n):
+        customer = Customer(
+            family_name=family_name,
+            given_name=f"{prefix}{i}",
+            preferred_language="ja",
+            marketing_consent=True,
+            consent_source="web_form",
+            consent_at=now,
+        )
+        customer.derive_fields()
+        customers.append(customer)
+    customers = Customer.objects.bulk_create(customers, batch_size=2000)
+    LineUser.objects.bulk_create(
+        [
+            LineUser(
+                provider=provider,
+                user_id=line_user_id(c.pk),
+                customer=c,
+                linked_at=now,
+                following=True,
+                followed_at=now,
+                follow_event_id=f"E{c.pk}",
+            )
+            for c in customers
+        ],
+        batch_size=2000,
+    )
+    return customers

@@ -31,38 +31,9 @@ PROVIDER = "bench-provider"
 
 
 def _customers(n: int) -> list[Customer]:
-    from tests.factories import line_user_id
-    from touchpoints.outreach.models import LineUser
+    from tests.factories import line_linked_customers
 
-    now = timezone.now()
-    customers = []
-    for i in range(n):
-        customer = Customer(
-            family_name="Bench",
-            given_name=f"{PREFIX}{i}",
-            preferred_language="ja",
-            marketing_consent=True,
-            consent_source="web_form",
-            consent_at=now,
-        )
-        customer.derive_fields()
-        customers.append(customer)
-    customers = Customer.objects.bulk_create(customers, batch_size=2000)
-    LineUser.objects.bulk_create(
-        [
-            LineUser(
-                provider=PROVIDER,
-                user_id=line_user_id(c.pk),
-                customer=c,
-                linked_at=now,
-                following=True,
-                followed_at=now,
-            )
-            for c in customers
-        ],
-        batch_size=2000,
-    )
-    return customers
+    return line_linked_customers(n, provider=PROVIDER, family_name="Bench", prefix=PREFIX)
 
 
 def _cleanup() -> None:

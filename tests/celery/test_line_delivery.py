@@ -13,9 +13,9 @@ from django.utils import timezone
 from customers.models import Customer
 from tests.celery.processes import wait_for
 from tests.celery.test_outreach_delivery import ensure_catalogue, pending
-from tests.factories import MessageTemplateFactory, line_user_id
+from tests.factories import MessageTemplateFactory, line_linked_customers, line_user_id
 from tests.line_standin import SECRET, TOKEN, LineStandin
-from touchpoints.outreach.models import LineUser, OutboundMessage
+from touchpoints.outreach.models import OutboundMessage
 from touchpoints.outreach.outbox import message_build, messages_insert
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
@@ -44,33 +44,7 @@ def line_env(celery_env, standin, settings, monkeypatch):
 
 
 def linked_customers(n: int) -> list[Customer]:
-    now = timezone.now()
-    customers = []
-    for i in range(n):
-        customer = Customer(
-            family_name="Tanaka",
-            given_name=f"Line{i}",
-            preferred_language="ja",
-            marketing_consent=True,
-            consent_source="web_form",
-            consent_at=now,
-        )
-        customer.derive_fields()
-        customers.append(customer)
-    customers = Customer.objects.bulk_create(customers, batch_size=1000)
-    LineUser.objects.bulk_create(
-        LineUser(
-            provider=PROVIDER,
-            user_id=line_user_id(c.pk),
-            customer=c,
-            linked_at=now,
-            following=True,
-            followed_at=now,
-            follow_event_id=f"E{c.pk}",
-        )
-        for c in customers
-    )
-    return customers
+    return line_linked_customers(n, provider=PROVIDER)
 
 
 def test_kill_9_in_the_middle_of_a_multicast_then_restart_delivers_to_every_customer_exactly_once(
