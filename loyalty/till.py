@@ -84,7 +84,7 @@ def _member_context(membership: Membership, **forms) -> dict:
 
 
 def _member(pk: int) -> Membership:
-    return get_object_or_404(Membership.objects.select_related("customer", "programme", "tier"), pk=pk)
+    return get_object_or_404(Membership.objects.for_list(), pk=pk)
 
 
 @login_required

@@ -61,7 +61,7 @@ class MembershipListView(LoginRequiredMixin, PermissionRequiredMixin, KeysetList
 @login_required
 @permission_required("loyalty.view_membership", raise_exception=True)
 def membership_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    membership = get_object_or_404(Membership.objects.select_related("customer", "programme", "tier"), pk=pk)
+    membership = get_object_or_404(Membership.objects.for_list(), pk=pk)
     page = keyset_page(
         LedgerEntry.objects.filter(membership=membership).select_related("redemption__reward", "by"),
         LEDGER_ORDERING,
@@ -131,7 +131,7 @@ def membership_status(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("loyalty.add_redemption", raise_exception=True)
 def redeem(request: HttpRequest, pk: int) -> HttpResponse:
-    membership = get_object_or_404(Membership.objects.select_related("customer", "programme", "tier"), pk=pk)
+    membership = get_object_or_404(Membership.objects.for_list(), pk=pk)
     form = RedeemForm(request.POST or None, membership=membership)
     if request.method == "POST" and form.is_valid():
         try:
@@ -172,7 +172,7 @@ def redemption_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("loyalty.adjust_points", raise_exception=True)
 def adjust(request: HttpRequest, pk: int) -> HttpResponse:
-    membership = get_object_or_404(Membership.objects.select_related("customer", "programme", "tier"), pk=pk)
+    membership = get_object_or_404(Membership.objects.for_list(), pk=pk)
     form = AdjustForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
