@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -116,6 +117,21 @@ def retention_candidates(*, now: dt.datetime | None = None):
         .exclude(pk__in=done.values("customer_ref"))
         .order_by("pk")
     )
+
+
+@dataclass(frozen=True)
+class RetentionStatus:
+    """What the privacy requests page says of the policy: off (years 0), or its period, cutoff and who is due."""
+
+    years: int
+    cutoff: dt.datetime | None
+    due: int
+
+
+def retention_status(*, now: dt.datetime | None = None) -> RetentionStatus:
+    cutoff = retention_cutoff(now=now)
+    due = retention_candidates(now=now).count() if cutoff is not None else 0
+    return RetentionStatus(years=int(settings.TSUNAGU_RETENTION_INACTIVE_YEARS or 0), cutoff=cutoff, due=due)
 
 
 def retention_anonymise(*, now: dt.datetime | None = None, chunk: int = 200, seconds: float = 180) -> int:

@@ -28,8 +28,20 @@ PAGE_SIZE = 50
 @permission_required("dataprotection.view_datarequest", raise_exception=True)
 def request_list(request: HttpRequest) -> HttpResponse:
     requests = DataRequest.objects.select_related("handled_by")
+    kind = request.GET.get("kind", "")
+    if kind in DataRequest.Kind.values:
+        requests = requests.filter(kind=kind)
+    else:
+        kind = ""
     page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "dataprotection/datarequest_list.html", {"page_obj": page, "requests": page.object_list})
+    context = {
+        "page_obj": page,
+        "requests": page.object_list,
+        "kind": kind,
+        "kinds": DataRequest.Kind.choices,
+        "retention": services.retention_status(),
+    }
+    return render(request, "dataprotection/datarequest_list.html", context)
 
 
 @login_required

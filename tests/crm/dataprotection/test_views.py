@@ -166,3 +166,42 @@ def test_the_list_costs_the_same_few_queries_for_many_requests(manager_client, m
     with django_assert_max_num_queries(8):
         response = manager_client.get(reverse("dataprotection:list"))
     assert len(response.context["requests"]) == 30
+
+
+def test_the_list_says_the_retention_policy_is_off_by_default(manager_client):
+    page = manager_client.get(reverse("dataprotection:list")).content.decode()
+    assert 'id="retention-off"' in page and "TSUNAGU_RETENTION_INACTIVE_YEARS" in page
+
+
+def test_the_list_counts_the_customers_due_at_the_next_run(manager_client, settings):
+    # given: a 2-year policy, two customers inactive for 3 years, one active last year
+    import datetime as dt
+
+    from django.utils import timezone
+
+    settings.TSUNAGU_RETENTION_INACTIVE_YEARS = 2
+    now = timezone.now()
+    for _ in range(2):
+        CustomerFactory(last_activity_at=now - dt.timedelta(days=3 * 366))
+    CustomerFactory(last_activity_at=now - dt.timedelta(days=300))
+    # when
+    response = manager_client.get(reverse("dataprotection:list"))
+    # then
+    assert response.context["retention"].due == 2
+    page = response.content.decode()
+    assert "no activity for 2 years" in page and "Due at the next run: 2 customers" in page
+
+
+def test_the_list_filters_by_kind(manager_client, manager):
+    for kind in ("disclosure", "erasure"):
+        services.data_request_record(customer=CustomerFactory(), kind=kind, received_via="email", by=manager)
+    erasures = manager_client.get(reverse("dataprotection:list"), {"kind": "erasure"})
+    assert [r.kind for r in erasures.context["requests"]] == ["erasure"]
+    unknown = manager_client.get(reverse("dataprotection:list"), {"kind": "<script>"})
+    assert unknown.status_code == 200 and len(unknown.context["requests"]) == 2
+
+
+def test_the_retention_policy_speaks_japanese(manager_client, settings):
+    settings.TSUNAGU_RETENTION_INACTIVE_YEARS = 3
+    listing = manager_client.get(reverse("dataprotection:list"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "3年間活動のない顧客は毎晩匿名化" in listing and "次回の対象：0名" in listing
