@@ -176,3 +176,35 @@ def test_the_api_defers_a_large_batch_and_answers_201(client, django_capture_on_
     assert JourneyPending.objects.count() == DEFER_FROM
     journeys_fold_pending(touchpoint_ids=list(JourneyPending.objects.values_list("touchpoint_id", flat=True)))
     assert CustomerJourney.objects.filter(customer_id__in=customers, stage="consideration").count() == DEFER_FROM
+
+
+def test_taking_pending_rows_looks_touchpoints_up_by_id_even_on_stale_statistics():
+    # given: 20,000 touchpoints, and statistics that still count 20,000 pending rows (the table is emptied as fast
+    # as it fills, so they are rarely fresh) when 50 are pending
+    from django.db import connection
+
+    from customers.pgarray import pg_array
+    from touchpoints.models import Touchpoint
+    from touchpoints.services.pending import TAKE_SQL
+
+    customer = CustomerFactory()
+    touchpoint_record_batch(items=[TouchpointData(customer_id=customer.pk, touchpoint_type=_types()["research"])])
+    columns = ", ".join(f'"{f.column}"' for f in Touchpoint._meta.concrete_fields if not f.primary_key)
+    with connection.cursor() as cursor:
+        copies = f"INSERT INTO touchpoints_touchpoint ({columns}) SELECT {columns} FROM touchpoints_touchpoint"  # noqa: S608 (the model's own columns)
+        cursor.execute(copies + ", generate_series(1, 20000)")
+        cursor.execute(
+            "INSERT INTO touchpoints_journeypending (touchpoint_id, customer_id) SELECT id, customer_id"
+            " FROM touchpoints_touchpoint"
+        )
+        cursor.execute("ANALYZE touchpoints_touchpoint, touchpoints_journeypending")
+        cursor.execute(
+            "DELETE FROM touchpoints_journeypending WHERE touchpoint_id NOT IN"
+            " (SELECT id FROM touchpoints_touchpoint ORDER BY id LIMIT 50)"
+        )
+        # when: the statement that takes a customer's pending rows is planned
+        cursor.execute("EXPLAIN " + TAKE_SQL, [pg_array([customer.pk])])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # then: the touchpoints are fetched by their ids, not by walking or hashing the whole table (880 ms at 1M)
+    assert "Index Cond: (id = ANY" in plan, plan
+    assert "Merge Join" not in plan and "Hash Join" not in plan and "Seq Scan on touchpoints_touchpoint" not in plan

@@ -49,6 +49,12 @@ def pending_add(touchpoints: list[Touchpoint]) -> None:
 
 
 _TAKEN_FIELDS = ("id", "customer_id", "stage", "channel", "occurred_at", "source", "direction", "recorded_by_user_id")
+TAKE_SQL = (
+    "WITH taken AS (DELETE FROM touchpoints_journeypending WHERE customer_id = ANY(%s::bigint[])"
+    " RETURNING touchpoint_id) SELECT t.id, t.customer_id, t.stage, t.channel, t.occurred_at, t.source,"
+    " t.direction, t.recorded_by_user_id"
+    " FROM touchpoints_touchpoint t WHERE t.id = ANY(ARRAY(SELECT touchpoint_id FROM taken))"
+)
 
 
 def pending_take(customer_ids: Iterable[int]) -> list[Touchpoint]:
@@ -63,15 +69,12 @@ def pending_take(customer_ids: Iterable[int]) -> list[Touchpoint]:
         rows.delete()
         return list(Touchpoint.objects.filter(pk__in=ids).only(*_TAKEN_FIELDS)) if ids else []
     # One statement, and instances without the ORM's row-by-row work (a task takes a thousand at a time). A
-    # touchpoint deleted meanwhile (its customer erased) has nothing left to advance.
+    # touchpoint deleted meanwhile (its customer erased) has nothing left to advance. The touchpoints are looked up
+    # by ``id = ANY(ARRAY(...))``, not joined: the pending table's statistics are rarely fresh (it is emptied as
+    # fast as it fills), and on an estimate of thousands of rows the planner merge-joined the whole touchpoint
+    # table's primary key (880 ms for 1,000 rows among a million, against 3 ms).
     with connection.cursor() as cursor:
-        cursor.execute(
-            "WITH taken AS (DELETE FROM touchpoints_journeypending WHERE customer_id = ANY(%s::bigint[])"
-            " RETURNING touchpoint_id) SELECT t.id, t.customer_id, t.stage, t.channel, t.occurred_at, t.source,"
-            " t.direction, t.recorded_by_user_id"
-            " FROM touchpoints_touchpoint t JOIN taken ON t.id = taken.touchpoint_id",
-            [pg_array(customer_ids)],
-        )
+        cursor.execute(TAKE_SQL, [pg_array(customer_ids)])
         rows = cursor.fetchall()
     alias = connection.alias
     touchpoints = []
