@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -11,9 +12,20 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from customers.models import CustomerActivity
 from loyalty import services
-from loyalty.models import Greeting, LedgerEntry, Membership, Programme, Redemption, Tier, TierChange
-from touchpoints.models import Touchpoint
+from loyalty.models import (
+    Greeting,
+    LedgerEntry,
+    LoyaltyAccount,
+    Membership,
+    Programme,
+    Redemption,
+    Reward,
+    Tier,
+    TierChange,
+)
+from touchpoints.models import CustomerJourney, StageTransition, Touchpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +62,64 @@ def fingerprint() -> dict:
             Redemption.objects.values_list("membership__customer_id", "reward__name", "points", "status", "created_at")
         ),
         "tiers": rows(TierChange.objects.values_list("membership__customer_id", "reason", "to_tier__name", "at")),
+    }  # fmt: skip
+
+
+def full_fingerprint() -> dict:
+    """Everything the pages read of the history, ids and ``secrets`` draws left out (the bulk path is held to it)."""
+    programme_id = re.compile(r"demo:p\d+:")  # the redemptions' keys name the programme
+    member_number = re.compile(r"\b\d{10}\b")  # a referrer's bonus names the referee's number
+    return {
+        name: sorted(member_number.sub("N", programme_id.sub("demo:p:", row)) for row in values)
+        for name, values in _full_fingerprint().items()
+    }
+
+
+def _full_fingerprint() -> dict:
+    return {
+        **fingerprint(),
+        "member_state": rows(
+            Membership.objects.values_list(
+                "customer_id", "tier_since", "tier_review_on", "tier_grace_until", "referral_rewarded_at", "joined_on",
+                "status",
+            )
+        ),
+        "ledger_detail": rows(
+            LedgerEntry.objects.values_list(
+                "membership__customer_id", "created_at", "kind", "reason", "reason_key", "reason_params", "source",
+                "touchpoint_id", "order_reference", "amount", "redemption__idempotency_key", "by__username",
+                "expires_on", "remaining",
+            )
+        ),
+        "allocations": rows(
+            (e.membership.customer_id, e.kind, e.created_at, sorted(e.allocations.values()))
+            for e in LedgerEntry.objects.select_related("membership")
+        ),
+        "redemption_detail": rows(
+            Redemption.objects.values_list(
+                "idempotency_key", "source", "by__username", "cancelled_at", "cancel_reason", "status"
+            )
+        ),
+        "tier_detail": rows(
+            TierChange.objects.values_list("membership__customer_id", "at", "from_tier__name", "qualifying")
+        ),
+        "greetings": rows(
+            Greeting.objects.values_list(
+                "customer_id", "kind", "due_on", "status", "detail", "bonus_points", "error", "processed_at"
+            )
+        ),
+        "accounts": rows(LoyaltyAccount.objects.values_list("customer_id", "memberships", "created_at")),
+        "stock": rows(Reward.objects.values_list("name", "stock")),
+        "touchpoints": rows(
+            Touchpoint.objects.filter(idempotency_key__startswith="loyalty:redemption:").values_list(
+                "customer_id", "type__slug", "stage", "channel", "direction", "occurred_at", "summary", "source",
+                "recorded_by_user__username", "metadata__points",
+            )
+        ),
+        "journeys": rows(CustomerJourney.objects.values_list("customer_id", "stage", "stage_since")),
+        "transitions": rows(
+            StageTransition.objects.values_list("customer_id", "from_stage", "to_stage", "at", "ended_at")
+        ),
     }  # fmt: skip
 
 
@@ -135,4 +205,27 @@ def test_the_history_shows_its_progress_a_tenth_at_a_time(demo):
     lines = [line for line in output.splitlines() if line.strip().startswith("Loyalty history:")]
     assert [line.split(":")[1].split("%")[0].strip() for line in lines][-1] == "100"
     assert 1 <= len(lines) <= 10
+    assert "ledger entries" in output.splitlines()[-1]
+
+
+def test_the_bulk_history_is_the_service_replay_row_for_row(demo):
+    # given: the history replayed through the services, one call per event (the reference)
+    savepoint = transaction.savepoint()
+    seed(seed=7, through_services=True)
+    reference = full_fingerprint()
+    activity = rows(CustomerActivity.objects.values_list("customer_id", "last_activity_at"))
+    transaction.savepoint_rollback(savepoint)
+    assert not Membership.objects.exists()
+
+    # when: the same history in memory, written in bulk
+    output = seed(seed=7)
+
+    # then: the same rows, a clean audit, the same last activity
+    assert full_fingerprint() == reference
+    assert rows(CustomerActivity.objects.values_list("customer_id", "last_activity_at")) == activity
+    assert services.ledger_audit() == []
+    assert reference["ledger"] and reference["redemptions"] and reference["greetings"]
+    assert {"earn", "redeem", "expire", "reverse", "referral"} <= {
+        row.split(",")[1].strip(" '") for row in reference["ledger"]
+    }
     assert "ledger entries" in output.splitlines()[-1]
