@@ -188,6 +188,7 @@ def on_inbound_email(message: Inbound) -> str | None:
             name=message.extra.get("sender_name", ""),
             language="ja",
             source=Customer.Source.WEB,
+            looked_up=True,
         )
     assignee = _assignee(message.extra.get("assignee_id"))
     written = ticket_receive(

@@ -170,15 +170,15 @@ def _open(
         now=now,
         idempotency_key=key,
         assignee=assignee,
+        opening={"channel": channel, "external_id": external_id, "sender": sender},
+        savepoint=False,  # ticket_receive's callers hold a transaction or savepoint per message
     )
     if ticket.replayed:
         opened = TicketMessage.objects.filter(ticket=ticket, kind=TicketMessage.Kind.OPENED).get()
         opened.ticket = ticket
         opened.replayed, opened.opened_ticket = True, False
         return opened
-    opened = ticket.opened_message  # written by ticket_open just now
-    opened.channel, opened.external_id, opened.sender = channel, external_id, sender
-    opened.save(update_fields=["channel", "external_id", "sender"])
+    opened = ticket.opened_message  # written by ticket_open just now, with the channel's id and sender
     opened.ticket = ticket
     opened.replayed, opened.opened_ticket = False, True
     return opened
