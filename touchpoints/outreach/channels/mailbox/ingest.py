@@ -5,7 +5,8 @@ retried fetch, two workers, a worker killed mid-mail all end with one row); only
 mail on the server. ``mail_process`` claims a stored row (``select_for_update(skip_locked)``) and, in the same
 transaction: ignores Tsunagu's own mail, records a bounce on the outbox, withdraws consent for an unsubscribe
 request, and dispatches anything else as an ``inbound.Inbound`` (feedback threads it into a ticket). A failure
-rolls back, is recorded on the row and retried later; the raw mail is never lost.
+rolls back, is recorded on the row and retried later; the raw mail is never lost. A fetched batch goes through
+``mails_store`` and ``mails_process``: the same rules, a transaction per batch and a savepoint per mail.
 """
 
 from __future__ import annotations
