@@ -188,6 +188,7 @@ def on_inbound_email(message: Inbound) -> str | None:
             name=message.extra.get("sender_name", ""),
             language="ja",
             source=Customer.Source.WEB,
+            looked_up=True,
         )
     assignee = _assignee(message.extra.get("assignee_id"))
     written = ticket_receive(
@@ -200,6 +201,7 @@ def on_inbound_email(message: Inbound) -> str | None:
         sender=message.sender,
         automatic=message.automatic,
         assignee=assignee,  # the SLA clock runs from when Tsunagu received it, not the sender's Date header
+        claimed=True,  # dispatched by the mail channel's processing, which holds the mail's row
     )
     if written is None:
         return None

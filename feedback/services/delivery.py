@@ -14,10 +14,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from customers.models import Customer
 from customers.signals import send_after_commit
 from touchpoints.models import TouchpointType
-from touchpoints.outreach import outbox
+from touchpoints.outreach import inbound, outbox
 from touchpoints.outreach.inbound import batch_memo
 from touchpoints.outreach.models import MessageTemplate
-from touchpoints.services import touchpoint_record
+from touchpoints.services import TouchpointData, touchpoint_record, touchpoint_record_batch
 
 from .. import message_templates
 from ..models import Ticket
@@ -101,6 +101,21 @@ def _touchpoint_record(
     if touchpoint_type is None:
         logger.warning("touchpoint type %r missing or inactive: no touchpoint for %s", slug, key)
         return None
+    if by is None:
+        item = TouchpointData(
+            customer_id=customer.pk,
+            touchpoint_type=touchpoint_type,
+            channel=channel,
+            direction=direction,
+            occurred_at=at,
+            summary=summary[:1000],
+            order_reference=order_reference[:100],
+            metadata=metadata or {},
+            idempotency_key=key,
+        )
+        # A batch of inbound mail records its tickets' touchpoints in one bulk call at its end (same transaction).
+        if inbound.defer(_touchpoints_flush, item):
+            return None
     return touchpoint_record(
         customer=customer,
         touchpoint_type=touchpoint_type,
@@ -114,3 +129,7 @@ def _touchpoint_record(
         by=by,
         source="staff" if by is not None else "system",
     )
+
+
+def _touchpoints_flush(items: list[TouchpointData]) -> None:
+    touchpoint_record_batch(items=items, source="system")

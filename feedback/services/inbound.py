@@ -71,6 +71,7 @@ def ticket_receive(
     automatic: bool = False,
     assignee=None,
     now: dt.datetime | None = None,
+    claimed: bool = False,
 ) -> TicketMessage | None:
     """Write what ``customer`` sent on ``channel`` into ``ticket`` (or a new ticket when ``ticket`` is None or
     closed). Returns the message (``replayed`` True when ``external_id`` was stored before, ``opened_ticket`` True
@@ -79,6 +80,8 @@ def ticket_receive(
 
     A message on a resolved or waiting ticket opens it again and restarts its SLA clock as the rules say.
     ``assignee`` is who a new ticket goes to (the mailbox's agent); an existing ticket keeps its own.
+    ``claimed``: the caller holds the channel's row of this message (a mail claimed for processing), so no other
+    worker writes it meanwhile: a new ticket then costs no savepoint against that race.
     """
     _choice(channel, Ticket.Channel.values, name="channel")
     external_id = (external_id or "").replace("\x00", "")[:255]
@@ -104,6 +107,7 @@ def ticket_receive(
             sender=sender,
             assignee=assignee,
             now=now,
+            claimed=claimed,
         )
     try:
         with transaction.atomic():
@@ -158,6 +162,7 @@ def _open(
     sender: str,
     now: dt.datetime,
     assignee=None,
+    claimed: bool = False,
 ) -> TicketMessage:
     # Two workers storing the same new mail race here: the ticket's idempotency key lets one ticket win.
     key = f"inbound:{channel}:{hashlib.sha256(external_id.encode()).hexdigest()[:48]}" if external_id else ""
@@ -170,15 +175,15 @@ def _open(
         now=now,
         idempotency_key=key,
         assignee=assignee,
+        opening={"channel": channel, "external_id": external_id, "sender": sender},
+        savepoint=not claimed,  # a claimed message's caller holds a transaction or savepoint of its own
     )
     if ticket.replayed:
         opened = TicketMessage.objects.filter(ticket=ticket, kind=TicketMessage.Kind.OPENED).get()
         opened.ticket = ticket
         opened.replayed, opened.opened_ticket = True, False
         return opened
-    opened = ticket.opened_message  # written by ticket_open just now
-    opened.channel, opened.external_id, opened.sender = channel, external_id, sender
-    opened.save(update_fields=["channel", "external_id", "sender"])
+    opened = ticket.opened_message  # written by ticket_open just now, with the channel's id and sender
     opened.ticket = ticket
     opened.replayed, opened.opened_ticket = False, True
     return opened

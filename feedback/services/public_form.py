@@ -18,10 +18,11 @@ from .validation import BODY_MAX, NAME_MAX, _choice, _text
 THANKS_SALT = "feedback.form.thanks"
 
 
-def _customer_for_email(*, email: str, name: str, language: str, source: str) -> Customer:
-    """The customer with this email (ignoring case), or a new one, WITHOUT marketing consent."""
+def _customer_for_email(*, email: str, name: str, language: str, source: str, looked_up: bool = False) -> Customer:
+    """The customer with this email (ignoring case), or a new one, WITHOUT marketing consent. ``looked_up``: the
+    caller has just found no customer with this email (in this transaction): no second look."""
     email = (email or "").strip().lower()
-    customer = Customer.objects.with_email(email).first()
+    customer = None if looked_up else Customer.objects.with_email(email).first()
     if customer is not None:
         return customer
     name = _text(name, name="name", limit=NAME_MAX, single_line=True) or email.split("@", 1)[0][:NAME_MAX]
@@ -33,8 +34,8 @@ def _customer_for_email(*, email: str, name: str, language: str, source: str) ->
         "marketing_consent": False,
     }
     try:
-        with transaction.atomic():
-            return customer_create(data=data)
+        # customer_create rolls its own savepoint back on a clash: the transaction stays usable for the look-up.
+        return customer_create(data=data)
     except ValidationError:
         twin = Customer.objects.with_email(email).first()  # a concurrent submission created them a moment ago
         if twin is None:

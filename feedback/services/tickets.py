@@ -73,7 +73,6 @@ def allowed_transitions(status: str) -> list[str]:
     return [value for value in Status.values if value in targets]
 
 
-@transaction.atomic
 def ticket_open(
     *,
     customer: Customer,
@@ -93,80 +92,96 @@ def ticket_open(
     idempotency_key: str = "",
     confirm: bool = False,
     now: dt.datetime | None = None,
+    opening: dict[str, str] | None = None,
+    savepoint: bool = True,
 ) -> Ticket:
     """Open a ticket: its SLA due times, its tags, a "support" touchpoint, and (``confirm``) a confirmation
-    mail with its reference. A replayed ``idempotency_key`` returns the first ticket (``replayed = True``)."""
-    subject = _text(subject, name="subject", limit=SUBJECT_MAX, required=True, single_line=True)
-    body = _text(body, name="body", limit=BODY_MAX)
-    order_reference = _text(order_reference, name="order_reference", limit=ORDER_REFERENCE_MAX, single_line=True)
-    idempotency_key = _text(idempotency_key, name="idempotency_key", limit=200, single_line=True)
-    _choice(kind, Ticket.Kind.values, name="kind")
-    _choice(channel, Ticket.Channel.values, name="channel")
-    _choice(priority, Ticket.Priority.values, name="priority")
-    _check_assignee(assignee)
-    if touchpoint is not None and touchpoint.customer_id != customer.pk:
-        raise ValidationError({"touchpoint": _("This touchpoint belongs to another customer.")})
-    if idempotency_key:
-        existing = Ticket.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            if existing.customer_id != customer.pk:
-                raise ValidationError({"idempotency_key": _("This key was already used for another customer.")})
+    mail with its reference. A replayed ``idempotency_key`` returns the first ticket (``replayed = True``).
+
+    ``opening``: fields of the opening message (a channel's ``external_id`` and ``sender``). ``savepoint=False``
+    for a caller that runs each call in a transaction or savepoint of its own (a batch of inbound mail: one
+    savepoint per mail, not one per service call); a clash on ``idempotency_key`` with a concurrent writer then
+    rolls the caller's block back (its retry finds the first ticket) instead of answering with the first ticket.
+    """
+    with transaction.atomic(savepoint=savepoint):
+        subject = _text(subject, name="subject", limit=SUBJECT_MAX, required=True, single_line=True)
+        body = _text(body, name="body", limit=BODY_MAX)
+        order_reference = _text(order_reference, name="order_reference", limit=ORDER_REFERENCE_MAX, single_line=True)
+        idempotency_key = _text(idempotency_key, name="idempotency_key", limit=200, single_line=True)
+        _choice(kind, Ticket.Kind.values, name="kind")
+        _choice(channel, Ticket.Channel.values, name="channel")
+        _choice(priority, Ticket.Priority.values, name="priority")
+        _check_assignee(assignee)
+        if touchpoint is not None and touchpoint.customer_id != customer.pk:
+            raise ValidationError({"touchpoint": _("This touchpoint belongs to another customer.")})
+        if idempotency_key:
+            existing = Ticket.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                if existing.customer_id != customer.pk:
+                    raise ValidationError({"idempotency_key": _("This key was already used for another customer.")})
+                existing.replayed = True
+                return existing
+        now = now or timezone.now()
+        ticket = Ticket(
+            customer=customer,
+            kind=kind,
+            channel=channel,
+            subject=subject,
+            subject_key=subject_key,
+            subject_params=subject_params or {},
+            body=body,
+            priority=priority,
+            status=Status.NEW,
+            assignee=assignee,
+            touchpoint=touchpoint,
+            order_reference=order_reference,
+            source_survey=source_survey,
+            created_by=by,
+            idempotency_key=idempotency_key,
+            created_at=now,
+        )
+        _sla_start(ticket, sla_policy_for(priority=priority, follow_up=source_survey is not None), start=now)
+        _sla_refresh(ticket)
+        try:
+            with transaction.atomic(savepoint=savepoint):
+                ticket.save()
+        except IntegrityError:
+            if not savepoint:
+                raise
+            existing = Ticket.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+            if existing is None:
+                raise
             existing.replayed = True
             return existing
-    now = now or timezone.now()
-    ticket = Ticket(
-        customer=customer,
-        kind=kind,
-        channel=channel,
-        subject=subject,
-        subject_key=subject_key,
-        subject_params=subject_params or {},
-        body=body,
-        priority=priority,
-        status=Status.NEW,
-        assignee=assignee,
-        touchpoint=touchpoint,
-        order_reference=order_reference,
-        source_survey=source_survey,
-        created_by=by,
-        idempotency_key=idempotency_key,
-        created_at=now,
-    )
-    _sla_start(ticket, sla_policy_for(priority=priority, follow_up=source_survey is not None), start=now)
-    _sla_refresh(ticket)
-    try:
-        with transaction.atomic():
-            ticket.save()
-    except IntegrityError:
-        existing = Ticket.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
-        if existing is None:
-            raise
-        existing.replayed = True
-        return existing
-    if tags:
-        ticket.tags.set(tags_get_or_create(tags))
-    ticket.opened_message = TicketMessage.objects.create(
-        ticket=ticket, customer=customer, kind=TicketMessage.Kind.OPENED, author=by, created_at=now
-    )
-    _touchpoint_record(
-        customer=customer,
-        slug="support",
-        key=f"feedback:ticket:{ticket.pk}:opened",
-        summary=f"{ticket.reference} {subject}",
-        channel=TOUCHPOINT_CHANNELS[channel],
-        metadata={"ticket": ticket.pk, "kind": kind},
-        by=by,
-        at=now,
-        order_reference=order_reference,
-    )
-    if confirm:
-        _confirmation_enqueue(ticket)
-    ticket.replayed = False
-    _after_commit(events.ticket_opened, ticket=ticket)
-    logger.info(
-        "ticket opened id=%s customer=%s channel=%s by=%s", ticket.pk, customer.pk, channel, getattr(by, "pk", None)
-    )
-    return ticket
+        if tags:
+            ticket.tags.set(tags_get_or_create(tags))
+        ticket.opened_message = TicketMessage.objects.create(
+            ticket=ticket,
+            customer=customer,
+            kind=TicketMessage.Kind.OPENED,
+            author=by,
+            created_at=now,
+            **(opening or {}),
+        )
+        _touchpoint_record(
+            customer=customer,
+            slug="support",
+            key=f"feedback:ticket:{ticket.pk}:opened",
+            summary=f"{ticket.reference} {subject}",
+            channel=TOUCHPOINT_CHANNELS[channel],
+            metadata={"ticket": ticket.pk, "kind": kind},
+            by=by,
+            at=now,
+            order_reference=order_reference,
+        )
+        if confirm:
+            _confirmation_enqueue(ticket)
+        ticket.replayed = False
+        _after_commit(events.ticket_opened, ticket=ticket)
+        logger.info(
+            "ticket opened id=%s customer=%s channel=%s by=%s", ticket.pk, customer.pk, channel, getattr(by, "pk", None)
+        )
+        return ticket
 
 
 def _confirmation_enqueue(ticket: Ticket) -> Any:

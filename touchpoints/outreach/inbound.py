@@ -102,3 +102,55 @@ def batch_memo(key: Any, factory: Callable[[], Any]) -> Any:
     if key not in memo:
         memo[key] = factory()
     return memo[key]
+
+
+# --- Writes deferred to the end of a batch's transaction ----------------------------------------------------------
+
+# {flush: [items]} of the batch, and of the message being handled (merged into the batch's when it succeeds).
+_deferred: contextvars.ContextVar[dict | None] = contextvars.ContextVar("inbound_deferred", default=None)
+_deferred_message: contextvars.ContextVar[dict | None] = contextvars.ContextVar("inbound_deferred_msg", default=None)
+
+
+@contextlib.contextmanager
+def deferred_writes() -> Iterator[None]:
+    """Inside a batch's one transaction: rows that each message writes through a bulk service (a new ticket's
+    touchpoint) are written once for the batch, when the block ends without an error, still inside that
+    transaction. A channel opens it around the messages it handles in one transaction, each in
+    ``message_writes``."""
+    collected: dict = {}
+    token = _deferred.set(collected)
+    try:
+        yield
+        while collected:  # a flush may defer more (never does today): drain until nothing is left
+            pending = dict(collected)
+            collected.clear()
+            for flush, items in pending.items():
+                flush(items)
+    finally:
+        _deferred.reset(token)
+
+
+@contextlib.contextmanager
+def message_writes() -> Iterator[None]:
+    """One message of a ``deferred_writes`` batch, in its own savepoint: what it deferred joins the batch only if
+    it ends without an error (a message rolled back leaves nothing to write)."""
+    staged: dict = {}
+    token = _deferred_message.set(staged)
+    try:
+        yield
+    finally:
+        _deferred_message.reset(token)
+    batch_writes = _deferred.get()
+    if batch_writes is not None:
+        for flush, items in staged.items():
+            batch_writes.setdefault(flush, []).extend(items)
+
+
+def defer(flush: Callable[[list], Any], item: Any) -> bool:
+    """Leave ``item`` for ``flush(items)`` at the end of the batch's transaction. False outside a
+    ``message_writes`` block: the caller writes it now."""
+    staged = _deferred_message.get()
+    if staged is None or _deferred.get() is None:
+        return False
+    staged.setdefault(flush, []).append(item)
+    return True

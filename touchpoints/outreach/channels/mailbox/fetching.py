@@ -1,7 +1,7 @@
 """Polling a mailbox over IMAP (IMAPClient): by UID, store first, move after.
 
-Each batch of mail is fetched with ``BODY.PEEK[]`` (nothing is marked read on the server), each mail stored in its
-own transaction (``ingest.mail_store``: unique on the Message-ID and on UIDVALIDITY+UID), and only then moved to
+Each batch of mail is fetched with ``BODY.PEEK[]`` (nothing is marked read on the server), stored in one
+transaction (``ingest.mails_store``: unique on the Message-ID and on UIDVALIDITY+UID), and only then moved to
 the processed folder (MOVE, or COPY then a UID EXPUNGE of those UIDs alone). Mail is never deleted otherwise. With
 no processed folder the mail stays where it is and the mailbox remembers the highest UID stored. A worker killed
 anywhere leaves at worst mail stored but not moved, or stored but not processed: the next run finds the first
@@ -23,9 +23,9 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from ... import inbound
-from .ingest import mail_process, mail_store, mails_process_pending
+from .ingest import mails_process, mails_process_pending, mails_store
 from .models import InboundMail, Mailbox
-from .parsing import parse
+from .parsing import ParsedMail, parse
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,8 @@ def _fetch_locked(mailbox: Mailbox, *, limit: int, process: bool) -> FetchReport
         logger.warning("mailbox %s: %s", mailbox.name, exc)
         raise
     try:
+        if process:
+            _process_left(mailbox, limit, report)
         _fetch(client, mailbox, limit, report, process=process)
     except (OSError, IMAPClientError) as exc:
         Mailbox.objects.filter(pk=mailbox.pk).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
@@ -124,6 +126,27 @@ def _fetch_locked(mailbox: Mailbox, *, limit: int, process: bool) -> FetchReport
     return report
 
 
+def _process_left(mailbox: Mailbox, limit: int, report: FetchReport) -> None:
+    """Mail this mailbox stored and moved but never processed (a worker killed in between: a batch is stored in
+    one transaction, then moved, then processed), before anything new; a mail that failed waits for
+    ``mails_process_pending``."""
+    left = list(
+        InboundMail.objects.filter(status=InboundMail.Status.RECEIVED, mailbox=mailbox, attempts=0)
+        .order_by("received_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for start in range(0, len(left), BATCH):
+        with inbound.batch():
+            _count(report, mails_process(mails=[(pk, None) for pk in left[start : start + BATCH]]))
+
+
+def _count(report: FetchReport, statuses: dict[int, str]) -> None:
+    for status in statuses.values():
+        if status and status != InboundMail.Status.RECEIVED:
+            report.processed += 1
+            report.statuses[status] = report.statuses.get(status, 0) + 1
+
+
 def _fetch(client: IMAPClient, mailbox: Mailbox, limit: int, report: FetchReport, *, process: bool) -> None:
     info = client.select_folder(mailbox.folder)
     uidvalidity = int(info.get(b"UIDVALIDITY", 0))
@@ -139,19 +162,22 @@ def _fetch(client: IMAPClient, mailbox: Mailbox, limit: int, report: FetchReport
     for start in range(0, len(uids), BATCH):
         batch = uids[start : start + BATCH]
         fetched = client.fetch(batch, ["BODY.PEEK[]"])
-        stored: list[tuple[int, object]] = []
+        received: list[tuple[int, bytes, ParsedMail]] = []
         for uid in batch:
             raw = (fetched.get(uid) or {}).get(b"BODY[]")
             if raw is None:
                 continue  # expunged meanwhile (another worker moved it)
             report.fetched += 1
-            parsed = parse(raw)
-            mail, created = mail_store(raw=raw, mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, parsed=parsed)
-            if created:
-                report.stored += 1
-            else:
-                report.already += 1
-            stored.append((mail.pk, parsed))
+            received.append((uid, raw, parse(raw)))
+        stored: list[tuple[int, ParsedMail]] = []
+        if received:
+            results = mails_store(mails=received, mailbox=mailbox, uidvalidity=uidvalidity)
+            for (mail, created), (_uid, _raw, parsed) in zip(results, received, strict=True):
+                if created:
+                    report.stored += 1
+                else:
+                    report.already += 1
+                stored.append((mail.pk, parsed))
         # Every mail of the batch is committed: now, and only now, it may leave the folder.
         if mailbox.processed_folder and batch:
             if can_move:
@@ -165,11 +191,7 @@ def _fetch(client: IMAPClient, mailbox: Mailbox, limit: int, report: FetchReport
         mailbox.uidvalidity, mailbox.last_uid = uidvalidity, max(batch)
         if process:
             with inbound.batch():
-                for mail_id, parsed in stored:
-                    status = mail_process(mail_id=mail_id, parsed=parsed)
-                    if status and status != InboundMail.Status.RECEIVED:
-                        report.processed += 1
-                        report.statuses[status] = report.statuses.get(status, 0) + 1
+                _count(report, mails_process(mails=stored))
 
 
 def mailboxes_fetch(*, limit: int = 1000) -> dict[str, int]:

@@ -5,7 +5,8 @@ retried fetch, two workers, a worker killed mid-mail all end with one row); only
 mail on the server. ``mail_process`` claims a stored row (``select_for_update(skip_locked)``) and, in the same
 transaction: ignores Tsunagu's own mail, records a bounce on the outbox, withdraws consent for an unsubscribe
 request, and dispatches anything else as an ``inbound.Inbound`` (feedback threads it into a ticket). A failure
-rolls back, is recorded on the row and retried later; the raw mail is never lost.
+rolls back, is recorded on the row and retried later; the raw mail is never lost. A fetched batch goes through
+``mails_store`` and ``mails_process``: the same rules, a transaction per batch and a savepoint per mail.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import datetime as dt
 import email.utils
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -32,6 +34,7 @@ from .parsing import Bounce, ParsedMail, parse
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+PROCESS_BATCH = 50  # mails processed in one transaction (one IMAP fetch)
 BOUNCE_LOOKBACK = 500  # the newest sent messages to an address searched for a bounced Message-ID
 _TOKEN = re.compile(r"\b([0-9A-Za-z]{1,20}:[A-Za-z0-9_-]{20,60})\b")
 # Executables and scripts are never kept, whatever their declared type.
@@ -134,6 +137,70 @@ def mail_store(
     return mail, True
 
 
+def mails_store(
+    *,
+    mails: Sequence[tuple[int, bytes, ParsedMail]],
+    mailbox: Mailbox,
+    uidvalidity: int,
+    now: dt.datetime | None = None,
+) -> list[tuple[InboundMail, bool]]:
+    """``mail_store`` for a fetched batch of (UID, raw, parsed): one query finds the mail stored before (by
+    Message-ID or UID), one transaction inserts the rest and their attachments in bulk. Should the insert clash
+    (another worker stored one meanwhile) or the batch repeat a Message-ID, each mail is stored on its own. The
+    rows found stored before carry only their keys."""
+    now = now or timezone.now()
+    message_ids = [parsed.message_id[:255] for _uid, _raw, parsed in mails]
+    before = InboundMail.objects.filter(
+        Q(message_id__in=message_ids) | Q(mailbox=mailbox, uidvalidity=uidvalidity, uid__in=[m[0] for m in mails])
+    ).only("id", "message_id", "mailbox_id", "uidvalidity", "uid", "status")
+    by_message_id, by_uid = {}, {}
+    for row in before:
+        by_message_id[row.message_id] = row
+        if row.mailbox_id == mailbox.pk and row.uidvalidity == uidvalidity:
+            by_uid[row.uid] = row
+    results: list[tuple[InboundMail, bool] | None] = []
+    new, attachments, seen = [], [], set()
+    for (uid, raw, parsed), message_id in zip(mails, message_ids, strict=True):
+        existing = by_message_id.get(message_id) or by_uid.get(uid)
+        if existing is not None:
+            results.append((existing, False))
+            continue
+        if message_id in seen:  # the batch repeats a Message-ID: stored on its own below, after the first
+            results.append(None)
+            continue
+        seen.add(message_id)
+        mail = InboundMail(
+            mailbox=mailbox,
+            uidvalidity=uidvalidity,
+            uid=uid,
+            message_id=message_id,
+            raw=raw,
+            size=len(raw),
+            sender=parsed.sender[:320],
+            subject=parsed.subject[:300],
+            sent_at=parsed.date,
+            received_at=now,
+        )
+        new.append(mail)
+        for row in _attachment_rows(parsed):
+            row.mail = mail
+            attachments.append(row)
+        results.append((mail, True))
+    try:
+        with transaction.atomic():
+            InboundMail.objects.bulk_create(new)
+            for row in attachments:
+                row.mail_id = row.mail.pk
+            InboundAttachment.objects.bulk_create(attachments)
+    except IntegrityError:  # stored meanwhile by another worker: each mail on its own, as mail_store decides
+        logger.info("mailbox %s: a batch clashed with another worker's, storing its mail one by one", mailbox.pk)
+        results = [None] * len(mails)
+    return [
+        result or mail_store(raw=raw, mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, now=now, parsed=parsed)
+        for result, (uid, raw, parsed) in zip(results, mails, strict=True)
+    ]
+
+
 # --- Processing ----------------------------------------------------------------------------------------------
 
 
@@ -183,6 +250,63 @@ def mail_process(*, mail_id: int, parsed: ParsedMail | None = None, now: dt.date
         return ""
 
 
+def mails_process(*, mails: Sequence[tuple[int, ParsedMail | None]], now: dt.datetime | None = None) -> dict[int, str]:
+    """``mail_process`` for a fetched batch in one transaction: the rows are claimed in one query, each mail is
+    done in a savepoint of its own (one bad mail rolls back alone, is recorded as failed and never stops the
+    others), the rows that several mails write through one bulk service (new tickets' touchpoints,
+    ``inbound.deferred_writes``) are written once at the end, and every row's outcome in one statement. Should the
+    batch itself fail, each mail is processed on its own. Returns {mail id: status} ("" when another worker holds
+    it)."""
+    now = now or timezone.now()
+    if not mails:
+        return {}
+    try:
+        return _mails_process(mails, now=now)
+    except Exception:
+        logger.exception("inbound mail batch failed: processing its %d mails one by one", len(mails))
+        return {pk: mail_process(mail_id=pk, parsed=parsed, now=now) for pk, parsed in mails}
+
+
+def _mails_process(mails: Sequence[tuple[int, ParsedMail | None]], *, now: dt.datetime) -> dict[int, str]:
+    Status = InboundMail.Status
+    ids = [pk for pk, _ in mails]
+    statuses: dict[int, str] = {}
+    with transaction.atomic(), inbound.deferred_writes():
+        claimed = {
+            mail.pk: mail
+            for mail in InboundMail.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("mailbox")
+            .filter(pk__in=ids, status=Status.RECEIVED)
+        }
+        done = []
+        for pk, parsed in mails:
+            mail = claimed.get(pk)
+            if mail is None:
+                continue
+            mail.attempts += 1
+            try:
+                with transaction.atomic(), inbound.message_writes():
+                    if parsed is None or parsed.message_id != mail.message_id:
+                        parsed = parse(bytes(mail.raw))
+                    outcome = _act(mail, parsed, now=now)
+            except Exception as exc:  # rolled back alone; kept with its error and retried later, as mail_process
+                logger.exception("inbound mail %s could not be processed", pk)
+                mail.error = f"{type(exc).__name__}: {exc}"[:2000]
+                mail.status = Status.FAILED if mail.attempts >= MAX_ATTEMPTS else Status.RECEIVED
+            else:
+                mail.status, mail.kind, mail.result = outcome.status, outcome.kind, outcome.result[:200]
+                mail.error, mail.processed_at = "", now
+            statuses[pk] = mail.status
+            done.append(mail)
+        if done:
+            fields = ["status", "kind", "result", "error", "processed_at", "attempts"]
+            InboundMail.objects.bulk_update(done, fields)
+    missing = [pk for pk in ids if pk not in claimed]
+    if missing:  # processed before, or held by another worker: what they are now
+        statuses.update(InboundMail.objects.filter(pk__in=missing).values_list("pk", "status"))
+    return {pk: statuses.get(pk, "") for pk in ids}
+
+
 def mails_process_pending(*, limit: int = 500) -> int:
     """Process stored mail not processed yet (a worker killed between storing and processing, a retry)."""
     ids = list(
@@ -190,7 +314,12 @@ def mails_process_pending(*, limit: int = 500) -> int:
         .order_by("received_at", "id")
         .values_list("pk", flat=True)[:limit]
     )
-    return sum(1 for pk in ids if mail_process(mail_id=pk) not in ("", InboundMail.Status.RECEIVED))
+    processed = 0
+    for start in range(0, len(ids), PROCESS_BATCH):
+        with inbound.batch():
+            statuses = mails_process(mails=[(pk, None) for pk in ids[start : start + PROCESS_BATCH]])
+        processed += sum(1 for status in statuses.values() if status not in ("", InboundMail.Status.RECEIVED))
+    return processed
 
 
 def _act(mail: InboundMail, parsed: ParsedMail, *, now: dt.datetime) -> Outcome:
