@@ -58,6 +58,7 @@ def write(plan: Plan, *, file_name: str) -> list[int]:
     _write_tags(
         [(pk, row.values.get("tags", [])) for pk, row in zip(new_ids, created_rows, strict=True)],
         [(row.customer.pk, row.values["tags"]) for row in updated_rows if "tags" in row.values],
+        created_at=now,
     )
     return new_ids
 
@@ -104,9 +105,13 @@ def _update_consent(customer: Customer, values: dict[str, Any], *, now: datetime
         customer.consent_evidence = evidence
 
 
-def _write_tags(created: list[tuple[int, list[str]]], updated: list[tuple[int, list[str]]]) -> None:
-    """New customers get their tags; a tags cell on an updated row replaces that customer's tags (by id). On
-    PostgreSQL only the links that differ are deleted and added, so the history records real changes only."""
+def _write_tags(
+    created: list[tuple[int, list[str]]], updated: list[tuple[int, list[str]]], *, created_at: datetime
+) -> None:
+    """New customers (created at ``created_at``) get their tags; a tags cell on an updated row replaces that
+    customer's tags (by id). On PostgreSQL only the links that differ are deleted and added, so the history records
+    real changes only, and each link is written with its customer's ``created_at``: the table's trigger (migration
+    0009) then has no customer to look up, row by row."""
     through = Customer.tags.through
     names = {name for _customer, tags in (*created, *updated) for name in tags}
     tag_ids = {tag.name.lower(): tag.pk for tag in services.tags_get_or_create(list(names))} if names else {}
@@ -122,7 +127,8 @@ def _write_tags(created: list[tuple[int, list[str]]], updated: list[tuple[int, l
         through.objects.bulk_create([through(customer_id=c, tag_id=t) for c, t in pairs], batch_size=INSERT_BATCH_SIZE)
         return
     if created:
-        _copy(through, ["customer_id", "tag_id"], links(created))
+        columns = ["customer_id", "tag_id", "customer_created_at"]
+        _copy(through, columns, ((customer, tag, created_at) for customer, tag in links(created)))
     if updated:
         _tags_replace([pk for pk, _tags in updated], links(updated))
 
@@ -132,6 +138,7 @@ def _tags_replace(customer_ids: list[int], pairs: list[tuple[int, int]]) -> None
     delete the links not wanted and add the missing ones, each in one statement."""
     quote = connection.ops.quote_name
     table, scratch = quote(Customer.tags.through._meta.db_table), quote("customers_customer_tags_import")
+    customers = quote(Customer._meta.db_table)
     # Only quoted names from the model's options go into these statements; the values travel as parameters.
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE {scratch} (customer_id bigint, tag_id bigint)")
@@ -142,7 +149,9 @@ def _tags_replace(customer_ids: list[int], pairs: list[tuple[int, int]]) -> None
             [customer_ids],
         )
         cursor.execute(
-            f"INSERT INTO {table} (customer_id, tag_id) SELECT DISTINCT s.customer_id, s.tag_id FROM {scratch} AS s "  # noqa: S608
+            f"INSERT INTO {table} (customer_id, tag_id, customer_created_at) "  # noqa: S608
+            f"SELECT DISTINCT s.customer_id, s.tag_id, c.created_at FROM {scratch} AS s "
+            f"JOIN {customers} AS c ON c.id = s.customer_id "
             f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE t.customer_id = s.customer_id AND t.tag_id = s.tag_id)"
         )
         cursor.execute(f"DROP TABLE {scratch}")

@@ -47,9 +47,11 @@ def test_reimporting_changed_tags_replaces_only_the_links_that_differ(manager):
     # when: the file says B and C
     apply(b"external_id,tags\nE-1,B;C\n")
 
-    # then: A is gone, B's link is the same row, C is new; the customer's other fields are untouched
+    # then: A is gone, B's link is the same row, C is new (with the customer's creation time, which the tag's
+    # newest-first list reads); the customer's other fields are untouched
     assert sorted(customer.tags.values_list("name", flat=True)) == ["B", "C"]
     assert CustomerTag.objects.get(customer=customer, tag=b).pk == kept
+    assert CustomerTag.objects.get(customer=customer, tag__name="C").customer_created_at == customer.created_at
     assert Customer.objects.get(pk=customer.pk).family_name == "Sato"
 
 
@@ -96,3 +98,14 @@ def test_an_import_publishes_the_search_index_flush_after_commit(manager, settin
     # then: the flush ran after commit: nothing is left pending, and search still finds the new customers
     assert services.search_index_flush() == 0
     assert Customer.objects.search("tanaka0299").count() == 1
+
+
+def test_new_customers_tag_links_carry_their_creation_time(manager):
+    # when
+    apply(b"external_id,family_name,tags\nN-1,Tanaka,VIP;Newsletter\n")
+
+    # then
+    customer = Customer.objects.get(external_id="N-1")
+    links = CustomerTag.objects.filter(customer=customer)
+    assert sorted(link.tag.name for link in links) == ["Newsletter", "VIP"]
+    assert {link.customer_created_at for link in links} == {customer.created_at}
