@@ -176,7 +176,6 @@ class Customer(models.Model):
             models.Index(
                 fields=["-created_at", "-id"], name="customer_consent_idx", condition=Q(marketing_consent=True)
             ),
-            models.Index(fields=["birth_date", "family_name", "given_name"], name="customer_birth_name_idx"),
             # Prefix search for queries too short for trigrams (most Japanese surnames are two kanji).
             models.Index(fields=["family_name"], opclasses=["varchar_pattern_ops"], name="customer_family_prefix_idx"),
             models.Index(fields=["given_name"], opclasses=["varchar_pattern_ops"], name="customer_given_prefix_idx"),

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers import services
 from customers.importing.matching import resolve
 from customers.importing.parsing import Plan, Row, parse, parse_stream
 from customers.importing.streaming import CHUNK_ROWS, preview, row_target
@@ -89,6 +90,17 @@ def _display(value: Any) -> str:
     return str(value)
 
 
+def _search_index_flush_publish() -> None:
+    """After commit: merge the search index's entries the import left pending (``services.search_index_defer``).
+    Not fatal if the broker is down: autovacuum, or the next insert, merges them too."""
+    from customers.tasks import search_index_flush_task
+
+    try:
+        search_index_flush_task.apply_async(retry=True, retry_policy={"max_retries": 2})
+    except Exception:
+        logger.exception("customer import: could not publish the search index flush; autovacuum will do it")
+
+
 class _PlanChanged(Exception):
     """Raised inside the apply's transaction to roll every chunk back."""
 
@@ -154,7 +166,9 @@ def import_batch_apply(*, batch: ImportBatch, by: AbstractBaseUser | None, chunk
                 raise ValidationError(_("This import has already been applied."), code="applied")
             if batch.status != ImportBatch.Status.PREVIEWED:
                 raise ValidationError(_("This file has errors: correct them and upload it again."), code="invalid")
+            services.search_index_defer()
             created_ids, updated_ids = _apply_chunks(batch, chunk_rows=chunk_rows)
+            transaction.on_commit(_search_index_flush_publish)
             batch.status = ImportBatch.Status.APPLIED
             batch.applied_at = timezone.now()
             batch.customer_ids = sorted({*updated_ids, *created_ids})

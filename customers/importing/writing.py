@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -53,11 +53,12 @@ def write(plan: Plan, *, file_name: str) -> list[int]:
         customer.updated_at = now
         customer.derive_fields()
         changed.append(customer)
-    _update(Customer, changed, sorted(fields))
+    _update(Customer, changed, sorted(fields), ignore={"updated_at"})
 
     _write_tags(
         [(pk, row.values.get("tags", [])) for pk, row in zip(new_ids, created_rows, strict=True)],
         [(row.customer.pk, row.values["tags"]) for row in updated_rows if "tags" in row.values],
+        created_at=now,
     )
     return new_ids
 
@@ -104,22 +105,56 @@ def _update_consent(customer: Customer, values: dict[str, Any], *, now: datetime
         customer.consent_evidence = evidence
 
 
-def _write_tags(created: list[tuple[int, list[str]]], updated: list[tuple[int, list[str]]]) -> None:
-    """New customers get their tags; a tags cell on an updated row replaces that customer's tags (by id)."""
+def _write_tags(
+    created: list[tuple[int, list[str]]], updated: list[tuple[int, list[str]]], *, created_at: datetime
+) -> None:
+    """New customers (created at ``created_at``) get their tags; a tags cell on an updated row replaces that
+    customer's tags (by id). On PostgreSQL only the links that differ are deleted and added, so the history records
+    real changes only, and each link is written with its customer's ``created_at``: the table's trigger (migration
+    0009) then has no customer to look up, row by row."""
     through = Customer.tags.through
-    for start in range(0, len(updated), LOOKUP_CHUNK_SIZE):
-        chunk = [pk for pk, _tags in updated[start : start + LOOKUP_CHUNK_SIZE]]
-        through.objects.filter(customer_id__in=chunk).delete()
-    wanted = created + updated
-    names = {name for _customer, tags in wanted for name in tags}
-    if not names:
+    names = {name for _customer, tags in (*created, *updated) for name in tags}
+    tag_ids = {tag.name.lower(): tag.pk for tag in services.tags_get_or_create(list(names))} if names else {}
+
+    def links(wanted: list[tuple[int, list[str]]]) -> list[tuple[int, int]]:
+        return [(pk, tag_ids[name.lower()]) for pk, tags in wanted for name in tags]
+
+    if not _copy_supported(through):
+        for start in range(0, len(updated), LOOKUP_CHUNK_SIZE):
+            chunk = [pk for pk, _tags in updated[start : start + LOOKUP_CHUNK_SIZE]]
+            through.objects.filter(customer_id__in=chunk).delete()
+        pairs = links(created + updated)
+        through.objects.bulk_create([through(customer_id=c, tag_id=t) for c, t in pairs], batch_size=INSERT_BATCH_SIZE)
         return
-    tag_ids = {tag.name.lower(): tag.pk for tag in services.tags_get_or_create(list(names))}
-    links = [(pk, tag_ids[name.lower()]) for pk, tags in wanted for name in tags]
-    if _copy_supported(through):
-        _copy(through, ["customer_id", "tag_id"], links)
-    else:
-        through.objects.bulk_create([through(customer_id=c, tag_id=t) for c, t in links], batch_size=INSERT_BATCH_SIZE)
+    if created:
+        columns = ["customer_id", "tag_id", "customer_created_at"]
+        _copy(through, columns, ((customer, tag, created_at) for customer, tag in links(created)))
+    if updated:
+        _tags_replace([pk for pk, _tags in updated], links(updated))
+
+
+def _tags_replace(customer_ids: list[int], pairs: list[tuple[int, int]]) -> None:
+    """The tags of ``customer_ids`` become ``pairs`` (customer id, tag id): COPY into a temporary table, then
+    delete the links not wanted and add the missing ones, each in one statement."""
+    quote = connection.ops.quote_name
+    table, scratch = quote(Customer.tags.through._meta.db_table), quote("customers_customer_tags_import")
+    customers = quote(Customer._meta.db_table)
+    # Only quoted names from the model's options go into these statements; the values travel as parameters.
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {scratch} (customer_id bigint, tag_id bigint)")
+        _copy_into(scratch, ["customer_id", "tag_id"], pairs)
+        cursor.execute(
+            f"DELETE FROM {table} AS t WHERE t.customer_id = ANY(%s) AND NOT EXISTS "  # noqa: S608
+            f"(SELECT 1 FROM {scratch} AS s WHERE s.customer_id = t.customer_id AND s.tag_id = t.tag_id)",
+            [customer_ids],
+        )
+        cursor.execute(
+            f"INSERT INTO {table} (customer_id, tag_id, customer_created_at) "  # noqa: S608
+            f"SELECT DISTINCT s.customer_id, s.tag_id, c.created_at FROM {scratch} AS s "
+            f"JOIN {customers} AS c ON c.id = s.customer_id "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE t.customer_id = s.customer_id AND t.tag_id = s.tag_id)"
+        )
+        cursor.execute(f"DROP TABLE {scratch}")
 
 
 def _copy_supported(model: type[models.Model]) -> bool:
@@ -157,9 +192,13 @@ def _insert_new(rows: list[SimpleNamespace]) -> list[int]:
     return ids
 
 
-def _update(model: type[models.Model], objs: list[models.Model], names: list[str]) -> None:
+def _update(
+    model: type[models.Model], objs: list[models.Model], names: list[str], *, ignore: Collection[str] = ()
+) -> None:
     """Write the fields ``names`` of ``objs``: COPY into a temporary table and one UPDATE on PostgreSQL,
-    else bulk_update (whose CASE WHEN per field and row costs milliseconds a row)."""
+    else bulk_update (whose CASE WHEN per field and row costs milliseconds a row). On PostgreSQL a row whose
+    fields other than ``ignore`` are all as stored is left alone: re-importing a shop's full export then
+    rewrites (every index of) and records in the history only the customers that changed."""
     if not objs:
         return
     if not _copy_supported(model):
@@ -172,9 +211,11 @@ def _update(model: type[models.Model], objs: list[models.Model], names: list[str
     table, scratch, pk = quote(meta.db_table), quote(f"{meta.db_table}_import"), quote(meta.pk.column)
     attnames = [f.attname for f in fields]
     assignments = ", ".join(f"{c} = s.{c}" for c in columns[1:])
+    compared = [quote(f.column) for f in fields[1:] if f.name not in ignore]
+    differs = f"({', '.join(f't.{c}' for c in compared)}) IS DISTINCT FROM ({', '.join(f's.{c}' for c in compared)})"
     # Only quoted names from the model's options go into these statements; the values travel by COPY.
     create = f"CREATE TEMPORARY TABLE {scratch} AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA"  # noqa: S608
-    update = f"UPDATE {table} AS t SET {assignments} FROM {scratch} AS s WHERE t.{pk} = s.{pk}"  # noqa: S608
+    update = f"UPDATE {table} AS t SET {assignments} FROM {scratch} AS s WHERE t.{pk} = s.{pk} AND {differs}"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(create)
         _copy_into(scratch, columns, ([getattr(obj, name) for name in attnames] for obj in objs))
