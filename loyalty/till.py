@@ -23,6 +23,7 @@ from .member.summary import card_summary, membership_for_card
 from .models import Membership, Redemption, Reward
 from .services import cards
 from .till_forms import TillLookupForm, TillPurchaseForm, TillRedeemForm, VoucherForm
+from .wallet.config import wallet_buttons
 
 PERMISSION = "loyalty.use_till"
 
@@ -75,6 +76,7 @@ def _member_context(membership: Membership, **forms) -> dict:
         "purchase_form": forms.get("purchase_form") or TillPurchaseForm(initial={"key": key}),
         "voucher_form": forms.get("voucher_form") or VoucherForm(),
         "redeem_key": key,
+        "wallet_handover": any(wallet_buttons().values()),
         "open_vouchers": list(
             Redemption.objects.filter(
                 membership_id=membership.pk, status=Redemption.Status.ISSUED, used_at__isnull=True

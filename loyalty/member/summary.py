@@ -19,6 +19,7 @@ from ..services import local_today
 from .rewards_cache import REWARDS_SECONDS, rewards_key
 
 EXPIRING_SOON_DAYS = 60
+EXPIRING_SHOWN = 5  # days listed one by one; the later ones in one line (a lot a day would list sixty)
 HISTORY_SIZE = 20
 # A reward is "nearly affordable" when the member lacks at most this share of its cost (or 100 points).
 NEARLY_SHARE = Decimal("0.5")
@@ -41,6 +42,16 @@ class CardSummary:
     @property
     def expiring_total(self) -> int:
         return sum(points for _day, points in self.expiring)
+
+    @property
+    def expiring_shown(self) -> list[tuple[dt.date, int]]:
+        return self.expiring[:EXPIRING_SHOWN]
+
+    @property
+    def expiring_later(self) -> tuple[dt.date, int] | None:
+        """(the last day, the points) of the days not listed one by one, or None."""
+        later = self.expiring[EXPIRING_SHOWN:]
+        return (later[-1][0], sum(points for _day, points in later)) if later else None
 
     @property
     def amount_basis(self) -> bool:
@@ -67,8 +78,11 @@ def card_summary(membership: Membership, *, history: int = HISTORY_SIZE) -> Card
         summary.progress = min(100, int(summary.qualifying * 100 / threshold))
         summary.to_next_tier = max(threshold - summary.qualifying, Decimal(0))
     soon = today + dt.timedelta(days=EXPIRING_SOON_DAYS)
+    # From today: a lot whose day has passed is expired, whether or not the nightly job has taken it out yet.
     summary.expiring = list(
-        LedgerEntry.objects.filter(membership_id=membership.pk, remaining__gt=0, expires_on__lte=soon)
+        LedgerEntry.objects.filter(
+            membership_id=membership.pk, remaining__gt=0, expires_on__gte=today, expires_on__lte=soon
+        )
         .order_by("expires_on")
         .values("expires_on")
         .annotate(points=Sum("remaining"))

@@ -3,6 +3,7 @@ card page (only the member's own data, noindex, no-store, without JavaScript), a
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -10,8 +11,8 @@ from django.core import signing
 from django.urls import reverse
 
 from loyalty import services
-from loyalty.models import MemberCard, Redemption
-from loyalty.services import cards
+from loyalty.models import LedgerEntry, MemberCard, Redemption
+from loyalty.services import cards, local_today
 from tests.factories import CustomerFactory, RewardFactory, member_join
 from tests.loyalty.conftest import refreshed
 from touchpoints.outreach.models import OutboundMessage
@@ -157,6 +158,23 @@ def test_the_card_page_reads_in_a_few_queries_whatever_the_ledger(on_card, membe
         services.points_adjust(membership=member, points=10, reason="seed", key=f"seed-{i}")
     with django_assert_max_num_queries(12):
         assert on_card.get(reverse("member:card")).status_code == 200
+
+
+def test_the_card_lists_the_next_days_points_expire_and_sums_the_later_ones(on_card, member):
+    # given: lots expiring yesterday (the nightly job has not run yet), on seven days ahead, and after 60 days
+    today = local_today()
+    for i, days in enumerate([-1, 3, 5, 5, 9, 12, 20, 30, 45, 90]):
+        LedgerEntry.objects.create(
+            membership=member, kind="earn", points=10, reason="x", key=f"lot-{i}", remaining=10,
+            expires_on=today + dt.timedelta(days=days),
+        )  # fmt: skip
+    # when: the member opens the card
+    body = on_card.get(reverse("member:card")).content.decode()
+    section = body[body.index('id="card-expiring"') : body.index('id="card-tier-section"')]
+    # then: five days one by one, the sixth and seventh in one line; nothing already past, nothing after 60 days
+    assert section.count("points expire after") == 5 and "20 points expire after" in section
+    assert re.search(r'id="card-expiring-later">20 more points expire by', section)
+    assert section.count("<li") == 6
 
 
 def test_the_card_is_in_the_members_language(on_card, member):
