@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.db.models.functions import Coalesce
 
 from ..models import LedgerEntry, Membership, Programme, Reward
@@ -67,27 +67,16 @@ def card_summary(membership: Membership, *, history: int = HISTORY_SIZE) -> Card
     summary = CardSummary(membership=membership)
     today = local_today()
     since = twelve_months_before(today)
-    totals = (
-        LedgerEntry.objects.filter(membership_id=membership.pk)
-        .qualifying(since=since)
-        .aggregate(points=Sum("points"), amount=Sum("amount"))
+    soon = today + dt.timedelta(days=EXPIRING_SOON_DAYS)
+    # From today: a lot whose day has passed is expired, whether or not the nightly job has taken it out yet.
+    points, amount, summary.expiring = LedgerEntry.objects.card_figures(
+        membership_id=membership.pk, since=since, first_day=today, last_day=soon
     )
-    summary.qualifying = Decimal(totals["amount" if summary.amount_basis else "points"] or 0)
+    summary.qualifying = Decimal(amount if summary.amount_basis else points)
     threshold = getattr(membership, "next_tier_threshold", None)
     if threshold is not None and threshold > 0:
         summary.progress = min(100, int(summary.qualifying * 100 / threshold))
         summary.to_next_tier = max(threshold - summary.qualifying, Decimal(0))
-    soon = today + dt.timedelta(days=EXPIRING_SOON_DAYS)
-    # From today: a lot whose day has passed is expired, whether or not the nightly job has taken it out yet.
-    summary.expiring = list(
-        LedgerEntry.objects.filter(
-            membership_id=membership.pk, remaining__gt=0, expires_on__gte=today, expires_on__lte=soon
-        )
-        .order_by("expires_on")
-        .values("expires_on")
-        .annotate(points=Sum("remaining"))
-        .values_list("expires_on", "points")
-    )
     summary.history, summary.history_more = history_page(membership, size=history)
     position = membership.tier.position if membership.tier_id else 0
     rewards = [r for r in programme_rewards(membership.programme_id) if r.min_position <= position]

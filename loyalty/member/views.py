@@ -34,7 +34,7 @@ from ..wallet.config import wallet_buttons
 from .forms import CardRedeemForm, CodeForm, EmailForm
 from .qr import qr_data_uri
 from .session import card_from_session, card_session_close, card_session_open
-from .summary import card_summary, history_page, membership_for_card
+from .summary import card_summary, history_page
 
 CODE_SCOPE = "card-code"
 
@@ -56,10 +56,10 @@ def card_required(view: Callable) -> Callable:
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        card = card_from_session(request)
+        card = card_from_session(request, with_membership=True)
         if card is None:
             return redirect("member:start")
-        membership = membership_for_card(card.membership_id)
+        membership = card.membership
         with translation.override(membership.customer.preferred_language or settings.LANGUAGE_CODE):
             return view(request, card, membership, *args, **kwargs)
 

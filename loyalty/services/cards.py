@@ -77,16 +77,16 @@ def looks_like_token(raw: str) -> bool:
     return token.startswith(TOKEN_PREFIX) and len(token) == len(TOKEN_PREFIX) + 32
 
 
-def card_find(raw: str) -> MemberCard | None:
-    """The card (active or revoked) whose token this is, with its membership; None for an unknown token."""
+def card_find(raw: str, *, with_membership: bool = True) -> MemberCard | None:
+    """The card (active or revoked) whose token this is, with its membership (unless ``with_membership`` is False:
+    the till only needs its id); None for an unknown token."""
     token = normalise_token(raw)
     if not looks_like_token(token):
         return None
-    return (
-        MemberCard.objects.select_related("membership__customer", "membership__programme", "membership__tier")
-        .filter(token_hash=_hash(token))
-        .first()
-    )
+    found = MemberCard.objects.filter(token_hash=_hash(token))
+    if with_membership:
+        found = found.select_related("membership__customer", "membership__programme", "membership__tier")
+    return found.first()
 
 
 # --- Issuing --------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ import re
 
 import pytest
 from django.core import signing
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from loyalty import services
@@ -175,6 +177,27 @@ def test_the_card_lists_the_next_days_points_expire_and_sums_the_later_ones(on_c
     assert section.count("points expire after") == 5 and "20 points expire after" in section
     assert re.search(r'id="card-expiring-later">20 more points expire by', section)
     assert section.count("<li") == 6
+
+
+def test_the_card_page_reads_the_same_queries_for_a_long_ledger_and_two_of_the_ledger(on_card, member):
+    # given: a member with one entry, then with sixty more (lots expiring on many days)
+    def ledger_queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert on_card.get(reverse("member:card")).status_code == 200
+        sqls = [q["sql"] for q in captured.captured_queries]
+        return (
+            len(sqls),
+            sum("loyalty_ledgerentry" in sql for sql in sqls),
+            sum("loyalty_membercard" in sql for sql in sqls),
+        )
+
+    services.points_adjust(membership=member, points=10, reason="seed", key="seed-first")
+    ledger_queries()  # the programme's rewards are read once, then cached
+    short = ledger_queries()
+    for i in range(60):
+        services.points_adjust(membership=member, points=10, reason="seed", key=f"seed-{i}")
+    # then: the same three queries: the card with its member, the ledger's figures and its history
+    assert ledger_queries() == short == (3, 2, 1)
 
 
 def test_the_card_is_in_the_members_language(on_card, member):
