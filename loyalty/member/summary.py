@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
 from ..models import LedgerEntry, Membership, Programme, Reward
@@ -102,7 +102,8 @@ def history_page(membership: Membership, *, before: int | None = None, size: int
         if anchor is None:
             return [], None
         qs = qs.filter(Q(created_at__lt=anchor) | Q(created_at=anchor, id__lt=before))
-    rows = list(qs.select_related("redemption__reward").order_by("-created_at", "-id")[: size + 1])
+    # The reward's name alone, not its redemption and reward rows: the history shows nothing else of them.
+    rows = list(qs.annotate(reward_name=F("redemption__reward__name")).order_by("-created_at", "-id")[: size + 1])
     more = rows[size - 1].pk if len(rows) > size else None
     return rows[:size], more
 

@@ -230,6 +230,8 @@ def test_redeeming_from_the_card_shows_the_voucher_and_a_double_tap_spends_once(
     assert refreshed(member).balance == 300
     reward.refresh_from_db()
     assert reward.stock == 4
+    history = on_card.get(reverse("member:card")).content.decode().split('id="card-history"')[1]
+    assert "Redeemed: Coffee</span>" in history and "\u2212200" in history  # the history names the reward
 
 
 def test_a_short_balance_is_said_plainly_and_spends_nothing(on_card, member, club):
