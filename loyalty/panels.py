@@ -22,6 +22,7 @@ from customers.models import Customer
 from .models import LedgerEntry, LoyaltyAccount, Membership, Programme, Tier
 from .querysets import QUALIFYING_KINDS, twelve_months_before
 from .services import local_today
+from .wallet.config import wallet_buttons
 
 EXPIRING_SOON_DAYS = 30
 
@@ -71,6 +72,9 @@ def membership_panel_context(request: HttpRequest, customer: Customer) -> dict[s
         "can_join": request.user.has_perm("loyalty.add_membership"),
         "can_redeem": request.user.has_perm("loyalty.add_redemption"),
         "can_adjust": request.user.has_perm("loyalty.adjust_points"),
+        "can_hand_wallet": bool(memberships)
+        and request.user.has_perm("loyalty.manage_card")
+        and any(wallet_buttons().values()),
     }
 
 

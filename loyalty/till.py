@@ -10,7 +10,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -23,24 +23,27 @@ from .member.summary import card_summary, membership_for_card
 from .models import Membership, Redemption, Reward
 from .services import cards
 from .till_forms import TillLookupForm, TillPurchaseForm, TillRedeemForm, VoucherForm
+from .wallet.config import wallet_buttons
 
 PERMISSION = "loyalty.use_till"
 
 
-def _find(q: str) -> tuple[Membership | None, str]:
-    """The member a scanned token or a typed member number names, or why there is none."""
+def _find(q: str) -> tuple[int | None, str]:
+    """The id of the member a scanned token or a typed member number names, or why there is none."""
     if cards.looks_like_token(q):
-        card = cards.card_find(q)
+        card = cards.card_find(q, with_membership=False)
         if card is None:
             return None, _("This card is not known here.")
         if not card.is_active:
             return None, _("This card was replaced by a new one: ask the member to open their new card.")
-        return card.membership, ""
+        return card.membership_id, ""
     number = "".join(ch for ch in q if ch.isdigit())
-    membership = Membership.objects.filter(member_number=number).first() if number else None
-    if membership is None:
+    membership_id = (
+        Membership.objects.filter(member_number=number).values_list("pk", flat=True).first() if number else None
+    )
+    if membership_id is None:
         return None, _("No member has this number.")
-    return membership, ""
+    return membership_id, ""
 
 
 @login_required
@@ -50,9 +53,9 @@ def till(request: HttpRequest) -> HttpResponse:
     """The lookup. A POST, so the token a scanner typed never lands in an address or a server log."""
     form = TillLookupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        membership, error = _find(form.cleaned_data["q"])
-        if membership is not None:
-            return redirect("loyalty:till_member", pk=membership.pk)
+        membership_id, error = _find(form.cleaned_data["q"])
+        if membership_id is not None:
+            return redirect("loyalty:till_member", pk=membership_id)
         form = TillLookupForm()
         form.lookup_error = error
     return render(request, "loyalty/till/lookup.html", {"form": form})
@@ -61,8 +64,10 @@ def till(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(PERMISSION, raise_exception=True)
 def till_member(request: HttpRequest, pk: int) -> HttpResponse:
-    membership = get_object_or_404(Membership.objects.only("pk"), pk=pk)
-    membership = membership_for_card(membership.pk)
+    try:
+        membership = membership_for_card(pk)
+    except Membership.DoesNotExist:
+        raise Http404 from None
     customers_viewed_announce(request=request, customer_ids=[membership.customer_id], what="loyalty:till_member")
     return render(request, "loyalty/till/member.html", _member_context(membership))
 
@@ -75,6 +80,7 @@ def _member_context(membership: Membership, **forms) -> dict:
         "purchase_form": forms.get("purchase_form") or TillPurchaseForm(initial={"key": key}),
         "voucher_form": forms.get("voucher_form") or VoucherForm(),
         "redeem_key": key,
+        "wallet_handover": any(wallet_buttons().values()),
         "open_vouchers": list(
             Redemption.objects.filter(
                 membership_id=membership.pk, status=Redemption.Status.ISSUED, used_at__isnull=True

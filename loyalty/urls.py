@@ -18,6 +18,7 @@ urlpatterns = [
     path("members/<int:pk>/adjust/", views.adjust, name="adjust"),
     path("members/<int:pk>/card/send/", views.card_send, name="card_send"),
     path("members/<int:pk>/card/reissue/", views.card_reissue, name="card_reissue"),
+    path("members/<int:pk>/card/wallet/", views.card_handover, name="card_handover"),
     path("redemptions/<int:pk>/cancel/", views.redemption_cancel, name="redemption_cancel"),
     path("customers/<int:pk>/join/", views.membership_join, name="join"),
     path("programmes/", views.ProgrammeListView.as_view(), name="programmes"),

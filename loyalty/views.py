@@ -4,16 +4,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, ListView, UpdateView
 
 from customers.models import Customer
 from customers.pagination import KeysetListView, keyset_page
+from customers.reads import customers_viewed_announce
 from customers.service_errors import apply_service_errors
+from touchpoints.outreach.outbox import line_reachable
 
 from . import services
 from .forms import (
@@ -26,9 +29,11 @@ from .forms import (
     RewardForm,
     TierForm,
 )
+from .member.qr import qr_svg_data_uri
 from .models import LedgerEntry, Membership, Programme, Redemption, Reward, Tier
 from .querysets import LEDGER_ORDERING, MEMBERSHIP_ORDERING
 from .services import cards
+from .wallet.config import wallet_buttons
 
 
 def _error_text(exc: ValidationError) -> str:
@@ -325,19 +330,57 @@ class RewardUpdateView(LoginRequiredMixin, PermissionRequiredMixin, RewardMixin,
 @permission_required("loyalty.manage_card", raise_exception=True)
 @require_POST
 def card_send(request: HttpRequest, pk: int) -> HttpResponse:
-    """Mail the member a link that opens their card on their phone."""
+    """Mail the member a link that opens their card on their phone (or send it by LINE, ``channel=line``)."""
     membership = get_object_or_404(Membership.objects.select_related("customer", "programme"), pk=pk)
+    back = _back(request, membership)
     if not membership.is_active:
         messages.error(request, _("This membership is not active."))
-        return redirect(membership)
-    message = cards.card_link_send(membership=membership, by=request.user)
+        return redirect(back)
+    channel = "line" if request.POST.get("channel") == "line" else "email"
+    message = cards.card_link_send(membership=membership, by=request.user, channel=channel)
     if message.status == message.Status.SKIPPED:
         messages.warning(
             request, _("The card link could not be sent: %(why)s.") % {"why": message.get_skip_reason_display()}
         )
     else:
         messages.success(request, _("The card link is on its way to the member."))
-    return redirect(membership)
+    return redirect(back)
+
+
+def _back(request: HttpRequest, membership: Membership) -> str:
+    """Where a card action returns: the page it came from (``next``, on this site), else the membership."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return url
+    return membership.get_absolute_url()
+
+
+@login_required
+@permission_required("loyalty.manage_card", raise_exception=True)
+def card_handover(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff hand the member their card to add to Apple or Google Wallet: a QR code the member scans at the counter
+    (a link that opens their card at its wallet buttons and lives a few minutes), or the card link by mail or
+    LINE. Only when a wallet is configured."""
+    wallet = wallet_buttons()
+    if not any(wallet.values()):
+        raise Http404
+    membership = get_object_or_404(Membership.objects.for_list(), pk=pk)
+    back = _back(request, membership)
+    if not membership.is_active:
+        messages.error(request, _("This membership is not active."))
+        return redirect(back)
+    link = cards.card_handover_link(cards.card_for(membership))
+    customers_viewed_announce(request=request, customer_ids=[membership.customer_id], what="loyalty:card_handover")
+    context = {
+        "membership": membership,
+        "wallet": wallet,
+        "link": link,
+        "qr": qr_svg_data_uri(link, scale=6),
+        "minutes": cards.HANDOVER_MINUTES,
+        "line": line_reachable(membership.customer),
+        "back": back,
+    }
+    return render(request, "loyalty/card_handover.html", context)
 
 
 @login_required

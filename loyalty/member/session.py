@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from ..models import MemberCard, Membership
+from ..querysets import next_tier_annotations
 
 SESSION_KEY = "member_card"
 
@@ -22,13 +23,22 @@ def card_session_close(request: HttpRequest) -> None:
     request.session.pop(SESSION_KEY, None)
 
 
-def card_from_session(request: HttpRequest) -> MemberCard | None:
+def card_from_session(request: HttpRequest, *, with_membership: bool = False) -> MemberCard | None:
+    """The session's card if it still opens (not reissued, membership active). ``with_membership``: its
+    ``membership`` read as ``membership_for_card`` reads it (customer, programme, tier, next tier), in the same
+    query, for the card's pages."""
     card_id = request.session.get(SESSION_KEY)
     if not isinstance(card_id, int):
         return None
-    card = MemberCard.objects.filter(
-        pk=card_id, revoked_at__isnull=True, membership__status=Membership.Status.ACTIVE
-    ).first()
+    cards = MemberCard.objects.filter(pk=card_id, revoked_at__isnull=True, membership__status=Membership.Status.ACTIVE)
+    if with_membership:
+        cards = cards.select_related("membership__customer", "membership__programme", "membership__tier").annotate(
+            **next_tier_annotations("membership__")
+        )
+    card = cards.first()
     if card is None:
         card_session_close(request)
+    elif with_membership:
+        card.membership.next_tier_name = card.next_tier_name
+        card.membership.next_tier_threshold = card.next_tier_threshold
     return card

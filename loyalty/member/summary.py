@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Q, Sum
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
 from ..models import LedgerEntry, Membership, Programme, Reward
@@ -19,6 +19,7 @@ from ..services import local_today
 from .rewards_cache import REWARDS_SECONDS, rewards_key
 
 EXPIRING_SOON_DAYS = 60
+EXPIRING_SHOWN = 5  # days listed one by one; the later ones in one line (a lot a day would list sixty)
 HISTORY_SIZE = 20
 # A reward is "nearly affordable" when the member lacks at most this share of its cost (or 100 points).
 NEARLY_SHARE = Decimal("0.5")
@@ -43,6 +44,16 @@ class CardSummary:
         return sum(points for _day, points in self.expiring)
 
     @property
+    def expiring_shown(self) -> list[tuple[dt.date, int]]:
+        return self.expiring[:EXPIRING_SHOWN]
+
+    @property
+    def expiring_later(self) -> tuple[dt.date, int] | None:
+        """(the last day, the points) of the days not listed one by one, or None."""
+        later = self.expiring[EXPIRING_SHOWN:]
+        return (later[-1][0], sum(points for _day, points in later)) if later else None
+
+    @property
     def amount_basis(self) -> bool:
         return self.membership.programme.tier_basis == Programme.TierBasis.AMOUNT
 
@@ -56,24 +67,16 @@ def card_summary(membership: Membership, *, history: int = HISTORY_SIZE) -> Card
     summary = CardSummary(membership=membership)
     today = local_today()
     since = twelve_months_before(today)
-    totals = (
-        LedgerEntry.objects.filter(membership_id=membership.pk)
-        .qualifying(since=since)
-        .aggregate(points=Sum("points"), amount=Sum("amount"))
+    soon = today + dt.timedelta(days=EXPIRING_SOON_DAYS)
+    # From today: a lot whose day has passed is expired, whether or not the nightly job has taken it out yet.
+    points, amount, summary.expiring = LedgerEntry.objects.card_figures(
+        membership_id=membership.pk, since=since, first_day=today, last_day=soon
     )
-    summary.qualifying = Decimal(totals["amount" if summary.amount_basis else "points"] or 0)
+    summary.qualifying = Decimal(amount if summary.amount_basis else points)
     threshold = getattr(membership, "next_tier_threshold", None)
     if threshold is not None and threshold > 0:
         summary.progress = min(100, int(summary.qualifying * 100 / threshold))
         summary.to_next_tier = max(threshold - summary.qualifying, Decimal(0))
-    soon = today + dt.timedelta(days=EXPIRING_SOON_DAYS)
-    summary.expiring = list(
-        LedgerEntry.objects.filter(membership_id=membership.pk, remaining__gt=0, expires_on__lte=soon)
-        .order_by("expires_on")
-        .values("expires_on")
-        .annotate(points=Sum("remaining"))
-        .values_list("expires_on", "points")
-    )
     summary.history, summary.history_more = history_page(membership, size=history)
     position = membership.tier.position if membership.tier_id else 0
     rewards = [r for r in programme_rewards(membership.programme_id) if r.min_position <= position]
@@ -99,7 +102,8 @@ def history_page(membership: Membership, *, before: int | None = None, size: int
         if anchor is None:
             return [], None
         qs = qs.filter(Q(created_at__lt=anchor) | Q(created_at=anchor, id__lt=before))
-    rows = list(qs.select_related("redemption__reward").order_by("-created_at", "-id")[: size + 1])
+    # The reward's name alone, not its redemption and reward rows: the history shows nothing else of them.
+    rows = list(qs.annotate(reward_name=F("redemption__reward__name")).order_by("-created_at", "-id")[: size + 1])
     more = rows[size - 1].pk if len(rows) > size else None
     return rows[:size], more
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.start, name="start"),
     path("code/", views.code, name="code"),
     path("open/<str:token>/", views.open_link, name="open"),
+    path("hand/<str:token>/", views.open_handover, name="open_handover"),
     path("card/", views.card_page, name="card"),
     path("card/history/", views.history, name="history"),
     path("card/redeem/", views.redeem, name="redeem"),

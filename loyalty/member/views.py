@@ -34,7 +34,7 @@ from ..wallet.config import wallet_buttons
 from .forms import CardRedeemForm, CodeForm, EmailForm
 from .qr import qr_data_uri
 from .session import card_from_session, card_session_close, card_session_open
-from .summary import card_summary, history_page, membership_for_card
+from .summary import card_summary, history_page
 
 CODE_SCOPE = "card-code"
 
@@ -56,10 +56,10 @@ def card_required(view: Callable) -> Callable:
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        card = card_from_session(request)
+        card = card_from_session(request, with_membership=True)
         if card is None:
             return redirect("member:start")
-        membership = membership_for_card(card.membership_id)
+        membership = card.membership
         with translation.override(membership.customer.preferred_language or settings.LANGUAGE_CODE):
             return view(request, card, membership, *args, **kwargs)
 
@@ -115,16 +115,23 @@ def code(request: HttpRequest) -> HttpResponse:
 
 
 @member_page
-def open_link(request: HttpRequest, token: str) -> HttpResponse:
+def open_link(request: HttpRequest, token: str, *, handover: bool = False) -> HttpResponse:
     """A mailed link: exchanged for a card session, then off to the card (the token leaves the address bar)."""
     try:
-        card = cards.card_from_link(token)
+        card = cards.card_from_link(token, handover=handover)
     except cards.CardLinkError as exc:
         return render(
             request, "loyalty/member/start.html", {"form": EmailForm(), "link_error": exc.message}, status=400
         )
     card_session_open(request, card)
+    if handover:  # staff showed it at the counter to add the card to a wallet: straight to the buttons
+        return redirect(reverse("member:card") + "#card-wallet")
     return redirect("member:card")
+
+
+def open_handover(request: HttpRequest, token: str) -> HttpResponse:
+    """The QR code staff show at the till or on the customer page: a short-lived link to the card's wallet buttons."""
+    return open_link(request, token, handover=True)
 
 
 @member_page

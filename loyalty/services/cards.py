@@ -36,6 +36,10 @@ from .ledger import _lock
 logger = logging.getLogger(__name__)
 
 LINK_SALT = "loyalty.card.link"
+HANDOVER_SALT = "loyalty.card.handover"
+# A link staff show as a QR code at the counter (to add the card to a wallet): the member scans it there and then,
+# so it lives minutes, not days, and a photo of the screen is soon worth nothing.
+HANDOVER_MINUTES = 15
 TOKEN_PREFIX = "TC"  # noqa: S105 (the prefix every card token starts with, not a secret)
 CODE_DIGITS = 6
 CODE_MAX_ATTEMPTS = 5
@@ -73,16 +77,16 @@ def looks_like_token(raw: str) -> bool:
     return token.startswith(TOKEN_PREFIX) and len(token) == len(TOKEN_PREFIX) + 32
 
 
-def card_find(raw: str) -> MemberCard | None:
-    """The card (active or revoked) whose token this is, with its membership; None for an unknown token."""
+def card_find(raw: str, *, with_membership: bool = True) -> MemberCard | None:
+    """The card (active or revoked) whose token this is, with its membership (unless ``with_membership`` is False:
+    the till only needs its id); None for an unknown token."""
     token = normalise_token(raw)
     if not looks_like_token(token):
         return None
-    return (
-        MemberCard.objects.select_related("membership__customer", "membership__programme", "membership__tier")
-        .filter(token_hash=_hash(token))
-        .first()
-    )
+    found = MemberCard.objects.filter(token_hash=_hash(token))
+    if with_membership:
+        found = found.select_related("membership__customer", "membership__programme", "membership__tier")
+    return found.first()
 
 
 # --- Issuing --------------------------------------------------------------------------------------
@@ -136,11 +140,22 @@ def card_link(card: MemberCard) -> str:
     return _site_url(reverse("member:open", args=[token]))
 
 
-def card_from_link(token: str) -> MemberCard:
-    """The active card a link names; CardLinkError says why not (expired, damaged, or the card was replaced)."""
-    max_age = settings.TSUNAGU_CARD_LINK_DAYS * 86400
+def card_handover_link(card: MemberCard) -> str:
+    """The address staff hand over as a QR code at the counter: it opens the card at its wallet buttons, and
+    works ``HANDOVER_MINUTES`` minutes (and until the card is reissued)."""
+    token = signing.dumps(card.pk, salt=HANDOVER_SALT, compress=True)
+    return _site_url(reverse("member:open_handover", args=[token]))
+
+
+def card_from_link(token: str, *, handover: bool = False) -> MemberCard:
+    """The active card a link (or, with ``handover``, a handover link) names; CardLinkError says why not (expired,
+    damaged, or the card was replaced)."""
+    if handover:
+        salt, max_age = HANDOVER_SALT, HANDOVER_MINUTES * 60
+    else:
+        salt, max_age = LINK_SALT, settings.TSUNAGU_CARD_LINK_DAYS * 86400
     try:
-        card_id = signing.loads(token, salt=LINK_SALT, max_age=max_age)
+        card_id = signing.loads(token, salt=salt, max_age=max_age)
     except signing.SignatureExpired:
         raise CardLinkError(_("This link has expired. Ask for a new one below.")) from None
     except signing.BadSignature:
@@ -153,9 +168,9 @@ def card_from_link(token: str) -> MemberCard:
     return card
 
 
-def _card_mail(*, membership: Membership, key: str, subject: str, body: str, source_ref: str):
-    """A card mail to the member, through the outbox (transactional: the member asked for it, or staff sent it
-    at their request), in the member's language."""
+def _card_mail(*, membership: Membership, key: str, subject: str, body: str, source_ref: str, channel: str = "email"):
+    """A card mail (or LINE message) to the member, through the outbox (transactional: the member asked for it, or
+    staff sent it at their request), in the member's language."""
     customer = membership.customer
     with override(customer.preferred_language or settings.LANGUAGE_CODE):
         return outbox.message_enqueue(
@@ -166,13 +181,14 @@ def _card_mail(*, membership: Membership, key: str, subject: str, body: str, sou
             body=str(body),
             source_app="loyalty",
             source_ref=source_ref,
+            channel=channel,
         )
 
 
 @transaction.atomic
-def card_link_send(*, membership: Membership, by: AbstractBaseUser | None = None):
-    """Mail the member a link to their card (staff: "Send card link"). Returns the outbox message, which says
-    whether it could be sent (an address, not "do not contact")."""
+def card_link_send(*, membership: Membership, by: AbstractBaseUser | None = None, channel: str = "email"):
+    """Mail the member a link to their card, or send it by LINE (staff: "Send card link"). Returns the outbox
+    message, which says whether it could be sent (an address or a followed LINE account, not "do not contact")."""
     card = card_for(membership)
     link = card_link(card)
     customer = membership.customer
@@ -189,9 +205,10 @@ def card_link_send(*, membership: Membership, by: AbstractBaseUser | None = None
         subject=subject,
         body=body,
         source_ref=f"card:{card.pk}",
+        channel=channel,
     )
-    logger.info("loyalty card link sent membership=%s message=%s by=%s", membership.pk, message.pk,
-                getattr(by, "pk", None))  # fmt: skip
+    logger.info("loyalty card link sent membership=%s message=%s channel=%s by=%s", membership.pk, message.pk,
+                channel, getattr(by, "pk", None))  # fmt: skip
     return message
 
 

@@ -3,6 +3,7 @@
     BENCH_CUSTOMERS=1000000 bin/bench            # the full size the targets are set for
     bin/bench --only customers --repeats 50      # one section, more samples
     bin/bench --reseed                           # drop and seed the benchmark database again
+    BENCH_CARD_MEMBERS=1000000 bin/bench --only member_card.till_lookup   # the till lookup among a million cards
 
 Seeds (once) a separate PostgreSQL database per size (``tsunagu_bench``, ``tsunagu_bench_1000000``: see
 ``database.database_name``) on the server of ``DATABASE_URL`` (or of

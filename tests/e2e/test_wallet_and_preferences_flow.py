@@ -1,6 +1,7 @@
 """Wallet passes and staff-recorded contact preferences in a real headless Chromium: without wallet settings the
 card shows no wallet button; with them (a self-made certificate chain) a member downloads the Apple pass, which
-holds their balance and card token, and the Google button leads to Google's save page with a signed JWT; a
+holds their balance and card token, and the Google button leads to Google's save page with a signed JWT; a cashier
+hands the card over from the till as a QR code whose link opens the card at its wallet buttons on a new phone; a
 support agent records a customer's preferences on the customer page, and marketing only reads them."""
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from playwright.sync_api import expect
 from customers import consent
 from customers.models import ContactPreference
 from loyalty import services
+from loyalty.roles import CARD_PERMISSIONS, LOYALTY_PERMISSIONS
 from loyalty.services import cards
 from loyalty.wallet.config import config_forget
 from tests.e2e.helpers import grant, log_in
-from tests.factories import CustomerFactory, member_join, programme_with_tiers
+from tests.factories import CustomerFactory, UserFactory, member_join, programme_with_tiers
 from tests.wallet_standins import google_key_file, wallet_secrets
 
 pytestmark = pytest.mark.e2e
@@ -80,6 +82,31 @@ def test_the_wallet_buttons_appear_when_configured_and_the_pass_downloads(
         claims = jwt.decode(location.rsplit("/", 1)[1], made["google_public"], algorithms=["RS256"], audience="google")
         assert claims["payload"]["loyaltyObjects"][0]["loyaltyPoints"]["balance"]["int"] == 320
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+        # when: a cashier at the till opens the member's screen and presses the wallet button
+        grant(LOYALTY_PERMISSIONS, CARD_PERMISSIONS)
+        UserFactory(username="cashier", role="Support")
+        till = browser.new_context(locale="en-US", viewport={"width": 1024, "height": 768})
+        counter = till.new_page()
+        log_in(counter, live_server, "cashier")
+        counter.goto(live_server.url + f"/loyalty/till/members/{membership.pk}/")
+        counter.locator("#till-wallet").click()
+
+        # then: a QR code of a short-lived link, and the way back to the till
+        expect(counter.locator("#handover-qr-image")).to_be_visible()
+        expect(counter.locator("#handover-google")).to_be_visible()
+        link = counter.locator("#handover-link").input_value()
+        counter.locator("#handover-back").click()
+        expect(counter.locator("#till-card")).to_contain_text("Sato")
+        till.close()
+
+        # and a new phone that scans it lands on the card's wallet buttons
+        phone = browser.new_context(locale="en-US", **PHONE)
+        scanned = phone.new_page()
+        scanned.goto(link)
+        expect(scanned.locator("#wallet-apple")).to_be_visible()
+        assert scanned.url.endswith("/m/card/#card-wallet")
+        phone.close()
     finally:
         config_forget()
         context.close()

@@ -3,15 +3,18 @@ card page (only the member's own data, noindex, no-store, without JavaScript), a
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from django.core import signing
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from loyalty import services
-from loyalty.models import MemberCard, Redemption
-from loyalty.services import cards
+from loyalty.models import LedgerEntry, MemberCard, Redemption
+from loyalty.services import cards, local_today
 from tests.factories import CustomerFactory, RewardFactory, member_join
 from tests.loyalty.conftest import refreshed
 from touchpoints.outreach.models import OutboundMessage
@@ -159,6 +162,44 @@ def test_the_card_page_reads_in_a_few_queries_whatever_the_ledger(on_card, membe
         assert on_card.get(reverse("member:card")).status_code == 200
 
 
+def test_the_card_lists_the_next_days_points_expire_and_sums_the_later_ones(on_card, member):
+    # given: lots expiring yesterday (the nightly job has not run yet), on seven days ahead, and after 60 days
+    today = local_today()
+    for i, days in enumerate([-1, 3, 5, 5, 9, 12, 20, 30, 45, 90]):
+        LedgerEntry.objects.create(
+            membership=member, kind="earn", points=10, reason="x", key=f"lot-{i}", remaining=10,
+            expires_on=today + dt.timedelta(days=days),
+        )  # fmt: skip
+    # when: the member opens the card
+    body = on_card.get(reverse("member:card")).content.decode()
+    section = body[body.index('id="card-expiring"') : body.index('id="card-tier-section"')]
+    # then: five days one by one, the sixth and seventh in one line; nothing already past, nothing after 60 days
+    assert section.count("points expire after") == 5 and "20 points expire after" in section
+    assert re.search(r'id="card-expiring-later">20 more points expire by', section)
+    assert section.count("<li") == 6
+
+
+def test_the_card_page_reads_the_same_queries_for_a_long_ledger_and_two_of_the_ledger(on_card, member):
+    # given: a member with one entry, then with sixty more (lots expiring on many days)
+    def ledger_queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert on_card.get(reverse("member:card")).status_code == 200
+        sqls = [q["sql"] for q in captured.captured_queries]
+        return (
+            len(sqls),
+            sum("loyalty_ledgerentry" in sql for sql in sqls),
+            sum("loyalty_membercard" in sql for sql in sqls),
+        )
+
+    services.points_adjust(membership=member, points=10, reason="seed", key="seed-first")
+    ledger_queries()  # the programme's rewards are read once, then cached
+    short = ledger_queries()
+    for i in range(60):
+        services.points_adjust(membership=member, points=10, reason="seed", key=f"seed-{i}")
+    # then: the same three queries: the card with its member, the ledger's figures and its history
+    assert ledger_queries() == short == (3, 2, 1)
+
+
 def test_the_card_is_in_the_members_language(on_card, member):
     member.customer.preferred_language = "ja"
     member.customer.save(update_fields=["preferred_language"])
@@ -189,6 +230,8 @@ def test_redeeming_from_the_card_shows_the_voucher_and_a_double_tap_spends_once(
     assert refreshed(member).balance == 300
     reward.refresh_from_db()
     assert reward.stock == 4
+    history = on_card.get(reverse("member:card")).content.decode().split('id="card-history"')[1]
+    assert "Redeemed: Coffee</span>" in history and "\u2212200" in history  # the history names the reward
 
 
 def test_a_short_balance_is_said_plainly_and_spends_nothing(on_card, member, club):

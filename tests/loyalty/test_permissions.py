@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from loyalty import services
+from loyalty.wallet.config import config_forget
 from tests.factories import CustomerFactory, RewardFactory, UserFactory, member_join, programme_with_tiers
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +41,7 @@ def urls():
         "till_redeem": ("post", reverse("loyalty:till_redeem", args=[member.pk]), {"Support", "Manager"}),
         "card_send": ("post", reverse("loyalty:card_send", args=[member.pk]), {"Support", "Manager"}),
         "card_reissue": ("post", reverse("loyalty:card_reissue", args=[member.pk]), {"Support", "Manager"}),
+        "card_handover": ("get", reverse("loyalty:card_handover", args=[member.pk]), {"Support", "Manager"}),
         "programmes": ("get", reverse("loyalty:programmes"), ALL),
         "programme": ("get", programme.get_absolute_url(), ALL),
         "programme_create": ("get", reverse("loyalty:programme_create"), SETUP),
@@ -55,6 +57,18 @@ def urls():
         "reward_update": ("get", reverse("loyalty:reward_update", args=[programme.pk, reward.pk]), SETUP),
         "reward_update_post": ("post", reverse("loyalty:reward_update", args=[programme.pk, reward.pk]), SETUP),
     }
+
+
+@pytest.fixture(autouse=True)
+def google_wallet(settings, tmp_path):
+    """A wallet configured, so that the card handover page answers (without one it is not found)."""
+    key = tmp_path / "google.json"
+    key.write_text('{"client_email": "wallet@example.iam.gserviceaccount.com", "private_key": "unused"}')
+    settings.TSUNAGU_GOOGLE_WALLET_ISSUER_ID = "3388000000000000001"
+    settings.TSUNAGU_GOOGLE_WALLET_KEY_FILE = str(key)
+    config_forget()
+    yield
+    config_forget()
 
 
 @pytest.mark.parametrize("role", ROLES)
