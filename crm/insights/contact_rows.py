@@ -26,8 +26,7 @@ from customers.models import Customer
 from customers.money import format_money
 from customers.names import staff_name
 from customers.phones import format_phone
-from customers.rows import escape_value
-from feedback.queue import DateTimeFormat
+from customers.rows import DateTimeFormat, escape_value
 
 from .models import SEGMENT_BADGE_CLASSES, CustomerScore
 from .scoring import CallOutcome
