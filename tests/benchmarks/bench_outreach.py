@@ -11,9 +11,8 @@ moment in which a ``kill -9`` loses a message, see docs/outbox.md).
 Send tasks are published to a Redis server of the section's own (started and stopped here), the
 worker is a real ``celery worker`` process (``BENCH_OUTREACH_POOL``, default ``threads``: sending waits on
 the network, so threads overlap the waits in one process; ``BENCH_OUTREACH_CONCURRENCY``, default 16),
-and the SMTP server runs in a process of its own. Every row the section writes is deleted afterwards (but the outbox
-list's);
-the messages it sends go to customers it creates for the purpose (deleted with their timelines).
+and the SMTP server runs in a process of its own. Every row the section writes is deleted afterwards but the outbox
+list's; the messages it sends go to customers it creates for the purpose (deleted with their timelines).
 """
 
 from __future__ import annotations
