@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.urls import reverse
-from django.utils import dateformat, formats, timezone
+from django.utils import formats, timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from customers import system_text
 from customers.models import Customer
 from customers.names import staff_name
-from customers.rows import escape_value
+from customers.rows import DateTimeFormat, escape_value
 
 from .models import NO_DEADLINE, Priority, Status, Ticket, format_reference
 from .sla import BusinessCalendar, business_minutes_between, calendar_load
@@ -112,21 +112,6 @@ def _counts_business_hours(ticket: Any) -> bool:
         return bool(ticket.sla_policy__business_hours)
     policy = getattr(ticket, "sla_policy", None)
     return bool(policy is not None and policy.business_hours)
-
-
-class DateTimeFormat:
-    """``django.utils.dateformat.format`` with its format string parsed once per page instead of once per value."""
-
-    def __init__(self, format_string: str) -> None:
-        self.pieces = [
-            (True, piece) if i % 2 else (False, dateformat.re_escaped.sub(r"\1", piece))
-            for i, piece in enumerate(dateformat.re_formatchars.split(str(format_string)))
-            if i % 2 or piece
-        ]
-
-    def __call__(self, value: dt.datetime) -> str:
-        df = dateformat.DateFormat(value)
-        return "".join(str(getattr(df, piece)()) if spec else piece for spec, piece in self.pieces)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import CreateView, ListView, UpdateView
 
 from customers.models import Customer
-from customers.pagination import KeysetListView, keyset_page
+from customers.pagination import KeysetListView, count_capped, keyset_page
 from customers.reads import customers_viewed_announce
 from customers.service_errors import apply_service_errors
 from touchpoints.outreach.outbox import line_reachable
@@ -47,10 +47,24 @@ class MembershipListView(LoginRequiredMixin, PermissionRequiredMixin, KeysetList
     permission_required = "loyalty.view_membership"
     template_name = "loyalty/membership_list.html"
     keyset_ordering = MEMBERSHIP_ORDERING
+    # The count follows the page (``count_response``), as on the customer list: a name search's count reads every
+    # member whose customer matches, up to the cap, which cost several times the page itself.
+    counted = False
+    link_drop_params = ("after", "before", "count")
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("count") == "1":
+            return self.count_response(request)
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         self.filter_form = MemberFilterForm(self.request.GET or None)
         return Membership.objects.filter_by(**self.filter_form.filters())
+
+    def count_response(self, request: HttpRequest) -> HttpResponse:
+        """The number of matching members, fetched by the page after it is shown (htmx)."""
+        count, capped = count_capped(self.get_queryset())
+        return render(request, "loyalty/includes/_member_count.html", {"count": count, "capped": capped})
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

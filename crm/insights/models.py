@@ -52,6 +52,19 @@ class Segment(models.TextChoices):
     LOST = "lost", _("Lost")
 
 
+# A segment's badge colour (the contact list's rows and the customer page's score panel): red for those slipping away
+# with the most at stake, amber for those going quiet, green for the best; the rest grey.
+SEGMENT_BADGE_CLASSES = {
+    Segment.CANT_LOSE: "text-bg-danger",
+    Segment.AT_RISK: "text-bg-danger",
+    Segment.ABOUT_TO_SLEEP: "text-bg-warning",
+    Segment.HIBERNATING: "text-bg-warning",
+    Segment.LOST: "text-bg-warning",
+    Segment.CHAMPIONS: "text-bg-success",
+    Segment.LOYAL: "text-bg-success",
+}
+
+
 # The "who to contact this week" list: valuable customers whose recency is slipping (crm/insights/scoring.py). Its
 # partial index (score_contact_idx) is built on this exact condition, so filter with this object to use it.
 CONTACT_CONDITION = Q(segment__in=["cant_lose", "at_risk", "about_to_sleep"]) | Q(

@@ -341,3 +341,24 @@ def test_a_programme_name_taken_in_another_case_is_said_plainly(marketing_client
     response = marketing_client.post(reverse("loyalty:programme_create"), {"name": club.name.upper()})
     body = response.content.decode()
     assert "A programme with this name already exists." in body and "Constraint" not in body
+
+
+def test_the_members_list_shows_its_rows_first_and_the_count_after(manager_client, club):
+    # given three members, two of them Satos
+    for family in ("Sato", "Sato", "Tanaka"):
+        member_join(CustomerFactory(family_name=family), club)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # when the list is searched by name (the text in a token, as the search form leaves it)
+    search = manager_client.post(reverse("loyalty:members"), {"_search": "1", "q": "Sato"})
+    with CaptureQueriesContext(connection) as page_queries:
+        page = manager_client.get(search["Location"])
+    count = manager_client.get(f"{search['Location']}&count=1")
+
+    # then the page lists the Satos without counting them, and its count link answers how many there are
+    assert page.status_code == 200 and len(page.context["page"].rows) == 2
+    assert not [q for q in page_queries if "COUNT(" in q["sql"]]
+    assert "count=1" in page.content.decode()
+    assert count.status_code == 200 and count.content.decode().strip() == "2 members"
+    assert manager_client.get(reverse("loyalty:members"), {"count": "1"}).content.decode().strip() == "3 members"

@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 
 from customers.money import YEN, format_money
 
+from ..models import SEGMENT_BADGE_CLASSES
+
 register = template.Library()
 
 HEAT_BUCKETS = 10  # the cohort table's shades: heat-0 (no one) … heat-10 (everyone)
@@ -101,3 +103,9 @@ def heat_class(share) -> str:
 @register.filter
 def share_percent(share) -> str:
     return "—" if share is None else f"{float(share):.1f}%"
+
+
+@register.filter
+def segment_badge_class(segment: str) -> str:
+    """The badge colour of an RFM segment (``SEGMENT_BADGE_CLASSES``), grey for the others."""
+    return SEGMENT_BADGE_CLASSES.get(segment, "text-bg-secondary")

@@ -15,7 +15,7 @@ from crm.audit.context import history_context
 from crm.audit.history import customer_history
 from crm.insights import scoring
 from customers.models import CustomerActivity
-from tests.crm.insights.test_contact_list import HTMX, LIST, score
+from tests.crm.insights.test_contact_list import HTMX, LIST, call_key, score
 from tests.factories import FollowUpRuleFactory, UserFactory, touchpoint_create
 from touchpoints.models import Touchpoint, TouchpointType
 from touchpoints.outreach import rules
@@ -38,7 +38,7 @@ def _login(user) -> Client:
 
 
 def _log_call(client: Client, customer, **data) -> tuple[Touchpoint, str]:
-    key = client.get(LIST).context["page"].rows[0].call_key
+    key = call_key(client.get(LIST))
     response = client.post(reverse("insights_scoring:contact_call", args=[customer.pk]), {"key": key, **data}, **HTMX)
     return Touchpoint.objects.filter(customer=customer).latest("pk"), response.content.decode()
 

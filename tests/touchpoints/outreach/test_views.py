@@ -434,6 +434,21 @@ def test_the_outbox_ignores_unknown_filters(support_client):
     assert response.status_code == 200 and "1 message" in response.content.decode()
 
 
+def test_the_outbox_list_shows_a_failed_message_with_its_error_cut_and_escaped(support_client):
+    # given a message that failed with an error longer than the list shows
+    make_messages(1, "f")
+    OutboundMessage.objects.filter(key="f0").update(status="failed", attempts=3, last_error=SCRIPT + "y" * 200)
+
+    # when the outbox is listed
+    body = support_client.get(reverse("outreach:outbox")).content.decode()
+
+    # then its status is a red badge, its error is escaped and cut, and its attempts are counted
+    assert '<span class="badge text-bg-danger">Failed</span>' in body
+    assert SCRIPT not in body and '<span class="small text-danger outbox-error">&lt;script&gt;' in body
+    assert "y" * 40 in body and "y" * 60 not in body
+    assert '<td class="text-end">3</td>' in body
+
+
 def test_the_outbox_detail_escapes_the_body(support_client):
     make_messages(1, "e")
     message = OutboundMessage.objects.get()
