@@ -72,14 +72,28 @@ def _pipelined() -> bool:
     return connection.vendor == "postgresql" and connection.get_autocommit()
 
 
-def _pg_send(sql: str, params: list[str | None]) -> Callable[[], list]:
-    """Send one statement (``$1``… placeholders, text parameters) and return ``results()``, which waits for
-    its answer. Until then the connection must not be used for anything else."""
-    from psycopg import generators
+# The statements prepared on each database session, by (session, statement): the server parses and plans
+# the per-message statements once per session instead of once per message.
+_prepared: set[tuple[int, int, str]] = set()
+
+
+def _pg_send(sql: str, params: list[str | None], *, name: str) -> Callable[[], list]:
+    """Send one statement (``$1``… placeholders, text parameters), prepared as ``name`` on first use in this
+    session, and return ``results()``, which waits for its answer. Until then the connection must not be
+    used for anything else."""
+    from psycopg import generators, pq
 
     connection.ensure_connection()
     conn = connection.connection  # psycopg's Connection: its wait() blocks on the socket (no busy polling)
-    conn.pgconn.send_query_params(sql.encode(), [None if p is None else p.encode() for p in params])
+    pgconn = conn.pgconn
+    values = [None if p is None else p.encode() for p in params]
+    session = (id(pgconn), pgconn.backend_pid, name)
+    if session not in _prepared:
+        prepared = pgconn.prepare(name.encode(), sql.encode())
+        if prepared.status != pq.ExecStatus.COMMAND_OK:
+            raise RuntimeError(f"cannot prepare {name}: {prepared.error_message.decode(errors='replace')}")
+        _prepared.add(session)
+    pgconn.send_query_prepared(name.encode(), values)
     conn.wait(generators.send(conn.pgconn))
     answer: list = []
 
@@ -112,7 +126,8 @@ def _may_send(token: uuid.UUID, message_id: int) -> Callable[[], bool]:
         f"AND (m.purpose <> 'marketing' OR c.marketing_consent))"
     )
     if _pipelined():
-        results = _pg_send(consent.format(id="$1::bigint", claim="$2::uuid"), [str(message_id), str(token)])
+        sql = consent.format(id="$1::bigint", claim="$2::uuid")
+        results = _pg_send(sql, [str(message_id), str(token)], name="tsunagu_outbox_check")
 
         def check() -> bool:
             answer = results()
@@ -143,6 +158,7 @@ def _hand_over(token: uuid.UUID, message_id: int, *, at: dt.datetime) -> Callabl
         f"UPDATE {table} SET handed_over_at = $1::timestamptz, updated_at = $1::timestamptz "  # noqa: S608
         f"WHERE id = $2::bigint AND claim_token = $3::uuid AND status = 'sending'",
         [at.isoformat(), str(message_id), str(token)],
+        name="tsunagu_outbox_hand_over",
     )
 
     def confirm() -> bool:
