@@ -8,7 +8,8 @@ import re
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from feedback.models import NO_DEADLINE, Status, Survey, Ticket, TicketMessage
@@ -123,3 +124,21 @@ def test_the_same_seed_gives_the_same_year(demo, end):
     seed(end, seed=3)
 
     assert fingerprint() == first and first["tickets"]
+
+
+def test_the_year_reads_settings_once_and_redates_in_batches(demo, end):
+    # given: a demo with a dozen tickets, a hundred-odd surveys and outbox rows to redate
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        seed(end)
+
+    # then: the SLA calendar and policies are read once for the run, not once per ticket (nothing changes them
+    # while it runs), and the rows services dated "now" are moved back a thousand per UPDATE, not one by one
+    sql = [q["sql"] for q in queries.captured_queries]
+    tickets = Ticket.objects.count()
+    assert tickets >= 8
+    assert sum('FROM "feedback_holiday"' in s for s in sql) <= 1
+    assert sum('FROM "feedback_slapolicy"' in s for s in sql) <= 8  # one per priority, tickets and follow-ups
+    assert sum(s.startswith('UPDATE "feedback_survey" SET "created_at"') for s in sql) == 1
+    assert sum(s.startswith('UPDATE "feedback_ticket" SET "updated_at"') for s in sql) == 1
+    assert sum(s.startswith('UPDATE "touchpoints_outboundmessage" SET "created_at"') for s in sql) == 1

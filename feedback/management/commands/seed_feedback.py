@@ -44,6 +44,7 @@ from customers.seeding import quiet_logs
 from feedback import demo_data, services
 from feedback.models import Status, Survey, Ticket, TicketMessage
 from touchpoints.models import CustomerJourney, Stage, Touchpoint
+from touchpoints.outreach import inbound
 from touchpoints.outreach.models import OutboundMessage
 
 BUYERS_SHARE = 0.85  # of the tickets, from customers who have bought
@@ -327,31 +328,60 @@ class FeedbackSeeder:
         return morning
 
 
+REDATE_BATCH = 1000  # rows per UPDATE in ``_redate``
+
+
+def _chunks(items: dict, size: int = REDATE_BATCH):
+    pairs = list(items.items())
+    for start in range(0, len(pairs), size):
+        yield dict(pairs[start : start + size])
+
+
 def _redate(done: Seeded, *, started: dt.datetime) -> None:
-    """Demo data only: the rows services dated "now" get the time of their event (see the module docstring)."""
-    for survey_id, at in done.survey_at.items():
-        Survey.objects.filter(pk=survey_id).update(created_at=at)
-        Touchpoint.objects.filter(idempotency_key=f"feedback:survey:{survey_id}:sent").update(occurred_at=at)
-    for message_id, at in done.message_at.items():
-        OutboundMessage.objects.filter(pk=message_id).update(created_at=at, next_attempt_at=at, updated_at=at)
-        OutboundMessage.objects.filter(pk=message_id, status=OutboundMessage.Status.QUEUED).update(
-            status=OutboundMessage.Status.SENT, skip_reason="", enqueued_at=None, handed_over_at=at, sent_at=at
+    """Demo data only: the rows services dated "now" get the time of their event (see the module docstring).
+
+    A thousand rows per UPDATE (``bulk_update``: a CASE per field, on PostgreSQL and SQLite alike): one UPDATE per
+    row was about a tenth of the run's queries."""
+    for chunk in _chunks(done.survey_at):
+        Survey.objects.bulk_update([Survey(pk=pk, created_at=at) for pk, at in chunk.items()], ["created_at"])
+        keys = {f"feedback:survey:{pk}:sent": at for pk, at in chunk.items()}
+        sent = list(Touchpoint.objects.filter(idempotency_key__in=list(keys)).only("pk", "idempotency_key"))
+        for touchpoint in sent:
+            touchpoint.occurred_at = keys[touchpoint.idempotency_key]
+        Touchpoint.objects.bulk_update(sent, ["occurred_at"])
+    for chunk in _chunks(done.message_at):
+        OutboundMessage.objects.bulk_update(
+            [OutboundMessage(pk=pk, created_at=at, next_attempt_at=at, updated_at=at) for pk, at in chunk.items()],
+            ["created_at", "next_attempt_at", "updated_at"],
         )
-    for ticket_id, at in done.ticket_at.items():
-        Ticket.objects.filter(pk=ticket_id).update(updated_at=at)
+        queued = OutboundMessage.objects.filter(pk__in=list(chunk), status=OutboundMessage.Status.QUEUED)
+        sent = [
+            OutboundMessage(pk=pk, status=OutboundMessage.Status.SENT, skip_reason="", enqueued_at=None)
+            for pk in queued.values_list("pk", flat=True)
+        ]
+        for message in sent:
+            message.handed_over_at = message.sent_at = chunk[message.pk]
+        OutboundMessage.objects.bulk_update(sent, ["status", "skip_reason", "enqueued_at", "handed_over_at", "sent_at"])
+    for chunk in _chunks(done.ticket_at):
+        Ticket.objects.bulk_update([Ticket(pk=pk, updated_at=at) for pk, at in chunk.items()], ["updated_at"])
     # The last activity: services moved it to "now" through the invitations' touchpoints; put it back at the
     # customer's newest touchpoint or seeded event.
-    newest = dict(
-        Touchpoint.objects.filter(customer_id__in=list(done.customer_at))
-        .order_by()
-        .values_list("customer_id")
-        .annotate(m=Max("occurred_at"))
-    )
-    for customer_id, at in done.customer_at.items():
-        latest = max(at, newest.get(customer_id) or at)
-        CustomerActivity.objects.filter(customer_id=customer_id, last_activity_at__gte=started).update(
-            last_activity_at=latest
+    for chunk in _chunks(done.customer_at):
+        newest = dict(
+            Touchpoint.objects.filter(customer_id__in=list(chunk))
+            .order_by()
+            .values_list("customer_id")
+            .annotate(m=Max("occurred_at"))
         )
+        moved = list(
+            CustomerActivity.objects.filter(customer_id__in=list(chunk), last_activity_at__gte=started).only(
+                "pk", "customer_id"
+            )
+        )
+        for activity in moved:
+            at = chunk[activity.customer_id]
+            activity.last_activity_at = max(at, newest.get(activity.customer_id) or at)
+        CustomerActivity.objects.bulk_update(moved, ["last_activity_at"])
 
 
 class Command(BaseCommand):
@@ -381,7 +411,9 @@ class Command(BaseCommand):
         end = options["now"] or started.replace(microsecond=0) - dt.timedelta(minutes=1)
         if timezone.is_naive(end):
             end = timezone.make_aware(end)
-        with quiet_logs(options["verbosity"]), transaction.atomic():
+        # One read of the SLA policies, the business calendar and the touchpoint types for the whole run (the
+        # services read them once per ticket otherwise): nothing changes them while the seed runs.
+        with quiet_logs(options["verbosity"]), transaction.atomic(), inbound.batch():
             write = self.stdout.write if options["verbosity"] >= 1 else None
             done = FeedbackSeeder(seed=options["seed"], end=end, write=write).run()
             _redate(done, started=started)
