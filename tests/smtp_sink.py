@@ -35,13 +35,8 @@ class Received:
 @dataclass
 class SinkHandler:
     keep_content: bool = True
-    pipelining: bool = True  # as Postfix, Exim and the providers' servers offer it (aiosmtpd accepts it unasked)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 (aiosmtpd's hook)
-        session.host_name = hostname
-        return [*responses[:-1], *(["250-PIPELINING"] if self.pipelining else []), responses[-1]]  # "250 HELP" last
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
         content = envelope.original_content or envelope.content
@@ -69,9 +64,9 @@ class SinkHandler:
 class SmtpSink:
     """``with SmtpSink() as sink:`` … ``sink.port``, ``sink.count()``, ``sink.by_message_id()``."""
 
-    def __init__(self, *, keep_content: bool = True, port: int | None = None, pipelining: bool = True):
+    def __init__(self, *, keep_content: bool = True, port: int | None = None):
         logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection at INFO
-        self.handler = SinkHandler(keep_content=keep_content, pipelining=pipelining)
+        self.handler = SinkHandler(keep_content=keep_content)
         self.port = port or free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, ready_timeout=10)
 

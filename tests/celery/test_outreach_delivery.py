@@ -227,34 +227,3 @@ def test_the_hand_over_record_and_the_end_of_data_leave_back_to_back(sink, setti
     )
     assert len(timings.record_to_end_of_data) == 20
     assert sorted(timings.record_to_end_of_data)[10] < 0.005  # the median gap: two system calls apart
-
-
-def test_the_per_message_statements_are_prepared_per_session_and_again_after_a_reconnect(sink, settings):
-    """The check and the hand-over record are prepared statements; a new database session prepares them again."""
-    from django.core.mail.backends.smtp import EmailBackend
-    from django.db import connection
-
-    from touchpoints.outreach.channels.email import Delivery
-    from touchpoints.outreach.outbox import messages_send
-
-    settings.TSUNAGU_QUIET_HOURS = ""
-    ensure_catalogue()
-    keys = queue_messages(make_customers(6, "prepared"), "prepared")
-    ids = sorted(OutboundMessage.objects.values_list("pk", flat=True))
-    delivery = Delivery(EmailBackend(host="127.0.0.1", port=sink.port, timeout=5))
-
-    # given a batch sent on one database session
-    first = messages_send(message_ids=ids[:3], delivery=delivery)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'tsunagu_outbox_%%' ORDER BY 1")
-        prepared = [name for (name,) in cursor.fetchall()]
-    # when the session ends and the next batch is sent on a new one
-    connection.close()
-    second = messages_send(message_ids=ids[3:], delivery=delivery)
-    delivery.close()
-
-    # then both statements were prepared, and every message arrived once, recorded sent
-    assert prepared == ["tsunagu_outbox_check", "tsunagu_outbox_hand_over"]
-    assert (first.sent, second.sent) == (3, 3)
-    assert_each_arrived_once(sink, keys)
-    assert OutboundMessage.objects.filter(status="sent", handed_over_at__isnull=False).count() == 6

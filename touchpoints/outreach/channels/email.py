@@ -77,8 +77,6 @@ class Timings:
 _PRINTABLE = re.compile(r"^[\x20-\x7e]*$")  # one header line of printable ASCII (no CR or LF)
 _FAST_HEADERS = {"message-id", "list-unsubscribe", "list-unsubscribe-post", "reply-to", "auto-submitted"}
 _LINE_LIMIT = 998
-# An address that needs neither parsing nor encoding: ASCII local part and domain, no display name.
-_PLAIN_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$")
 _from_headers: dict[str, str] = {}
 
 
@@ -167,7 +165,6 @@ class Delivery:
         self.smtp = isinstance(self.backend, SMTPBackend)
         self.timings = timings
         self._senders: dict[tuple[str, str], str] = {}
-        self._quoted: dict[str, str] = {}
 
     def __enter__(self) -> Delivery:
         return self
@@ -220,30 +217,32 @@ class Delivery:
             self._senders[key] = sanitize_address(from_email, encoding)
         return self._senders[key]
 
-    def _recipients(self, message: EmailMessage, encoding: str) -> list[str]:
-        addresses = message.recipients()
-        if all(_PLAIN_ADDRESS.match(address) for address in addresses):
-            return addresses  # what sanitize_address would return, without parsing them
-        return [sanitize_address(address, encoding) for address in addresses]
-
     def _send_smtp(self, message: EmailMessage, may_send: MaySend, hand_over: HandOver) -> bool:
         smtp = self._open()
         encoding = message.encoding or settings.DEFAULT_CHARSET
         from_email = self._sender(message.from_email, encoding)
-        recipients = self._recipients(message, encoding)
+        recipients = [sanitize_address(addr, encoding) for addr in message.recipients()]
         data = message_bytes(message)
-        check = may_send()  # its answer is read after the envelope's replies, so it costs no round trip
+        check = may_send()  # its answer is read after the first SMTP steps, so it costs no round trip
         in_transaction = False
         try:
             smtp.ehlo_or_helo_if_needed()
             options = [f"size={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+            code, reply = smtp.mail(from_email, options)
             in_transaction = True
-            sender = self._plain_sender(from_email)
-            plain = sender and all(map(_PLAIN_ADDRESS.match, recipients))
-            if plain and smtp.does_esmtp and smtp.has_extn("pipelining"):
-                self._envelope_pipelined(smtp, sender, recipients, options)
-            else:
-                self._envelope(smtp, from_email, recipients, options)
+            if code != 250:
+                raise DeliveryError(f"sender refused: {code} {reply!r}", permanent=code >= 500)
+            refused = {}
+            for recipient in recipients:
+                code, reply = smtp.rcpt(recipient)
+                if code not in (250, 251):
+                    refused[recipient] = (code, reply)
+            if len(refused) == len(recipients):
+                codes = [c for c, _r in refused.values()]
+                raise DeliveryError(f"recipient refused: {refused!r}", permanent=all(c >= 500 for c in codes))
+            code, reply = smtp.docmd("data")
+            if code != 354:
+                raise DeliveryError(f"data refused: {code} {reply!r}", permanent=code >= 500)
             content = _LEADING_DOT.sub(b"..", data)
             if not content.endswith(CRLF):
                 content += CRLF
@@ -294,53 +293,6 @@ class Delivery:
         if not recorded:
             raise HandedOverUnconfirmed("delivered, but the hand-over was not recorded (the claim was lost)")
         return True
-
-    def _envelope(self, smtp: smtplib.SMTP, from_email: str, recipients: list[str], options: list[str]) -> None:
-        """MAIL, RCPT and DATA, each waiting for its reply (a server without PIPELINING)."""
-        code, reply = smtp.mail(from_email, options)
-        if code != 250:
-            raise DeliveryError(f"sender refused: {code} {reply!r}", permanent=code >= 500)
-        refused = {}
-        for recipient in recipients:
-            code, reply = smtp.rcpt(recipient)
-            if code not in (250, 251):
-                refused[recipient] = (code, reply)
-        if len(refused) == len(recipients):
-            codes = [c for c, _r in refused.values()]
-            raise DeliveryError(f"recipient refused: {refused!r}", permanent=all(c >= 500 for c in codes))
-        code, reply = smtp.docmd("data")
-        if code != 354:
-            raise DeliveryError(f"data refused: {code} {reply!r}", permanent=code >= 500)
-
-    def _plain_sender(self, from_email: str) -> str:
-        """The bare address of the sender ("" when it is not a plain ASCII one), as ``smtplib`` would send it."""
-        if from_email not in self._quoted:
-            address = smtplib.quoteaddr(from_email)[1:-1]
-            self._quoted[from_email] = address if _PLAIN_ADDRESS.match(address) else ""
-        return self._quoted[from_email]
-
-    def _envelope_pipelined(self, smtp: smtplib.SMTP, sender: str, recipients: list[str], options: list[str]) -> None:
-        """MAIL, RCPT and DATA in one write, then their replies: one round trip instead of three (RFC 2920;
-        smtplib does not pipeline). The replies are judged as in ``_envelope``."""
-        mail = f"MAIL FROM:<{sender}>" + "".join(f" {option}" for option in options)
-        commands = [mail, *(f"RCPT TO:<{recipient}>" for recipient in recipients), "DATA"]
-        smtp.send(("\r\n".join(commands) + "\r\n").encode("ascii"))
-        mail_code, mail_reply = smtp.getreply()
-        refused = {}
-        for recipient in recipients:
-            code, reply = smtp.getreply()
-            if code not in (250, 251):
-                refused[recipient] = (code, reply)
-        code, reply = smtp.getreply()
-        if code == 354 and (mail_code != 250 or len(refused) == len(recipients)):
-            self._drop()  # DATA opened for a transaction without sender or recipient: closing ends it unsent
-        if mail_code != 250:
-            raise DeliveryError(f"sender refused: {mail_code} {mail_reply!r}", permanent=mail_code >= 500)
-        if len(refused) == len(recipients):
-            codes = [c for c, _r in refused.values()]
-            raise DeliveryError(f"recipient refused: {refused!r}", permanent=all(c >= 500 for c in codes))
-        if code != 354:
-            raise DeliveryError(f"data refused: {code} {reply!r}", permanent=code >= 500)
 
     def _reset(self, smtp: smtplib.SMTP) -> None:
         try:

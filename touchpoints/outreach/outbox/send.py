@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -72,28 +72,14 @@ def _pipelined() -> bool:
     return connection.vendor == "postgresql" and connection.get_autocommit()
 
 
-# The statements prepared on each database session, by (session, statement): the server parses and plans
-# the per-message statements once per session instead of once per message.
-_prepared: set[tuple[int, int, str]] = set()
-
-
-def _pg_send(sql: str, params: list[str | None], *, name: str) -> Callable[[], list]:
-    """Send one statement (``$1``… placeholders, text parameters), prepared as ``name`` on first use in this
-    session, and return ``results()``, which waits for its answer. Until then the connection must not be
-    used for anything else."""
-    from psycopg import generators, pq
+def _pg_send(sql: str, params: list[str | None]) -> Callable[[], list]:
+    """Send one statement (``$1``… placeholders, text parameters) and return ``results()``, which waits for
+    its answer. Until then the connection must not be used for anything else."""
+    from psycopg import generators
 
     connection.ensure_connection()
     conn = connection.connection  # psycopg's Connection: its wait() blocks on the socket (no busy polling)
-    pgconn = conn.pgconn
-    values = [None if p is None else p.encode() for p in params]
-    session = (id(pgconn), pgconn.backend_pid, name)
-    if session not in _prepared:
-        prepared = pgconn.prepare(name.encode(), sql.encode())
-        if prepared.status != pq.ExecStatus.COMMAND_OK:
-            raise RuntimeError(f"cannot prepare {name}: {prepared.error_message.decode(errors='replace')}")
-        _prepared.add(session)
-    pgconn.send_query_prepared(name.encode(), values)
+    conn.pgconn.send_query_params(sql.encode(), [None if p is None else p.encode() for p in params])
     conn.wait(generators.send(conn.pgconn))
     answer: list = []
 
@@ -114,26 +100,32 @@ def _pg_ok(results: list, what: str) -> bool:
     return bool(results) and not bad
 
 
-def _may_send(token: uuid.UUID, message_id: int) -> Callable[[], bool]:
-    """Check that the customer of ``message_id`` still accepts it (an unsubscribe a moment ago stops it here) and
-    that the row is still this attempt's. A read: it commits nothing, so it costs the database no WAL flush. On
-    PostgreSQL it is sent without waiting: its answer is read (``check()``) after the SMTP envelope's replies,
-    so it costs no round trip."""
+def _may_send(token: uuid.UUID, message_id: int, *, previous: tuple[int, dt.datetime] | None) -> Callable[[], bool]:
+    """Mark ``previous`` (accepted by the server) sent, and check the customer of ``message_id`` still accepts
+    it (an unsubscribe a moment ago stops it here). On PostgreSQL one statement, sent without waiting: its
+    answer is read (``check()``) after the SMTP transaction's first steps, so it costs no round trip."""
     table, customers = _tables()
+    prev_id, prev_at = previous if previous else (None, None)
     consent = (
         f"SELECT EXISTS (SELECT 1 FROM {table} m JOIN {customers} c ON c.id = m.customer_id "  # noqa: S608
         f"WHERE m.id = {{id}} AND m.claim_token = {{claim}} AND m.status = 'sending' AND NOT c.do_not_contact "
         f"AND (m.purpose <> 'marketing' OR c.marketing_consent))"
     )
     if _pipelined():
-        sql = consent.format(id="$1::bigint", claim="$2::uuid")
-        results = _pg_send(sql, [str(message_id), str(token)], name="tsunagu_outbox_check")
+        results = _pg_send(
+            f"WITH prev AS (UPDATE {table} SET status = 'sent', sent_at = $1::timestamptz, "  # noqa: S608
+            f"updated_at = $1::timestamptz WHERE id = $2::bigint AND claim_token = $3::uuid AND status = 'sending' "
+            f"RETURNING id) " + consent.format(id="$4::bigint", claim="$3::uuid"),
+            [prev_at.isoformat() if prev_at else None, str(prev_id) if prev_id else None, str(token), str(message_id)],
+        )
 
         def check() -> bool:
             answer = results()
             return _pg_ok(answer, f"the check of message {message_id}") and answer[-1].get_value(0, 0) == b"t"
 
         return check
+    if previous is not None:
+        _mark_sent(token, [previous])
     with connection.cursor() as cursor:
         cursor.execute(consent.format(id="%s", claim="%s"), [message_id, _db("claim_token", token)])
         allowed = bool(cursor.fetchone()[0])
@@ -158,7 +150,6 @@ def _hand_over(token: uuid.UUID, message_id: int, *, at: dt.datetime) -> Callabl
         f"UPDATE {table} SET handed_over_at = $1::timestamptz, updated_at = $1::timestamptz "  # noqa: S608
         f"WHERE id = $2::bigint AND claim_token = $3::uuid AND status = 'sending'",
         [at.isoformat(), str(message_id), str(token)],
-        name="tsunagu_outbox_hand_over",
     )
 
     def confirm() -> bool:
@@ -168,14 +159,10 @@ def _hand_over(token: uuid.UUID, message_id: int, *, at: dt.datetime) -> Callabl
     return confirm
 
 
-def _mark_sent(token: uuid.UUID, ids: Sequence[int], *, at: dt.datetime) -> None:
-    """Mark the messages the server accepted ``sent``, as of their hand-over, in one statement per batch.
-
-    Nothing depends on this write for exactly-once: a row left in ``sending`` with ``handed_over_at`` set
-    (the worker died before this) is counted as sent by the sweeper, never sent again."""
-    if ids:
-        OutboundMessage.objects.filter(pk__in=ids, claim_token=token, status=Status.SENDING).update(
-            status=Status.SENT, sent_at=Coalesce(F("handed_over_at"), Value(at)), last_error="", updated_at=at
+def _mark_sent(token: uuid.UUID, rows: Iterable[tuple[int, dt.datetime]], *, note: str = "") -> None:
+    for pk, at in rows:
+        OutboundMessage.objects.filter(pk=pk, claim_token=token, status=Status.SENDING).update(
+            status=Status.SENT, sent_at=at, last_error=note, updated_at=at
         )
 
 
@@ -485,35 +472,22 @@ def _send_all(
     clock: Callable[[], dt.datetime],
     report: SendReport,
 ) -> None:
-    accepted: list[int] = []  # by the server, marked sent together at the end
-    try:
-        _send_each(messages, token=token, delivery=delivery, clock=clock, report=report, accepted=accepted)
-    finally:
-        _mark_sent(token, accepted, at=clock())
+    previous: tuple[int, dt.datetime] | None = None  # accepted by the server, not yet marked sent
 
-
-def _send_each(
-    messages: list[OutboundMessage],
-    *,
-    token: uuid.UUID,
-    delivery: Delivery,
-    clock: Callable[[], dt.datetime],
-    report: SendReport,
-    accepted: list[int],
-) -> None:
     for index, message in enumerate(messages):
         email = email_for(message)
-        handed_over: list[dt.datetime] = []
 
         def may_send(message: OutboundMessage = message) -> Callable[[], bool]:
-            return _may_send(token, message.pk)
+            nonlocal previous
+            check = _may_send(token, message.pk, previous=previous)
+            previous = None
+            return check
 
-        def hand_over(message: OutboundMessage = message, handed_over: list[dt.datetime] = handed_over) -> Callable:
-            handed_over.append(clock())
-            return _hand_over(token, message.pk, at=handed_over[0])
+        def hand_over(message: OutboundMessage = message) -> Callable[[], bool]:
+            return _hand_over(token, message.pk, at=clock())
 
         try:
-            ok = delivery.send(email, may_send=may_send, hand_over=hand_over)
+            accepted = delivery.send(email, may_send=may_send, hand_over=hand_over)
         except HandedOverUnconfirmed as exc:
             at = clock()
             note = _(
@@ -526,6 +500,9 @@ def _send_each(
             report.sent_ids.append(message.pk)
             continue
         except DeliveryError as exc:
+            if previous is not None:
+                _mark_sent(token, [previous])
+                previous = None
             now = clock()
             if _retry_or_fail(message, token, exc, now) == Status.FAILED:
                 report.failed += 1
@@ -538,9 +515,10 @@ def _send_each(
                 )
                 return
             continue
-        if ok:
-            accepted.append(message.pk)
-            message.sent_at = handed_over[0] if handed_over else clock()
+        if accepted:
+            at = clock()
+            previous = (message.pk, at)
+            message.sent_at = at
             report.sent += 1
             report.sent_ids.append(message.pk)
         else:
@@ -560,6 +538,8 @@ def _send_each(
                 status=Status.SKIPPED, skip_reason=reason, claim_token=None, handed_over_at=None, updated_at=clock()
             )
             report.skipped += 1
+    if previous is not None:
+        _mark_sent(token, [previous])
 
 
 def _mark_handed_over_sent(token: uuid.UUID, message_id: int, *, at: dt.datetime, note: str) -> None:
