@@ -101,34 +101,20 @@ def _touchpoint_record(
     if touchpoint_type is None:
         logger.warning("touchpoint type %r missing or inactive: no touchpoint for %s", slug, key)
         return None
-    if by is None:
-        item = TouchpointData(
-            customer_id=customer.pk,
-            touchpoint_type=touchpoint_type,
-            channel=channel,
-            direction=direction,
-            occurred_at=at,
-            summary=summary[:1000],
-            order_reference=order_reference[:100],
-            metadata=metadata or {},
-            idempotency_key=key,
-        )
-        # A batch of inbound mail records its tickets' touchpoints in one bulk call at its end (same transaction).
-        if inbound.defer(_touchpoints_flush, item):
-            return None
-    return touchpoint_record(
-        customer=customer,
-        touchpoint_type=touchpoint_type,
-        channel=channel,
-        direction=direction,
-        occurred_at=at,
-        summary=summary[:1000],
-        order_reference=order_reference[:100],
-        metadata=metadata or {},
-        idempotency_key=key,
-        by=by,
-        source="staff" if by is not None else "system",
-    )
+    fields = {
+        "touchpoint_type": touchpoint_type,
+        "channel": channel,
+        "direction": direction,
+        "occurred_at": at,
+        "summary": summary[:1000],
+        "order_reference": order_reference[:100],
+        "metadata": metadata or {},
+        "idempotency_key": key,
+    }
+    # A batch of inbound mail records its tickets' touchpoints in one bulk call at its end (same transaction).
+    if by is None and inbound.defer(_touchpoints_flush, TouchpointData(customer_id=customer.pk, **fields)):
+        return None
+    return touchpoint_record(customer=customer, by=by, source="staff" if by is not None else "system", **fields)
 
 
 def _touchpoints_flush(items: list[TouchpointData]) -> None:

@@ -7,7 +7,7 @@ import heapq
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -20,6 +20,7 @@ from .. import demo_data, reasons
 from ..models import LedgerEntry, Programme, Redemption, Reward, Tier, TierChange
 from ..querysets import twelve_months_before
 from ..services.dates import add_months
+from ..services.earning import _points_for, return_reversal
 from ..services.membership import _member_number, _referral_code
 from ..services.redemption import LEDGER_SOURCES, _voucher_code
 from .plan import Event, Purchase, Totals, _reward_choice, demo_staff, history_plan, rng
@@ -209,10 +210,7 @@ class Replay:
         if self.programme.currency != touchpoint.currency:
             return None
         today = min(timezone.localdate(touchpoint.occurred_at), timezone.localdate(at))
-        multiplier = member.tier.multiplier if member.tier else Decimal(1)
-        points = int(
-            (Decimal(touchpoint.amount or 0) * self.programme.earn_rate * multiplier).to_integral_value(ROUND_DOWN)
-        )
+        points = _points_for(touchpoint.amount or 0, self.programme, member.tier)
         reference = touchpoint.order_reference
         entry = self._credit(
             member, kind=Kind.EARN, points=points, today=today, reason_key=reasons.PURCHASE, params={"ref": reference},
@@ -253,24 +251,15 @@ class Replay:
         rows = member.orders.get(reference) if reference else None
         if not rows or not any(e.kind == Kind.EARN for e in rows):
             return None
-        earn_lots = [e.id for e in rows if e.kind == Kind.EARN]
-        earned = sum(e.points for e in rows if e.kind == Kind.EARN)
-        bought = sum((e.amount or Decimal(0) for e in rows if e.kind == Kind.EARN), Decimal(0))
-        reversed_points = -sum(e.points for e in rows if e.kind == Kind.REVERSE)
-        returned = -sum((e.amount or Decimal(0) for e in rows if e.kind == Kind.REVERSE), Decimal(0))
-        left_to_return = max(bought - returned, Decimal(0))
-        if touchpoint.amount is None or bought <= 0:
-            this_amount, target = left_to_return, earned
-        else:
-            this_amount = min(Decimal(touchpoint.amount), left_to_return)
-            target = int((earned * (returned + this_amount) / bought).to_integral_value(rounding=ROUND_DOWN))
-        to_reverse = max(min(target, earned) - reversed_points, 0)
-        if to_reverse == 0 and this_amount == 0:
+        reversal = return_reversal(
+            [(e.id, e.kind, e.points, e.amount) for e in rows], amount=touchpoint.amount, balance=member.balance
+        )
+        if reversal is None:
             return None
-        recoverable = min(to_reverse, member.balance)
+        earn_lots, recoverable, unrecovered, this_amount = reversal
         entry = self._debit(
             member, kind=Kind.REVERSE, points=recoverable, prefer=earn_lots, reason_key=reasons.RETURN,
-            params={"ref": reference, "unrecovered": to_reverse - recoverable}, source=Source.PURCHASE,
+            params={"ref": reference, "unrecovered": unrecovered}, source=Source.PURCHASE,
             source_ref=f"touchpoint:{touchpoint.pk}", touchpoint_id=touchpoint.pk, order_reference=reference,
             amount=-this_amount, key=f"reverse:tp{touchpoint.pk}:m{member.id}", created_at=at,
         )  # fmt: skip

@@ -151,6 +151,31 @@ def points_reverse_for_return(*, touchpoint, at: dt.datetime | None = None) -> l
     return entries
 
 
+def return_reversal(
+    rows: list[tuple[int, str, int, Decimal | None]], *, amount, balance: int
+) -> tuple[list[int], int, int, Decimal] | None:
+    """What a return takes back, from the order's earn and reverse entries as (id, kind, points, amount): the earn
+    lots to take from, the points recovered (never beyond the balance), those left unrecovered, and the amount
+    returned (the rest of the order when the return names none). None when there is nothing left to reverse.
+    Shared by the service and the demo seeder's replay (loyalty/seeding), so the two cannot drift apart."""
+    earn_lots = [row[0] for row in rows if row[1] == Kind.EARN]
+    earned = sum(row[2] for row in rows if row[1] == Kind.EARN)
+    bought = sum((row[3] or Decimal(0) for row in rows if row[1] == Kind.EARN), Decimal(0))
+    reversed_points = -sum(row[2] for row in rows if row[1] == Kind.REVERSE)
+    returned = -sum((row[3] or Decimal(0) for row in rows if row[1] == Kind.REVERSE), Decimal(0))
+    left_to_return = max(bought - returned, Decimal(0))
+    if amount is None or bought <= 0:
+        this_amount, target = left_to_return, earned
+    else:
+        this_amount = min(Decimal(amount), left_to_return)
+        target = int((earned * (returned + this_amount) / bought).to_integral_value(rounding=ROUND_DOWN))
+    to_reverse = max(min(target, earned) - reversed_points, 0)
+    if to_reverse == 0 and this_amount == 0:
+        return None
+    recoverable = min(to_reverse, balance)
+    return earn_lots, recoverable, to_reverse - recoverable, this_amount
+
+
 @transaction.atomic
 def _return_reverse(*, membership_id: int, touchpoint, at: dt.datetime | None = None) -> LedgerEntry | None:
     membership = _lock(membership_id)
@@ -164,26 +189,15 @@ def _return_reverse(*, membership_id: int, touchpoint, at: dt.datetime | None = 
             membership_id=membership_id, order_reference=reference, kind__in=[Kind.EARN, Kind.REVERSE]
         ).values_list("id", "kind", "points", "amount")
     )
-    earn_lots = [row[0] for row in rows if row[1] == Kind.EARN]
-    earned = sum(row[2] for row in rows if row[1] == Kind.EARN)
-    bought = sum((row[3] or Decimal(0) for row in rows if row[1] == Kind.EARN), Decimal(0))
-    reversed_points = -sum(row[2] for row in rows if row[1] == Kind.REVERSE)
-    returned = -sum((row[3] or Decimal(0) for row in rows if row[1] == Kind.REVERSE), Decimal(0))
-    left_to_return = max(bought - returned, Decimal(0))
-    if touchpoint.amount is None or bought <= 0:
-        this_amount, target = left_to_return, earned
-    else:
-        this_amount = min(Decimal(touchpoint.amount), left_to_return)
-        target = int((earned * (returned + this_amount) / bought).to_integral_value(rounding=ROUND_DOWN))
-    to_reverse = max(min(target, earned) - reversed_points, 0)
-    if to_reverse == 0 and this_amount == 0:
+    reversal = return_reversal(rows, amount=touchpoint.amount, balance=membership.balance)
+    if reversal is None:
         return None
-    recoverable = min(to_reverse, membership.balance)
+    earn_lots, recoverable, unrecovered, this_amount = reversal
     return _debit(
         membership,
         kind=Kind.REVERSE,
         points=recoverable,
-        **reasons.reason(reasons.RETURN, ref=reference, unrecovered=to_reverse - recoverable),
+        **reasons.reason(reasons.RETURN, ref=reference, unrecovered=unrecovered),
         key=key,
         source=Source.PURCHASE,
         source_ref=f"touchpoint:{touchpoint.pk}",
